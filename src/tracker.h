@@ -1,0 +1,76 @@
+/* tracker: what nfflowd does with each conntrack message. It remembers what
+ * an event alone does not give (start times while kernel timestamps are off,
+ * connections found by the start-up dump), turns every finished connection
+ * into flow records, reconciles dumps, and forgets entries after ttl. Pure:
+ * every time is an argument and records leave through a callback. */
+#ifndef NFFLOWD_TRACKER_H
+#define NFFLOWD_TRACKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cttable.h"
+#include "flow.h"
+
+/* Receives the records of one finished connection (1..3, see flow_from_conn). */
+typedef void (*tracker_emit_fn)(void *ctx, const struct ct_event *ev, const struct flow_rec *recs,
+				size_t n);
+
+struct tracker_stats {
+	uint64_t new_events;	 /* NEW events */
+	uint64_t update_events;	 /* UPDATE events and dump entries */
+	uint64_t destroy_events; /* DESTROY events */
+	uint64_t exported;	 /* connections turned into records */
+	uint64_t ended_by_dump;	 /* connections found ended by a dump (no DESTROY came) */
+	uint64_t expired;	 /* entries forgotten after ttl */
+	uint64_t start_unknown;	 /* exported without a known start: FIRST = LAST */
+	uint64_t no_counters;	 /* exported without counters (accounting was off) */
+	uint64_t oom;		 /* entries not stored for lack of memory */
+};
+
+struct tracker {
+	struct cttable *table;
+	struct cttable *ended; /* keys destroyed while a dump runs */
+	bool kernel_ts;	       /* nf_conntrack_timestamp is on: NEW needs no entry */
+	uint64_t ttl_ns;
+	bool dumping;
+	bool startup_dump; /* the dump running is the start-up one */
+	uint32_t gen;	   /* generation of the dump running or last run */
+	tracker_emit_fn emit;
+	void *ctx;
+	struct tracker_stats st;
+};
+
+/* Set up t. Returns 0, or -1 if out of memory. */
+int tracker_init(struct tracker *t, uint64_t ttl_ns, bool kernel_ts, tracker_emit_fn emit,
+		 void *ctx);
+
+/* Release what t holds. */
+void tracker_free(struct tracker *t);
+
+/* Handle one parsed message received at now_ns (Unix epoch ns). Dump entries
+ * come as CT_EV_UPDATE between tracker_dump_begin and tracker_dump_end. */
+void tracker_event(struct tracker *t, const struct ct_event *ev, uint64_t now_ns);
+
+/* A table dump starts; startup is true for the first one, whose entries are
+ * remembered (with a snapshot) until they end. */
+void tracker_dump_begin(struct tracker *t, bool startup);
+
+/* The dump finished (NLMSG_DONE) and every event queued before that has been
+ * handled. Connections from the start-up dump that the dump no longer shows
+ * and whose DESTROY never came are exported from their last snapshot.
+ * Returns how many. */
+size_t tracker_dump_end(struct tracker *t, uint64_t now_ns);
+
+/* The dump failed: forget what it was collecting, keep the table. */
+void tracker_dump_abort(struct tracker *t);
+
+/* Forget entries whose connection started more than ttl before now_ns.
+ * Returns how many. */
+size_t tracker_expire(struct tracker *t, uint64_t now_ns);
+
+/* Number of remembered connections that only a dump can see end. */
+size_t tracker_pending_snapshots(const struct tracker *t);
+
+#endif
