@@ -7,13 +7,13 @@
 #include <stddef.h>
 
 struct cfg_node {
-	char *name;       /* key, or block name ("collector" in <collector core>) */
-	char *value;      /* key value, or block argument ("core"); NULL if none */
-	bool is_block;    /* true for <name [arg]> ... </name> */
-	unsigned line;    /* line where the key or block opens */
-	const char *file; /* file name, shared, owned by the root */
+	char *name;		/* key, or block name ("collector" in <collector core>) */
+	char *value;		/* key value, or block argument ("core"); NULL if none */
+	bool is_block;		/* true for <name [arg]> ... </name> */
+	unsigned line;		/* line where the key or block opens */
+	const char *file;	/* file name, shared, owned by the root */
 	struct cfg_node *child; /* first child of a block */
-	struct cfg_node *next;  /* next sibling, in file order */
+	struct cfg_node *next;	/* next sibling, in file order */
 };
 
 /* Parse text[0..len) named file. On success returns 0 and *out points to a

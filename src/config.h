@@ -11,18 +11,18 @@
 #include "cfgfile.h"
 
 #define CONFIG_MAX_COLLECTORS 16
-#define CONFIG_MAX_COPIES 8
-#define CONFIG_NAME_MAX 64
-#define CONFIG_PATH_MAX 4096
+#define CONFIG_MAX_COPIES     8
+#define CONFIG_NAME_MAX	      64
+#define CONFIG_PATH_MAX	      4096
 
 struct collector_conf {
-	char name[CONFIG_NAME_MAX]; /* "flow_send" for the original's <flow_send> */
+	char name[CONFIG_NAME_MAX];   /* "flow_send" for the original's <flow_send> */
 	struct sockaddr_storage addr; /* collector address and port */
 	socklen_t addrlen;
 	struct sockaddr_storage source; /* source address, port 0 */
-	socklen_t sourcelen;            /* 0: let the kernel choose */
-	int version;                    /* 5 */
-	unsigned line;                  /* where it was configured, for messages */
+	socklen_t sourcelen;		/* 0: let the kernel choose */
+	int version;			/* 5 */
+	unsigned line;			/* where it was configured, for messages */
 };
 
 /* A local copy of every record: one of the original's Log::Dispatch
@@ -32,13 +32,13 @@ enum copy_kind { COPY_SCREEN, COPY_SYSLOG, COPY_FILE };
 struct copy_conf {
 	char name[CONFIG_NAME_MAX]; /* dispatcher name */
 	enum copy_kind kind;
-	int min_level;        /* syslog(3) level; records are written at LOG_INFO */
-	int max_level;        /* syslog(3) level */
-	bool to_stderr;       /* screen: stderr 1 */
-	int facility;         /* syslog: LOG_LOCAL6 etc. */
-	char ident[CONFIG_NAME_MAX];  /* syslog ident */
-	char path[CONFIG_PATH_MAX];   /* file: filename */
-	bool append;          /* file: mode append (default) or write */
+	int min_level;		     /* syslog(3) level; records are written at LOG_INFO */
+	int max_level;		     /* syslog(3) level */
+	bool to_stderr;		     /* screen: stderr 1 */
+	int facility;		     /* syslog: LOG_LOCAL6 etc. */
+	char ident[CONFIG_NAME_MAX]; /* syslog ident */
+	char path[CONFIG_PATH_MAX];  /* file: filename */
+	bool append;		     /* file: mode append (default) or write */
 };
 
 struct nf_config {
@@ -46,14 +46,14 @@ struct nf_config {
 	size_t ncollectors;
 	struct copy_conf copies[CONFIG_MAX_COPIES];
 	size_t ncopies;
-	unsigned ttl;             /* <ct2ft> ttl: forget unfinished connections, s */
-	unsigned flush_ms;        /* flush_interval: longest a record waits, ms */
-	uint8_t engine_type;      /* engine_type: NetFlow v5 header */
-	uint8_t engine_id;        /* engine_id: NetFlow v5 header */
-	bool sysctl_setup;        /* sysctl_setup: set nf_conntrack_{acct,timestamp,events} */
-	size_t rcvbuf;            /* netlink_rcvbuf: bytes */
+	unsigned ttl;		  /* <ct2ft> ttl: forget unfinished connections, s */
+	unsigned flush_ms;	  /* flush_interval: longest a record waits, ms */
+	uint8_t engine_type;	  /* engine_type: NetFlow v5 header */
+	uint8_t engine_id;	  /* engine_id: NetFlow v5 header */
+	bool sysctl_setup;	  /* sysctl_setup: set nf_conntrack_{acct,timestamp,events} */
+	size_t rcvbuf;		  /* netlink_rcvbuf: bytes */
 	unsigned resync_interval; /* resync_interval: s between table dumps */
-	int log_facility;         /* log_facility: operational messages */
+	int log_facility;	  /* log_facility: operational messages */
 };
 
 /* Called once per warning ("file:line: message"); ctx is passed through. */

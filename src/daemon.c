@@ -254,7 +254,9 @@ static int handle_buffer(struct daemon *d, const void *buf, size_t len, int *dum
 	int rem = (int)len;
 	uint64_t now_ns = clock_ns(CLOCK_REALTIME);
 
-	for (; mnl_nlmsg_ok(nlh, rem); nlh = mnl_nlmsg_next(nlh, &rem)) {
+	/* mnl_nlmsg_ok compares lengths as int: refuse a length beyond the rest. */
+	for (; mnl_nlmsg_ok(nlh, rem) && nlh->nlmsg_len <= (uint32_t)rem;
+	     nlh = mnl_nlmsg_next(nlh, &rem)) {
 		if (nlh->nlmsg_type == NLMSG_DONE)
 			return 1;
 		if (nlh->nlmsg_type == NLMSG_ERROR) {
@@ -272,7 +274,8 @@ static int handle_buffer(struct daemon *d, const void *buf, size_t len, int *dum
 static void overrun(struct daemon *d)
 {
 	d->st.nl_overruns++;
-	size_t want = d->rcvbuf * 2 > RCVBUF_CAP ? RCVBUF_CAP : d->rcvbuf * 2;
+	size_t cap = d->cfg->rcvbuf > RCVBUF_CAP ? d->cfg->rcvbuf : RCVBUF_CAP;
+	size_t want = d->rcvbuf * 2 > cap ? cap : d->rcvbuf * 2;
 	size_t got = want > d->rcvbuf ? nlsock_set_rcvbuf(d->ev, want) : 0;
 	log_warnx("netlink overrun %" PRIu64 ": the kernel dropped conntrack events "
 		  "(receive buffer %zu bytes%s%zu)",

@@ -2,11 +2,13 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -59,16 +61,28 @@ int exporter_open(struct exporter *e, const struct collector_conf *c, char *err,
 	return 0;
 }
 
+static uint64_t now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec;
+}
+
+/* Log an error the first time, then at most once a minute per kind. */
 static void note_error(struct exporter *e, int err)
 {
+	uint64_t now = now_s();
+
 	e->st.errors++;
-	if (err == e->last_errno)
+	if (err == e->last_errno && now < e->last_log_s + 60)
 		return;
 	e->last_errno = err;
+	e->last_log_s = now;
 	errno = err;
-	log_warn("collector %s: send failed (counted; later errors of this kind are only "
-		 "counted)",
-		 e->name);
+	log_warn("collector %s: send failed (%" PRIu64 " errors so far; repeats within a "
+		 "minute are only counted)",
+		 e->name, e->st.errors);
 }
 
 /* 1: sent, 0: no room now, -1: failed. ECONNREFUSED reports an ICMP error
@@ -79,7 +93,6 @@ static int try_send(struct exporter *e, const uint8_t *buf, size_t len, unsigned
 		if (send(e->fd, buf, len, 0) == (ssize_t)len) {
 			e->st.datagrams++;
 			e->st.records += nrecords;
-			e->last_errno = 0;
 			return 1;
 		}
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)

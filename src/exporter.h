@@ -29,9 +29,10 @@ struct exporter_dgram {
 struct exporter {
 	int fd;
 	const struct collector_conf *conf;
-	char name[160];	   /* "192.0.2.9:2055" for messages */
-	uint32_t flow_seq; /* v5: flows exported before the next datagram */
-	int last_errno;	   /* last error logged, to log each change once */
+	char name[160];	     /* "192.0.2.9:2055" for messages */
+	uint32_t flow_seq;   /* v5: flows exported before the next datagram */
+	int last_errno;	     /* the last error logged */
+	uint64_t last_log_s; /* when, in monotonic seconds */
 	struct exporter_dgram *queue;
 	size_t qhead, qlen;
 	struct exporter_stats st;

@@ -50,9 +50,12 @@ static void export_conn(struct tracker *t, const struct ct_event *ev, uint64_t f
 
 static void remember(struct tracker *t, const struct ct_event *ev, uint64_t now_ns)
 {
+	/* The kernel stamps events since Linux 6.14: a NEW's stamp is within a
+	 * microsecond of the connection's start. */
+	uint64_t seen = (ev->have & CT_HAVE_TS_EVENT) ? ev->event_ns : now_ns;
 	bool created;
 
-	if (!cttable_insert(t->table, cttable_key(ev), start_of(ev, now_ns), &created))
+	if (!cttable_insert(t->table, cttable_key(ev), start_of(ev, seen), &created))
 		t->st.oom++;
 }
 

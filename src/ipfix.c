@@ -1,0 +1,562 @@
+#include "ipfix.h"
+
+#include <limits.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "flow.h"
+#include "wbuf.h"
+
+#define NS_PER_S  1000000000ull
+#define NS_PER_MS 1000000ull
+
+/* RFC 5103 §6.1: a reverse IE is the forward IE's number with the
+ * enterprise bit and IANA's Private Enterprise Number 29305. */
+#define PEN_REVERSE 29305u
+/* RFC 7011 §3.2: the top bit of an IE number marks an enterprise IE, whose
+ * field specifier is followed by the 4-byte PEN. */
+#define ENTERPRISE_BIT 0x8000u
+
+#define SET_HEADER_LEN 4 /* Set ID + Length: RFC 3954 §5.2, RFC 7011 §3.3.2 */
+
+/* A record in the terms the IEs need: pre-NAT is the original tuple;
+ * post-NAT is the original direction as it left the router. */
+struct view {
+	const struct ct_event *ev;
+	const struct ipfix_rec *r;
+	const uint8_t *post_src, *post_dst;
+	uint16_t post_sport, post_dport;
+};
+
+static bool is_icmp(uint8_t proto)
+{
+	return proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6;
+}
+
+/* Without NAT (or without a reply tuple) the post-NAT values are the
+ * pre-NAT ones. With NAT they are the inverted reply tuple; ICMP keeps the
+ * request's type and code (reply.dport is the reply's) and the identifier,
+ * which NAT may change, is reply.sport. */
+static void make_view(struct view *v, const struct ipfix_rec *r)
+{
+	const struct ct_event *ev = r->ev;
+	const struct ct_tuple *o = &ev->orig, *rp = &ev->reply;
+
+	v->ev = ev;
+	v->r = r;
+	if (!flow_nat_changed(ev)) {
+		v->post_src = o->src;
+		v->post_dst = o->dst;
+		v->post_sport = o->sport;
+		v->post_dport = o->dport;
+		return;
+	}
+	v->post_src = rp->dst;
+	v->post_dst = rp->src;
+	v->post_sport = is_icmp(o->proto) ? rp->sport : rp->dport;
+	v->post_dport = is_icmp(o->proto) ? o->dport : rp->sport;
+}
+
+/* Getters: the value of one IE for one record. */
+static const uint8_t *pre_src(const struct view *v)
+{
+	return v->ev->orig.src;
+}
+
+static const uint8_t *pre_dst(const struct view *v)
+{
+	return v->ev->orig.dst;
+}
+
+static const uint8_t *post_src(const struct view *v)
+{
+	return v->post_src;
+}
+
+static const uint8_t *post_dst(const struct view *v)
+{
+	return v->post_dst;
+}
+
+/* ICMP: sport is the echo identifier and dport type * 256 + code, as the
+ * NetFlow convention puts them in the port fields. */
+static uint64_t pre_sport(const struct view *v)
+{
+	return v->ev->orig.sport;
+}
+
+static uint64_t pre_dport(const struct view *v)
+{
+	return v->ev->orig.dport;
+}
+
+static uint64_t post_sport(const struct view *v)
+{
+	return v->post_sport;
+}
+
+static uint64_t post_dport(const struct view *v)
+{
+	return v->post_dport;
+}
+
+static uint64_t proto(const struct view *v)
+{
+	return v->ev->orig.proto;
+}
+
+static uint64_t icmp_type_code(const struct view *v)
+{
+	return is_icmp(v->ev->orig.proto) ? v->ev->orig.dport : 0;
+}
+
+static uint64_t icmp_type(const struct view *v)
+{
+	return icmp_type_code(v) >> 8;
+}
+
+static uint64_t icmp_code(const struct view *v)
+{
+	return icmp_type_code(v) & 0xff;
+}
+
+static bool have(const struct view *v, uint32_t bit)
+{
+	return (v->ev->have & bit) != 0;
+}
+
+static uint64_t orig_bytes(const struct view *v)
+{
+	return have(v, CT_HAVE_COUNTERS) ? v->ev->cnt_orig.bytes : 0;
+}
+
+static uint64_t orig_packets(const struct view *v)
+{
+	return have(v, CT_HAVE_COUNTERS) ? v->ev->cnt_orig.packets : 0;
+}
+
+static uint64_t reply_bytes(const struct view *v)
+{
+	return have(v, CT_HAVE_COUNTERS) ? v->ev->cnt_reply.bytes : 0;
+}
+
+static uint64_t reply_packets(const struct view *v)
+{
+	return have(v, CT_HAVE_COUNTERS) ? v->ev->cnt_reply.packets : 0;
+}
+
+static uint64_t first_ms(const struct view *v)
+{
+	return v->r->first_ms;
+}
+
+static uint64_t last_ms(const struct view *v)
+{
+	return v->r->last_ms;
+}
+
+static uint64_t flow_id(const struct view *v)
+{
+	return have(v, CT_HAVE_ID) ? v->ev->id : 0;
+}
+
+static uint64_t end_reason(const struct view *v)
+{
+	return v->r->end_reason;
+}
+
+static uint64_t nat_event(const struct view *v)
+{
+	return v->r->nat_event;
+}
+
+/* Where an IE is used: which versions, which address families. */
+enum {
+	V9 = 1u << 0,
+	V10 = 1u << 1,
+	IP4 = 1u << 2,
+	IP6 = 1u << 3,
+	VX = V9 | V10,
+	IPX = IP4 | IP6,
+	ALL = VX | IPX,
+};
+
+/* One information element: its number, PEN (0 for IANA's), encoded length,
+ * where it is used, and its getter (num for unsigned numbers, written in len
+ * bytes; addr for len raw bytes). The length comes from the table alone, so
+ * a template and its records cannot disagree. */
+struct ie {
+	uint16_t id;
+	uint32_t pen;
+	uint16_t len;
+	uint8_t where;
+	uint64_t (*num)(const struct view *v);
+	const uint8_t *(*addr)(const struct view *v);
+};
+
+/* The fields of one row: a number, a reverse number, an address. */
+#define NUM(i, l, w, f)	 .id = i, .len = l, .where = w, .num = f
+#define REV(i, l, w, f)	 .id = i, .pen = PEN_REVERSE, .len = l, .where = w, .num = f
+#define ADDR(i, l, w, f) .id = i, .len = l, .where = w, .addr = f
+
+/* The one table that drives the templates and the records: a template is
+ * the rows for its version and family, in this order. IE numbers and names
+ * are IANA's "IPFIX Information Elements" registry; v9 uses the same numbers
+ * (RFC 3954 §8 and Cisco's extensions).
+ *
+ * Choices made so that Debian's nfdump 1.7.1 shows the right columns:
+ * - Counters: IPFIX carries the reply direction as RFC 5103 reverse IEs,
+ *   shown as Out Pkt/Out Byte. NetFlow v9 has no enterprise IEs: it carries
+ *   Cisco NSEL's initiator/responder counters (231/232, 298/299), which
+ *   nfdump decodes in v9 only, next to 1/2 for collectors that know only
+ *   those. All counters are 64 bits.
+ * - ICMPv6 type and code: nfdump decodes 139 in IPFIX but not in v9, where
+ *   it takes 178/179 instead (it then shows type.code as the port).
+ * - IPv6 post-NAT addresses (281/282): nfdump decodes them in v9; in IPFIX
+ *   it ignores them (X-Src shows 0.0.0.0 with the right port). No other IE
+ *   carries them, so IPFIX keeps 281/282, which tshark and other collectors
+ *   decode.
+ * - observationTimeMilliseconds (323), RFC 8158's timestamp of a NAT event,
+ *   is last_ms; nfdump shows it as the event time, which is 1970 without it.
+ * - natEvent is the caller's: nfdump 1.7.1 names 1/2 (ADD/DELETE) and
+ *   prints the RFC 8158 values 4/5 as UNKNOW, decoding them all the same.
+ * - ICMP: the ports carry the echo identifier (source) and type * 256 +
+ *   code (destination), so 227 shows the identifier NAT gave the request;
+ *   nfdump shows source port 0 and the type.code for ICMP records. */
+static const struct ie ies[] = {
+    {ADDR(8, 4, VX | IP4, pre_src)},	      /* sourceIPv4Address */
+    {ADDR(27, 16, VX | IP6, pre_src)},	      /* sourceIPv6Address */
+    {ADDR(12, 4, VX | IP4, pre_dst)},	      /* destinationIPv4Address */
+    {ADDR(28, 16, VX | IP6, pre_dst)},	      /* destinationIPv6Address */
+    {NUM(7, 2, ALL, pre_sport)},	      /* sourceTransportPort */
+    {NUM(11, 2, ALL, pre_dport)},	      /* destinationTransportPort */
+    {NUM(4, 1, ALL, proto)},		      /* protocolIdentifier */
+    {NUM(32, 2, VX | IP4, icmp_type_code)},   /* icmpTypeCodeIPv4 */
+    {NUM(139, 2, V10 | IP6, icmp_type_code)}, /* icmpTypeCodeIPv6 */
+    {NUM(178, 1, V9 | IP6, icmp_type)},	      /* icmpTypeIPv6 */
+    {NUM(179, 1, V9 | IP6, icmp_code)},	      /* icmpCodeIPv6 */
+    {ADDR(225, 4, VX | IP4, post_src)},	      /* postNATSourceIPv4Address */
+    {ADDR(281, 16, VX | IP6, post_src)},      /* postNATSourceIPv6Address */
+    {ADDR(226, 4, VX | IP4, post_dst)},	      /* postNATDestinationIPv4Address */
+    {ADDR(282, 16, VX | IP6, post_dst)},      /* postNATDestinationIPv6Address */
+    {NUM(227, 2, ALL, post_sport)},	      /* postNAPTSourceTransportPort */
+    {NUM(228, 2, ALL, post_dport)},	      /* postNAPTDestinationTransportPort */
+    {NUM(1, 8, ALL, orig_bytes)},	      /* octetDeltaCount */
+    {NUM(2, 8, ALL, orig_packets)},	      /* packetDeltaCount */
+    {REV(1, 8, V10 | IPX, reply_bytes)},      /* reverse octetDeltaCount (RFC 5103) */
+    {REV(2, 8, V10 | IPX, reply_packets)},    /* reverse packetDeltaCount (RFC 5103) */
+    {NUM(231, 8, V9 | IPX, orig_bytes)},      /* initiatorOctets */
+    {NUM(232, 8, V9 | IPX, reply_bytes)},     /* responderOctets */
+    {NUM(298, 8, V9 | IPX, orig_packets)},    /* initiatorPackets */
+    {NUM(299, 8, V9 | IPX, reply_packets)},   /* responderPackets */
+    {NUM(152, 8, ALL, first_ms)},	      /* flowStartMilliseconds */
+    {NUM(153, 8, ALL, last_ms)},	      /* flowEndMilliseconds */
+    {NUM(323, 8, ALL, last_ms)},	      /* observationTimeMilliseconds */
+    {NUM(148, 8, ALL, flow_id)},	      /* flowId: the conntrack id */
+    {NUM(136, 1, ALL, end_reason)},	      /* flowEndReason */
+    {NUM(230, 1, ALL, nat_event)},	      /* natEvent */
+};
+
+#define N_IES (sizeof ies / sizeof ies[0])
+
+static bool ie_in(const struct ie *e, uint8_t vbit, uint8_t fbit)
+{
+	return (e->where & vbit) && (e->where & fbit);
+}
+
+static uint8_t family_bit(uint8_t family)
+{
+	return family == AF_INET ? IP4 : family == AF_INET6 ? IP6 : 0;
+}
+
+static uint16_t template_id(uint8_t fbit)
+{
+	return fbit == IP4 ? IPFIX_TEMPLATE_IPV4 : IPFIX_TEMPLATE_IPV6;
+}
+
+static size_t record_len(uint8_t vbit, uint8_t fbit)
+{
+	size_t len = 0;
+
+	for (size_t i = 0; i < N_IES; i++)
+		if (ie_in(&ies[i], vbit, fbit))
+			len += ies[i].len;
+	return len;
+}
+
+static size_t field_count(uint8_t vbit, uint8_t fbit)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < N_IES; i++)
+		n += ie_in(&ies[i], vbit, fbit);
+	return n;
+}
+
+static void put_uint(struct wbuf *w, uint64_t x, uint16_t len)
+{
+	switch (len) {
+	case 1:
+		wbuf_put_u8(w, (uint8_t)x);
+		break;
+	case 2:
+		wbuf_put_u16(w, (uint16_t)x);
+		break;
+	case 4:
+		wbuf_put_u32(w, (uint32_t)x);
+		break;
+	default:
+		wbuf_put_u64(w, x);
+		break;
+	}
+}
+
+static void put_value(struct wbuf *w, const struct ie *e, const struct view *v)
+{
+	if (e->addr)
+		wbuf_put_bytes(w, e->addr(v), e->len);
+	else
+		put_uint(w, e->num(v), e->len);
+}
+
+/* What differs between NetFlow v9 and IPFIX. */
+struct dialect {
+	uint8_t vbit;	       /* V9 or V10: which rows of ies[] */
+	uint16_t template_set; /* Set ID of templates */
+	size_t align;	       /* sets are padded to a multiple of this */
+	bool count_records;    /* header u16 at offset 2: record count, else length */
+	void (*header)(struct wbuf *w, const struct ipfix_state *s, uint64_t now_ns,
+		       uint64_t boot_ms);
+};
+
+#define HEADER_COUNT_AT 2 /* v9 Count / IPFIX Length: the u16 after Version */
+
+static uint32_t uptime_ms(uint64_t boot_ms, uint64_t t_ms)
+{
+	return t_ms < boot_ms ? 0 : (uint32_t)(t_ms - boot_ms);
+}
+
+/* RFC 3954 §5.1: the Packet Header. */
+static void v9_header(struct wbuf *w, const struct ipfix_state *s, uint64_t now_ns,
+		      uint64_t boot_ms)
+{
+	wbuf_put_u16(w, IPFIX_V9);				 /* Version */
+	wbuf_put_u16(w, 0);					 /* Count: set at the end */
+	wbuf_put_u32(w, uptime_ms(boot_ms, now_ns / NS_PER_MS)); /* sysUpTime */
+	wbuf_put_u32(w, (uint32_t)(now_ns / NS_PER_S));		 /* UNIX Secs */
+	wbuf_put_u32(w, s->packets); /* Sequence Number: export packets sent before */
+	wbuf_put_u32(w, s->domain);  /* Source ID */
+}
+
+/* RFC 7011 §3.1: the Message Header. */
+static void v10_header(struct wbuf *w, const struct ipfix_state *s, uint64_t now_ns,
+		       uint64_t boot_ms)
+{
+	(void)boot_ms;
+	wbuf_put_u16(w, IPFIX_V10);			/* Version Number */
+	wbuf_put_u16(w, 0);				/* Length: set at the end */
+	wbuf_put_u32(w, (uint32_t)(now_ns / NS_PER_S)); /* Export Time */
+	wbuf_put_u32(w, s->records); /* Sequence Number: data records sent before */
+	wbuf_put_u32(w, s->domain);  /* Observation Domain ID */
+}
+
+/* v9: Template FlowSet ID 0 (RFC 3954 §5.2); FlowSets padded to 4 bytes
+ * (§5.3 "Padding"). IPFIX: Template Set ID 2 (RFC 7011 §3.3.2); padding is
+ * optional (§3.3.1) and left out. */
+static const struct dialect dialect_v9 = {
+    .vbit = V9, .template_set = 0, .align = 4, .count_records = true, .header = v9_header};
+static const struct dialect dialect_v10 = {
+    .vbit = V10, .template_set = 2, .align = 1, .count_records = false, .header = v10_header};
+
+static const struct dialect *dialect_of(const struct ipfix_state *s)
+{
+	return s->version == IPFIX_V9 ? &dialect_v9 : &dialect_v10;
+}
+
+/* One message being written. */
+struct msg {
+	struct wbuf w;
+	const struct dialect *d;
+	size_t set_at;	  /* offset of the open set's header */
+	uint8_t set_fbit; /* family of the open data set; 0 when no set is open */
+	bool set_open;
+	unsigned nrec;	/* template and data records in the message */
+	unsigned ndata; /* data records */
+};
+
+static size_t pad_len(const struct msg *m, size_t set_len)
+{
+	size_t a = m->d->align;
+
+	return (a - set_len % a) % a;
+}
+
+static void set_open(struct msg *m, uint16_t id, uint8_t fbit)
+{
+	m->set_at = m->w.len;
+	m->set_fbit = fbit;
+	m->set_open = true;
+	wbuf_put_u16(&m->w, id); /* FlowSet ID / Set ID */
+	wbuf_put_u16(&m->w, 0);	 /* Length: set when closed */
+}
+
+static void set_close(struct msg *m)
+{
+	size_t n;
+
+	if (!m->set_open)
+		return;
+	for (n = pad_len(m, m->w.len - m->set_at); n > 0; n--)
+		wbuf_put_u8(&m->w, 0); /* Padding */
+	wbuf_patch_u16(&m->w, m->set_at + 2, (uint16_t)(m->w.len - m->set_at));
+	m->set_open = false;
+	m->set_fbit = 0;
+}
+
+/* RFC 3954 §5.2 Template FlowSet, RFC 7011 §3.4.1 Template Record and §3.2
+ * Field Specifier. */
+static void put_template(struct msg *m, uint8_t fbit)
+{
+	uint8_t vbit = m->d->vbit;
+
+	wbuf_put_u16(&m->w, template_id(fbit));			/* Template ID */
+	wbuf_put_u16(&m->w, (uint16_t)field_count(vbit, fbit)); /* Field Count */
+	for (size_t i = 0; i < N_IES; i++) {
+		const struct ie *e = &ies[i];
+
+		if (!ie_in(e, vbit, fbit))
+			continue;
+		wbuf_put_u16(&m->w, (uint16_t)(e->id | (e->pen ? ENTERPRISE_BIT : 0)));
+		wbuf_put_u16(&m->w, e->len);
+		if (e->pen)
+			wbuf_put_u32(&m->w, e->pen); /* Enterprise Number */
+	}
+	m->nrec++;
+}
+
+static void put_templates(struct msg *m)
+{
+	set_open(m, m->d->template_set, 0);
+	put_template(m, IP4);
+	put_template(m, IP6);
+	set_close(m);
+}
+
+/* Bytes needed to add a record of len bytes and family fbit: the record,
+ * plus a new set header (and the padding of the set it closes) if the open
+ * set is of another family, plus the padding its set will then need. */
+static size_t room_needed(const struct msg *m, size_t len, uint8_t fbit)
+{
+	size_t cur = m->set_open ? m->w.len - m->set_at : 0;
+
+	if (m->set_open && m->set_fbit == fbit)
+		return len + pad_len(m, cur + len);
+	return pad_len(m, cur) + SET_HEADER_LEN + len + pad_len(m, SET_HEADER_LEN + len);
+}
+
+/* Append one data record; false (nothing written) if it does not fit. */
+static bool put_record(struct msg *m, const struct ipfix_rec *r, uint8_t fbit)
+{
+	uint8_t vbit = m->d->vbit;
+	struct view v;
+
+	if (room_needed(m, record_len(vbit, fbit), fbit) > wbuf_room(&m->w))
+		return false;
+	if (!m->set_open || m->set_fbit != fbit) {
+		set_close(m);
+		set_open(m, template_id(fbit), fbit); /* data set ID = template ID */
+	}
+	make_view(&v, r);
+	for (size_t i = 0; i < N_IES; i++)
+		if (ie_in(&ies[i], vbit, fbit))
+			put_value(&m->w, &ies[i], &v);
+	m->nrec++;
+	m->ndata++;
+	return true;
+}
+
+int ipfix_init(struct ipfix_state *s, int version, uint32_t domain, size_t mtu, unsigned refresh_s,
+	       unsigned refresh_pkts)
+{
+	if (version != IPFIX_V9 && version != IPFIX_V10)
+		return -1;
+	if (mtu == 0)
+		mtu = IPFIX_MTU_DEFAULT;
+	if (mtu < IPFIX_MTU_MIN || mtu > IPFIX_MTU_MAX)
+		return -1;
+	*s = (struct ipfix_state){.version = version,
+				  .domain = domain,
+				  .mtu = mtu,
+				  .refresh_s = refresh_s,
+				  .refresh_pkts = refresh_pkts,
+				  .tmpl_forced = true};
+	return 0;
+}
+
+void ipfix_templates_due(struct ipfix_state *s)
+{
+	s->tmpl_forced = true;
+}
+
+/* RFC 3954 §9 and RFC 7011 §8.4: over UDP, templates are resent
+ * periodically, by time or by number of packets. */
+bool ipfix_templates_pending(const struct ipfix_state *s, uint64_t now_ns)
+{
+	if (s->tmpl_forced)
+		return true;
+	if (s->refresh_s &&
+	    (now_ns < s->tmpl_ns || now_ns - s->tmpl_ns >= (uint64_t)s->refresh_s * NS_PER_S))
+		return true;
+	return s->refresh_pkts && s->since_tmpl >= s->refresh_pkts;
+}
+
+static void count_sent(struct ipfix_state *s, bool tmpl, uint64_t now_ns, unsigned ndata)
+{
+	s->packets++;
+	s->records += ndata;
+	if (tmpl) {
+		s->tmpl_ns = now_ns;
+		s->since_tmpl = 0;
+		s->tmpl_forced = false;
+	}
+	if (s->since_tmpl < UINT_MAX)
+		s->since_tmpl++;
+}
+
+/* Pack recs[0..n) after whatever m holds; returns how many were consumed. */
+static size_t put_records(struct msg *m, const struct ipfix_rec *recs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		uint8_t fbit = family_bit(recs[i].ev->family);
+
+		if (fbit && !put_record(m, &recs[i], fbit))
+			break;
+	}
+	set_close(m);
+	return i;
+}
+
+size_t ipfix_encode(struct ipfix_state *s, uint8_t *buf, size_t cap, uint64_t now_ns,
+		    uint64_t boot_ms, const struct ipfix_rec *recs, size_t n, size_t *used)
+{
+	bool tmpl = ipfix_templates_pending(s, now_ns);
+	struct msg m = {.d = dialect_of(s)};
+	size_t i;
+
+	*used = 0;
+	wbuf_init(&m.w, buf, cap < s->mtu ? cap : s->mtu);
+	m.d->header(&m.w, s, now_ns, boot_ms);
+	if (tmpl)
+		put_templates(&m);
+	i = put_records(&m, recs, n);
+	if (m.w.overflow || (i < n && m.ndata == 0))
+		return 0; /* cap too small for the header, templates and one record */
+	*used = i;
+	if (!tmpl && m.ndata == 0)
+		return 0;
+	wbuf_patch_u16(&m.w, HEADER_COUNT_AT, (uint16_t)(m.d->count_records ? m.nrec : m.w.len));
+	count_sent(s, tmpl, now_ns, m.ndata);
+	return m.w.len;
+}

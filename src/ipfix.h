@@ -1,0 +1,101 @@
+/* ipfix: the NetFlow v9 (RFC 3954) and IPFIX (RFC 7011) encoders. One
+ * record carries a whole connection: the addresses and ports before and after
+ * NAT, the counters of both directions, start and end in ms, the conntrack id,
+ * the end reason and a NAT event. Pure: no sockets, no clocks, no globals;
+ * every time is an argument and all state lives in struct ipfix_state. */
+#ifndef NFFLOWD_IPFIX_H
+#define NFFLOWD_IPFIX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ctmsg.h"
+
+#define IPFIX_V9  9  /* NetFlow version 9, RFC 3954 */
+#define IPFIX_V10 10 /* IPFIX, RFC 7011 */
+
+/* Bounds of one message (the UDP payload), in bytes. */
+#define IPFIX_MTU_DEFAULT 1400
+#define IPFIX_MTU_MIN	  512
+#define IPFIX_MTU_MAX	  9000
+
+/* Template IDs (RFC 3954 §5.2 and RFC 7011 §3.4.1: data set IDs are >= 256). */
+#define IPFIX_TEMPLATE_IPV4 256
+#define IPFIX_TEMPLATE_IPV6 257
+
+/* natEvent values (IE 230, IANA "NAT Event Type"). */
+#define IPFIX_NAT_CREATE	1 /* older exporters: create event */
+#define IPFIX_NAT_DELETE	2 /* older exporters: delete event */
+#define IPFIX_NAT44_SESSION_ADD 4 /* NAT44 session create (RFC 8158) */
+#define IPFIX_NAT44_SESSION_DEL 5 /* NAT44 session delete (RFC 8158) */
+#define IPFIX_NAT64_SESSION_ADD 6 /* NAT64 session create (RFC 8158) */
+#define IPFIX_NAT64_SESSION_DEL 7 /* NAT64 session delete (RFC 8158) */
+
+/* flowEndReason values (IE 136, IANA). */
+#define IPFIX_END_IDLE	   1 /* idle timeout */
+#define IPFIX_END_ACTIVE   2 /* active timeout */
+#define IPFIX_END_OF_FLOW  3 /* end of flow detected */
+#define IPFIX_END_FORCED   4 /* forced end */
+#define IPFIX_END_RESOURCE 5 /* lack of resources */
+
+/* One connection to export (AF_INET or AF_INET6). The reply tuple, counters
+ * and id of ev are used when ev->have says they are present; without them
+ * the record says no NAT, zero counters, flowId 0. */
+struct ipfix_rec {
+	const struct ct_event *ev;
+	uint64_t first_ms;  /* flowStartMilliseconds: Unix epoch ms */
+	uint64_t last_ms;   /* flowEndMilliseconds and observationTimeMilliseconds:
+			     * Unix epoch ms (a create event: its own time) */
+	uint8_t end_reason; /* flowEndReason, IPFIX_END_* (0: none) */
+	uint8_t nat_event;  /* natEvent, IPFIX_NAT* (0: none) */
+};
+
+/* Exporter state for one collector. Read the fields; change them only
+ * through the functions below. */
+struct ipfix_state {
+	int version;	       /* IPFIX_V9 or IPFIX_V10 */
+	uint32_t domain;       /* v9 Source ID, IPFIX Observation Domain ID */
+	size_t mtu;	       /* largest message written */
+	unsigned refresh_s;    /* resend templates after this many seconds (0: never) */
+	unsigned refresh_pkts; /* ... or every this many messages (0: never) */
+	uint32_t packets;      /* messages written so far: the next v9 sequence */
+	uint32_t records;      /* data records written so far: the next IPFIX sequence */
+	uint64_t tmpl_ns;      /* export time of the last message with templates */
+	unsigned since_tmpl;   /* messages since, and including, that one */
+	bool tmpl_forced;      /* templates go into the next message */
+};
+
+/* Set up s for version IPFIX_V9 or IPFIX_V10 with the given Source ID /
+ * Observation Domain ID. mtu 0 means IPFIX_MTU_DEFAULT; otherwise it must lie
+ * in IPFIX_MTU_MIN..IPFIX_MTU_MAX. Templates are due in the first message.
+ * Returns 0, or -1 (s unchanged) for a bad version or mtu. */
+int ipfix_init(struct ipfix_state *s, int version, uint32_t domain, size_t mtu, unsigned refresh_s,
+	       unsigned refresh_pkts);
+
+/* Make the next message carry the templates (e.g. the collector came back). */
+void ipfix_templates_due(struct ipfix_state *s);
+
+/* True if a message encoded at now_ns (Unix epoch ns) will carry the
+ * templates: none sent yet, forced, refresh_s elapsed since the last ones (or
+ * the clock went back), or refresh_pkts messages sent since and including the
+ * last one with templates. */
+bool ipfix_templates_pending(const struct ipfix_state *s, uint64_t now_ns);
+
+/* Encode one message into buf[0..cap), at most s->mtu bytes long: the header,
+ * the template set of both families first when ipfix_templates_pending(), then
+ * as many of recs[0..n) as fit, in order, in one data set per run of records
+ * of the same family. now_ns is the export time (Unix epoch ns); boot_ms is
+ * the Unix epoch ms at which v9 sysUptime was 0 (unused by IPFIX).
+ *
+ * Returns the message length; the state then counts the message as sent
+ * (sequence numbers, template refresh). Returns 0, s unchanged, when no
+ * message was written: nothing to send (no record and no templates due), or cap cannot
+ * hold the header, the due templates and the first record (cap >=
+ * IPFIX_MTU_MIN always can). *used is set to the number of records consumed:
+ * those in the message plus any skipped because their family is neither
+ * AF_INET nor AF_INET6; it is 0 when cap was too small. */
+size_t ipfix_encode(struct ipfix_state *s, uint8_t *buf, size_t cap, uint64_t now_ns,
+		    uint64_t boot_ms, const struct ipfix_rec *recs, size_t n, size_t *used);
+
+#endif

@@ -1,0 +1,77 @@
+#include "pidfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static pid_t read_pid(const char *path)
+{
+	char buf[32];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	char *end;
+	long v = strtol(buf, &end, 10);
+	if (v <= 0 || v > 4194304 || (*end != '\n' && *end != '\0'))
+		return 0;
+	return (pid_t)v;
+}
+
+/* The process exists and its command name is nfflowd. */
+static int is_nfflowd(pid_t pid)
+{
+	char path[64], comm[32] = "";
+
+	if (kill(pid, 0) != 0 && errno != EPERM)
+		return 0;
+	snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	int ok = fgets(comm, sizeof comm, f) != NULL && strncmp(comm, "nfflowd\n", 8) == 0;
+	fclose(f);
+	return ok;
+}
+
+pid_t pidfile_running(const char *path)
+{
+	pid_t pid = read_pid(path);
+
+	return pid && is_nfflowd(pid) ? pid : 0;
+}
+
+int pidfile_write(const char *path, pid_t pid, char *err, size_t errlen)
+{
+	char tmp[4200], buf[32];
+
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		snprintf(err, errlen, "pid file %s: %s", tmp, strerror(errno));
+		return -1;
+	}
+	int len = snprintf(buf, sizeof buf, "%d\n", (int)pid);
+	int ok = write(fd, buf, (size_t)len) == len;
+	if (close(fd) != 0 || !ok || rename(tmp, path) != 0) {
+		snprintf(err, errlen, "pid file %s: %s", path, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+void pidfile_remove(const char *path, pid_t pid)
+{
+	if (read_pid(path) == pid)
+		unlink(path);
+}

@@ -1,0 +1,18 @@
+/* privs: run as an unprivileged user that keeps CAP_NET_ADMIN alone. */
+#ifndef NFFLOWD_PRIVS_H
+#define NFFLOWD_PRIVS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Look up user: its uid and primary gid. Returns 0, or -1 with a message. */
+int privs_lookup(const char *user, uid_t *uid, gid_t *gid, char *err, size_t errlen);
+
+/* Become uid/gid with no supplementary groups, keeping CAP_NET_ADMIN (which
+ * table dumps need) as the only capability, effective and permitted, and an
+ * empty bounding set. Called as root; then checks the result (real, effective
+ * and saved ids, groups, capabilities) and fails rather than run half-dropped.
+ * Returns 0, or -1 with a message. */
+int privs_drop(uid_t uid, gid_t gid, char *err, size_t errlen);
+
+#endif

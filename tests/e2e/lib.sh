@@ -1,0 +1,1030 @@
+#!/usr/bin/env bash
+# shellcheck shell=bash
+# Helpers for nfflowd's end-to-end tests and demo: a three-namespace NAT lab
+# on the real kernel, the real collector (nfcapd/nfdump) and conntrack -E as
+# the kernel's record of every finished connection.
+#
+#   client ns  10.77.1.2/24  --veth--  10.77.1.1 router ns 203.0.113.1
+#                                      --veth--  203.0.113.2/24 server ns
+#
+# The router masquerades towards the server, so every connection through it
+# is source-NATed to 203.0.113.1. nfflowd, nfcapd and the conntrack listeners
+# run in the router namespace; the collector listens on 127.0.0.1 there.
+#
+# Source this file, then: lab_require; lab_up; ...; the EXIT trap installed
+# by lab_up tears everything down (also on failure and on Ctrl-C). Run
+# directly (CTest runs every e2e/*.sh), it tests the lab itself, without
+# nfflowd: see lab_self_test at the end.
+#
+# Normalised flow lines, used to compare what the kernel reported with what
+# the collector and nfflowd's local copy hold (one flow per line, blanks):
+#   got:      proto src sport dst dport packets bytes start_ms end_ms [received_ms]
+#   expected: label proto src sport dst dport packets bytes start_ms end_ms [optional]
+# ICMP flows carry sport 0 and dport type*256+code (the NetFlow v5 convention).
+
+LAB_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+LAB_ROOT=${NFFLOWD_SRC:-$(cd "$LAB_LIB_DIR/../.." && pwd)}
+NFFLOWD=${NFFLOWD:-$LAB_ROOT/build/nfflowd}
+
+LAB_CLIENT_IP=10.77.1.2
+LAB_ROUTER_LAN_IP=10.77.1.1
+LAB_ROUTER_WAN_IP=203.0.113.1
+LAB_SERVER_IP=203.0.113.2
+LAB_TCP_SINK_PORT=${LAB_TCP_SINK_PORT:-8080}   # server: TCP sink (uploads)
+LAB_HTTP_PORT=${LAB_HTTP_PORT:-8000}       # server: python3 http.server (downloads)
+LAB_UDP_ECHO_PORT=${LAB_UDP_ECHO_PORT:-5353}   # server: UDP echo (request/reply)
+LAB_COLLECTOR_PORT=${LAB_COLLECTOR_PORT:-9995}  # router: nfcapd on 127.0.0.1
+# Tuple of the entries used to check that a conntrack listener is subscribed;
+# TEST-NET-1 addresses that no packet ever uses in the lab.
+LAB_PROBE_SRC=192.0.2.250
+LAB_PROBE_DST=192.0.2.251
+
+# Upper bound in seconds on every background process (CTest allows 300 s).
+LAB_MAX_SECONDS=${LAB_MAX_SECONDS:-270}
+
+LAB_ID="nfft-$$"
+LAB_CLI="$LAB_ID-cli"
+LAB_RTR="$LAB_ID-rtr"
+LAB_SRV="$LAB_ID-srv"
+LAB_NAMESPACES=()
+LAB_TMP=""
+LAB_KEEP=${LAB_KEEP:-0}   # 1: keep the temporary directory even on success
+LAB_RC=0                  # exit status of the last process lab_stop waited for
+LAB_PROBE_SEQ=0
+LAB_NFFLOWD_T0_MS=0       # wall clock (ms) just before nfflowd was started
+declare -gA LAB_PID=()    # background process name -> pid (a timeout(1) wrapper)
+
+# ---------------------------------------------------------------------------
+# Messages
+
+lab_log() { printf '[%s] %s\n' "${LAB_NAME:-e2e}" "$*" >&2; }
+lab_warn() { printf '[%s] WARNING: %s\n' "${LAB_NAME:-e2e}" "$*" >&2; }
+lab_die() {
+	printf '[%s] ERROR: %s\n' "${LAB_NAME:-e2e}" "$*" >&2
+	exit 1
+}
+lab_skip() {
+	printf '[%s] SKIP: %s\n' "${LAB_NAME:-e2e}" "$*" >&2
+	exit 77
+}
+
+lab_now_ms() { date +%s%3N; }
+
+# Failures are collected, so that one run reports every problem it finds.
+LAB_FAILURES=0
+lab_fail() {
+	printf '[%s] FAIL: %s\n' "${LAB_NAME:-e2e}" "$*" >&2
+	LAB_FAILURES=$((LAB_FAILURES + 1))
+}
+
+# lab_finish: exit 0 if nothing failed, 1 otherwise.
+lab_finish() {
+	if [ "$LAB_FAILURES" -eq 0 ]; then
+		lab_log "PASS"
+		exit 0
+	fi
+	lab_log "$LAB_FAILURES check(s) FAILED"
+	exit 1
+}
+
+# ---------------------------------------------------------------------------
+# Preconditions
+
+# lab_require [extra-tool...]: exit 77 unless root, the tools and netns work.
+lab_require() {
+	local tool missing=()
+	[ "$(id -u)" -eq 0 ] || lab_skip "needs root (network namespaces, conntrack, nftables)"
+	for tool in ip nft conntrack nfcapd nfdump timeout ss ping socat python3 "$@"; do
+		command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+	done
+	[ "${#missing[@]}" -eq 0 ] || lab_skip "missing tools: ${missing[*]} (see scripts/install-deps.sh)"
+	local probe="$LAB_ID-probe"
+	ip netns add "$probe" 2>/dev/null || lab_skip "cannot create network namespaces (ip netns add failed)"
+	ip netns del "$probe" 2>/dev/null || true
+}
+
+# lab_require_nfflowd: exit 77 unless the nfflowd binary has been built.
+lab_require_nfflowd() {
+	[ -x "$NFFLOWD" ] || lab_skip "no nfflowd binary at $NFFLOWD (build it: cmake -S . -B build && cmake --build build)"
+}
+
+# ---------------------------------------------------------------------------
+# Lab life cycle
+
+lab_on_exit() {
+	local rc=$?
+	trap - EXIT INT TERM HUP
+	lab_down "$rc"
+	exit "$rc"
+}
+
+lab_on_signal() {
+	lab_log "interrupted; cleaning up"
+	exit "$1"
+}
+
+lab_install_traps() {
+	trap lab_on_exit EXIT
+	trap 'lab_on_signal 130' INT
+	trap 'lab_on_signal 143' TERM
+	trap 'lab_on_signal 129' HUP
+}
+
+lab_ns_add() {
+	ip netns add "$1"
+	LAB_NAMESPACES+=("$1")
+	ip -n "$1" link set lo up
+}
+
+lab_up() {
+	lab_install_traps
+	LAB_TMP=$(mktemp -d "${TMPDIR:-/tmp}/nfft.XXXXXX")
+	chmod 755 "$LAB_TMP"
+	lab_ns_add "$LAB_CLI"
+	lab_ns_add "$LAB_RTR"
+	lab_ns_add "$LAB_SRV"
+
+	# The veth pairs are created inside the router namespace, so no name can
+	# clash with an interface of the host or of another run.
+	ip -n "$LAB_RTR" link add lan0 type veth peer name eth0 netns "$LAB_CLI"
+	ip -n "$LAB_RTR" link add wan0 type veth peer name eth0 netns "$LAB_SRV"
+
+	ip -n "$LAB_CLI" addr add "$LAB_CLIENT_IP/24" dev eth0
+	ip -n "$LAB_CLI" link set eth0 up
+	ip -n "$LAB_CLI" route add default via "$LAB_ROUTER_LAN_IP"
+
+	ip -n "$LAB_SRV" addr add "$LAB_SERVER_IP/24" dev eth0
+	ip -n "$LAB_SRV" link set eth0 up
+	ip -n "$LAB_SRV" route add default via "$LAB_ROUTER_WAN_IP"
+
+	ip -n "$LAB_RTR" addr add "$LAB_ROUTER_LAN_IP/24" dev lan0
+	ip -n "$LAB_RTR" addr add "$LAB_ROUTER_WAN_IP/24" dev wan0
+	ip -n "$LAB_RTR" link set lan0 up
+	ip -n "$LAB_RTR" link set wan0 up
+	ip netns exec "$LAB_RTR" sysctl -qw net.ipv4.ip_forward=1
+
+	# The NAT table is what brings conntrack to life in this namespace. The
+	# raw table keeps loopback (nfflowd -> nfcapd) out of the connection
+	# table, so that every DESTROY in the lab is a client connection.
+	ip netns exec "$LAB_RTR" nft -f - <<-EOF
+		table ip nat {
+			chain post {
+				type nat hook postrouting priority srcnat; policy accept;
+				oifname "wan0" masquerade
+			}
+		}
+		table ip raw {
+			chain pre {
+				type filter hook prerouting priority raw; policy accept;
+				iifname "lo" notrack
+			}
+			chain out {
+				type filter hook output priority raw; policy accept;
+				oifname "lo" notrack
+			}
+		}
+	EOF
+	# Counters and timestamps apply to connections created after they are
+	# set; events=1 makes every connection report its DESTROY (the default 2
+	# only does so for connections created while a listener existed).
+	ip netns exec "$LAB_RTR" sysctl -qw net.netfilter.nf_conntrack_acct=1 \
+		net.netfilter.nf_conntrack_timestamp=1 net.netfilter.nf_conntrack_events=1
+
+	lab_wait_for 5 "the client to reach the server" \
+		ip netns exec "$LAB_CLI" ping -c 1 -W 1 -q "$LAB_SERVER_IP" >/dev/null ||
+		lab_die "lab routing does not work"
+	# That ping left a connection behind: end it before any test starts.
+	lab_ct_flush_client >/dev/null
+	lab_log "lab up: $LAB_CLI ($LAB_CLIENT_IP) - $LAB_RTR ($LAB_ROUTER_LAN_IP/$LAB_ROUTER_WAN_IP, masquerade) - $LAB_SRV ($LAB_SERVER_IP); files in $LAB_TMP"
+}
+
+# lab_down [rc]: stop every process, remove the namespaces, remove the
+# temporary directory (kept for inspection after a failure, or always with
+# LAB_KEEP=1).
+lab_down() {
+	local rc=${1:-0} name ns pids
+	set +e
+	for name in "${!LAB_PID[@]}"; do
+		lab_stop "$name" 3 2>/dev/null
+	done
+	for ns in "${LAB_NAMESPACES[@]}"; do
+		# Anything still running in our namespaces was started by this run.
+		pids=$(ip netns pids "$ns" 2>/dev/null)
+		if [ -n "$pids" ]; then
+			# shellcheck disable=SC2086
+			kill -KILL $pids 2>/dev/null
+		fi
+		ip netns del "$ns" 2>/dev/null
+	done
+	LAB_NAMESPACES=()
+	if [ -n "$LAB_TMP" ] && [ -d "$LAB_TMP" ]; then
+		case "$LAB_KEEP:$rc" in
+		0:0 | 0:77 | 0:129 | 0:130 | 0:143) # passed, skipped or interrupted
+			rm -rf "$LAB_TMP"
+			;;
+		*)
+			lab_log "kept $LAB_TMP for inspection"
+			;;
+		esac
+	fi
+	LAB_TMP=""
+	set -e
+}
+
+# lab_wait_for SECONDS WHAT CMD...: run CMD every 0.1 s until it succeeds.
+lab_wait_for() {
+	local secs=$1 what=$2 i
+	shift 2
+	for ((i = 0; i < secs * 10; i++)); do
+		if "$@"; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	lab_warn "timed out after ${secs}s waiting for $what"
+	return 1
+}
+
+# ---------------------------------------------------------------------------
+# Background processes, each bounded by timeout(1)
+
+# lab_bg NAME NS CMD...: start CMD in namespace NS; stdout/stderr go to
+# $LAB_TMP/NAME.out and NAME.err. The pid is in LAB_PID[NAME].
+lab_bg() {
+	local name=$1 ns=$2
+	shift 2
+	ip netns exec "$ns" timeout -k 5 "$LAB_MAX_SECONDS" "$@" \
+		</dev/null >"$LAB_TMP/$name.out" 2>"$LAB_TMP/$name.err" &
+	LAB_PID[$name]=$!
+}
+
+lab_pid_alive() {
+	local state
+	[ -r "/proc/$1/stat" ] || return 1
+	state=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$state" ] && [ "$state" != Z ]
+}
+
+lab_alive() {
+	local pid=${LAB_PID[$1]:-}
+	[ -n "$pid" ] && lab_pid_alive "$pid"
+}
+
+# lab_stop NAME [SECONDS [SIGNAL]]: SIGNAL (default TERM; timeout(1) passes
+# it on), wait up to SECONDS (default 10), then SIGKILL. The exit status is
+# left in LAB_RC (143 = died of SIGTERM).
+lab_stop() {
+	local name=$1 secs=${2:-10} sig=${3:-TERM} pid i
+	pid=${LAB_PID[$name]:-}
+	LAB_RC=0
+	[ -n "$pid" ] || return 0
+	kill "-$sig" "$pid" 2>/dev/null || true
+	for ((i = 0; i < secs * 10; i++)); do
+		lab_pid_alive "$pid" || break
+		sleep 0.1
+	done
+	if lab_pid_alive "$pid"; then
+		lab_warn "$name (pid $pid) still running ${secs}s after SIG$sig; sending SIGKILL"
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	wait "$pid" 2>/dev/null || LAB_RC=$?
+	unset "LAB_PID[$name]"
+}
+
+# lab_wait_exit NAME SECONDS: wait for NAME to exit by itself; LAB_RC gets
+# its status. Fails (and stops it) if it is still running after SECONDS.
+lab_wait_exit() {
+	local name=$1 secs=$2 pid
+	pid=${LAB_PID[$name]:-}
+	LAB_RC=0
+	[ -n "$pid" ] || return 0
+	if ! lab_wait_for "$secs" "$name to finish" lab_not_alive "$name"; then
+		lab_stop "$name" 2
+		return 1
+	fi
+	wait "$pid" 2>/dev/null || LAB_RC=$?
+	unset "LAB_PID[$name]"
+}
+
+lab_not_alive() { ! lab_alive "$1"; }
+
+lab_listening() { # NS tcp|udp PORT
+	local opt=-Htln
+	[ "$2" = udp ] && opt=-Huln
+	[ -n "$(ip netns exec "$1" ss "$opt" "sport = :$3" 2>/dev/null)" ]
+}
+
+# ---------------------------------------------------------------------------
+# Servers and traffic (all bounded in size and time)
+
+# lab_servers_start: TCP sink, UDP echo and HTTP server in the server ns.
+lab_servers_start() {
+	mkdir -p "$LAB_TMP/www"
+	head -c 1048576 /dev/urandom >"$LAB_TMP/www/1M.bin"
+	head -c 307200 /dev/urandom >"$LAB_TMP/www/300k.bin"
+	lab_bg tcp-sink "$LAB_SRV" socat -u \
+		"TCP4-LISTEN:$LAB_TCP_SINK_PORT,bind=$LAB_SERVER_IP,reuseaddr,fork" OPEN:/dev/null,wronly=1
+	lab_bg udp-echo "$LAB_SRV" socat -T 2 \
+		"UDP4-RECVFROM:$LAB_UDP_ECHO_PORT,bind=$LAB_SERVER_IP,fork" PIPE
+	lab_bg http "$LAB_SRV" python3 -m http.server "$LAB_HTTP_PORT" \
+		--bind "$LAB_SERVER_IP" --directory "$LAB_TMP/www"
+	if ! lab_wait_for 10 "the TCP sink" lab_listening "$LAB_SRV" tcp "$LAB_TCP_SINK_PORT" ||
+		! lab_wait_for 10 "the UDP echo server" lab_listening "$LAB_SRV" udp "$LAB_UDP_ECHO_PORT" ||
+		! lab_wait_for 15 "the HTTP server" lab_listening "$LAB_SRV" tcp "$LAB_HTTP_PORT"; then
+		lab_die "servers did not start (see $LAB_TMP/*.err)"
+	fi
+}
+
+# lab_tcp_upload BYTES: one TCP connection client -> server carrying BYTES.
+lab_tcp_upload() {
+	head -c "$1" /dev/urandom >"$LAB_TMP/upload.bin"
+	ip netns exec "$LAB_CLI" timeout 20 socat -u "OPEN:$LAB_TMP/upload.bin" \
+		"TCP4:$LAB_SERVER_IP:$LAB_TCP_SINK_PORT" ||
+		lab_die "TCP upload of $1 bytes failed"
+}
+
+# lab_http_download FILE: one HTTP GET of FILE (1M.bin or 300k.bin).
+lab_http_download() {
+	local size
+	size=$(ip netns exec "$LAB_CLI" timeout 20 curl -sS --noproxy '*' --max-time 15 \
+		-o /dev/null -w '%{size_download}' "http://$LAB_SERVER_IP:$LAB_HTTP_PORT/$1") ||
+		lab_die "HTTP download of $1 failed"
+	[ "$size" = "$(stat -c %s "$LAB_TMP/www/$1")" ] || lab_die "HTTP download of $1: got $size bytes"
+}
+
+# lab_udp_exchange [PAYLOAD [SOURCE-PORT]]: one UDP request and its reply.
+lab_udp_exchange() {
+	local payload=${1:-query} sport=${2:-} reply opt=""
+	[ -n "$sport" ] && opt=",sourceport=$sport,reuseaddr"
+	reply=$(printf '%s' "$payload" | ip netns exec "$LAB_CLI" timeout 5 \
+		socat -T 2 -t 1 - "UDP4:$LAB_SERVER_IP:$LAB_UDP_ECHO_PORT$opt") ||
+		lab_die "UDP exchange failed"
+	[ "$reply" = "$payload" ] || lab_die "UDP echo replied '$reply' instead of '$payload'"
+}
+
+# lab_ping COUNT: ICMP echo client -> server, every reply required.
+lab_ping() {
+	ip netns exec "$LAB_CLI" timeout 20 ping -c "$1" -i 0.2 -W 2 -q "$LAB_SERVER_IP" >/dev/null ||
+		lab_die "ping $LAB_SERVER_IP failed"
+}
+
+# lab_ct_flush_client: delete (end) every client connection in the router;
+# prints how many were deleted. The kernel then sends their DESTROY events
+# with the final counters.
+lab_ct_flush_client() {
+	local out n
+	out=$(ip netns exec "$LAB_RTR" conntrack -D -s "$LAB_CLIENT_IP" 2>&1 >/dev/null) || true
+	n=$(printf '%s\n' "$out" | sed -n 's/.* \([0-9][0-9]*\) flow entries have been deleted.*/\1/p')
+	echo "${n:-0}"
+}
+
+# ---------------------------------------------------------------------------
+# The collector: nfcapd in the router namespace on 127.0.0.1:PORT
+
+lab_nfcapd_dir() { echo "$LAB_TMP/nfcapd-$1"; }
+
+# lab_nfcapd_start [PORT]
+lab_nfcapd_start() {
+	local port=${1:-$LAB_COLLECTOR_PORT} dir
+	dir=$(lab_nfcapd_dir "$port")
+	mkdir -p "$dir"
+	lab_bg "nfcapd-$port" "$LAB_RTR" nfcapd -b 127.0.0.1 -p "$port" -w "$dir" -t 300
+	lab_wait_for 10 "nfcapd on 127.0.0.1:$port" lab_listening "$LAB_RTR" udp "$port" ||
+		lab_die "nfcapd did not start: $(cat "$LAB_TMP/nfcapd-$port.err")"
+}
+
+# lab_nfcapd_stop [PORT]: SIGTERM makes nfcapd write and close its file.
+lab_nfcapd_stop() {
+	local port=${1:-$LAB_COLLECTOR_PORT}
+	sleep 0.3 # let it read what is queued on its socket
+	lab_stop "nfcapd-$port" 10
+	[ "$LAB_RC" -eq 0 ] || lab_warn "nfcapd exited with status $LAB_RC"
+}
+
+# lab_nfcapd_check PORT RECORDS: nfcapd's own summary (printed when it
+# stops) must show RECORDS flows, no sequence errors (NetFlow v5
+# flow_sequence gaps between datagrams) and no bad packets.
+lab_nfcapd_check() {
+	local port=$1 records=$2 summary
+	summary=$(grep -E "^Ident: .*Flows: " "$LAB_TMP/nfcapd-$port.err" | tail -n 1)
+	if [ -z "$summary" ]; then
+		lab_fail "nfcapd printed no summary (see $LAB_TMP/nfcapd-$port.err)"
+		return
+	fi
+	lab_log "nfcapd: ${summary#Ident: }"
+	grep -q "Flows: $records," <<<"$summary" ||
+		lab_fail "nfcapd counted other than $records flows: $summary"
+	grep -q "Sequence Errors: 0," <<<"$summary" ||
+		lab_fail "nfcapd saw NetFlow v5 sequence errors: $summary"
+	grep -q "Bad Packets: 0" <<<"$summary" ||
+		lab_fail "nfcapd saw bad packets: $summary"
+}
+
+# lab_nfdump_flows PORT: normalised flows from every file nfcapd wrote, plus
+# a tenth column: when nfcapd received the record (ms).
+# %ter is not used: nfdump 1.7.1 prints its milliseconds wrongly; the end is
+# start + duration.
+lab_nfdump_flows() {
+	local port=${1:-$LAB_COLLECTOR_PORT}
+	nfdump -q -N -R "$(lab_nfcapd_dir "$port")" \
+		-o 'fmt:%pr|%sa|%sp|%da|%dp|%pkt|%byt|%tsr|%td|%trr' |
+		awk -F'|' '
+		function ms(s,   p) {
+			p = index(s, ".")
+			if (!p) return s * 1000
+			return substr(s, 1, p - 1) * 1000 + substr(substr(s, p + 1) "000", 1, 3)
+		}
+		{
+			for (i = 1; i <= NF; i++) gsub(/[ \t]/, "", $i)
+			if (NF < 9 || $1 == "") next
+			dp = $5
+			if (dp ~ /^[0-9]+\.[0-9]+$/) { split(dp, tc, "."); dp = tc[1] * 256 + tc[2] }
+			start = ms($8)
+			printf "%s %s %s %s %s %s %s %.0f %.0f %.0f\n", $1, $2, $3, $4, dp, $6, $7, start, start + ms($9), ms($10)
+		}'
+}
+
+# lab_nfdump_table [PORT]: the collector's flows as nfdump prints them.
+lab_nfdump_table() {
+	local port=${1:-$LAB_COLLECTOR_PORT}
+	nfdump -N -R "$(lab_nfcapd_dir "$port")" \
+		-o 'fmt:%ts %td %pr %sap -> %dap %pkt %byt %fl'
+}
+
+# ---------------------------------------------------------------------------
+# The kernel's truth: two conntrack -E -e DESTROY listeners in the router ns.
+# XML (with ktimestamp) gives the start/stop times in ns; the text form gives
+# the ICMP type/code that the XML leaves out. They are joined by CTA_ID.
+
+lab_ct_start() {
+	lab_bg ct-xml "$LAB_RTR" conntrack -E -e DESTROY -o xml,ktimestamp
+	lab_bg ct-txt "$LAB_RTR" conntrack -E -e DESTROY -o extended,id
+	lab_ct_probe || lab_die "conntrack -E listeners did not report a probe entry"
+}
+
+lab_ct_stop() {
+	lab_stop ct-xml 5
+	lab_stop ct-txt 5
+}
+
+lab_ct_seen_probe() { # SPORT
+	grep -q "<src>$LAB_PROBE_SRC</src>.*<sport>$1</sport>" "$LAB_TMP/ct-xml.out" &&
+		grep -q "src=$LAB_PROBE_SRC .*sport=$1 " "$LAB_TMP/ct-txt.out"
+}
+
+# lab_ct_probe: create and delete a dummy entry until both listeners have
+# reported its DESTROY, i.e. until they are subscribed.
+lab_ct_probe() {
+	local attempt sport
+	for attempt in 1 2 3 4 5 6 7 8 9 10; do
+		LAB_PROBE_SEQ=$((LAB_PROBE_SEQ + 1))
+		sport=$((40000 + LAB_PROBE_SEQ))
+		ip netns exec "$LAB_RTR" conntrack -I -p udp -s "$LAB_PROBE_SRC" -d "$LAB_PROBE_DST" \
+			--sport "$sport" --dport 9 -t 30 >/dev/null 2>&1 || return 1
+		ip netns exec "$LAB_RTR" conntrack -D -p udp -s "$LAB_PROBE_SRC" --sport "$sport" \
+			>/dev/null 2>&1 || return 1
+		if lab_wait_for 1 "probe $attempt" lab_ct_seen_probe "$sport" 2>/dev/null; then
+			return 0
+		fi
+	done
+	return 1
+}
+
+# lab_ct_destroys: one line per DESTROY the kernel reported (probes left out):
+#   id proto osrc osport odst odport rsrc rsport rdst rdport
+#      opkts obytes rpkts rbytes start_ms stop_ms
+# ICMP ports: osport/rsport 0, odport/rdport type*256+code of that direction.
+lab_ct_destroys() {
+	awk -v probe="$LAB_PROBE_SRC" '
+	function tag(s, name,   t, i, j) {
+		t = "<" name ">"; i = index(s, t)
+		if (!i) return ""
+		s = substr(s, i + length(t)); j = index(s, "</" name ">")
+		return substr(s, 1, j - 1)
+	}
+	function section(s, dir,   i, j) {
+		i = index(s, "<meta direction=\"" dir "\">")
+		if (!i) return ""
+		s = substr(s, i); j = index(s, "</meta>")
+		return substr(s, 1, j)
+	}
+	function l4proto(s,   i) {
+		i = index(s, "<layer4 protonum=\"")
+		s = substr(s, i + 18)
+		return substr(s, 1, index(s, "\"") - 1)
+	}
+	function ns2ms(s) { return length(s) > 6 ? substr(s, 1, length(s) - 6) : "-" }
+	FILENAME == ARGV[1] {
+		if ($0 !~ /\[DESTROY\]/) next
+		id = ""; n = 0
+		for (k = 1; k <= NF; k++) {
+			if ($k ~ /^type=/) { n++; ty[n] = substr($k, 6) }
+			else if ($k ~ /^code=/) cd[n] = substr($k, 6)
+			else if ($k ~ /^id=/) id = substr($k, 4) # the last id= is CTA_ID
+		}
+		if (n >= 2) icmp[id] = (ty[1] * 256 + cd[1]) " " (ty[2] * 256 + cd[2])
+		next
+	}
+	/<flow type="destroy">/ {
+		o = section($0, "original"); r = section($0, "reply"); ind = section($0, "independent")
+		if (tag(o, "src") == probe) next
+		id = tag(ind, "id"); p = l4proto(o)
+		osp = tag(o, "sport"); odp = tag(o, "dport"); rsp = tag(r, "sport"); rdp = tag(r, "dport")
+		if (p == 1) {
+			split((id in icmp) ? icmp[id] : "? ?", tc, " ")
+			osp = 0; odp = tc[1]; rsp = 0; rdp = tc[2]
+		}
+		if (osp == "") osp = 0
+		if (odp == "") odp = 0
+		if (rsp == "") rsp = 0
+		if (rdp == "") rdp = 0
+		op = tag(o, "packets"); ob = tag(o, "bytes"); rp = tag(r, "packets"); rb = tag(r, "bytes")
+		print id, p, tag(o, "src"), osp, tag(o, "dst"), odp, tag(r, "src"), rsp, tag(r, "dst"), rdp,
+			(op == "" ? 0 : op), (ob == "" ? 0 : ob), (rp == "" ? 0 : rp), (rb == "" ? 0 : rb),
+			ns2ms(tag(ind, "start")), ns2ms(tag(ind, "stop"))
+	}' "$LAB_TMP/ct-txt.out" "$LAB_TMP/ct-xml.out"
+}
+
+lab_ct_count_client_destroys() {
+	lab_ct_destroys | awk -v c="$LAB_CLIENT_IP" '$3 == c { n++ } END { print n + 0 }'
+}
+
+lab_ct_have_destroys() { [ "$(lab_ct_count_client_destroys)" -ge "$1" ]; }
+
+# lab_ct_wait_destroys N [SECONDS]: until N client DESTROYs were reported.
+lab_ct_wait_destroys() {
+	lab_wait_for "${2:-10}" "$1 DESTROY events" lab_ct_have_destroys "$1"
+}
+
+# lab_expected_triplets LABEL-PREFIX [optional]: read lab_ct_destroys lines
+# on stdin, print the NetFlow v5 records nfflowd must export for them:
+#   1 orig.src:sport -> orig.dst:dport, original counters
+#   2 reply.dst:dport -> reply.src:sport, original counters (NAT only)
+#   3 reply.src:sport -> reply.dst:dport, reply counters (if any packets)
+lab_expected_triplets() {
+	awk -v pfx="$1" -v opt="${2:-}" '
+	{
+		id = $1; p = $2; osrc = $3; osp = $4; odst = $5; odp = $6
+		rsrc = $7; rsp = $8; rdst = $9; rdp = $10
+		op = $11; ob = $12; rp = $13; rb = $14; t0 = $15; t1 = $16
+		tail = (opt == "" ? "" : " " opt)
+		print pfx id ":1", p, osrc, osp, odst, odp, op, ob, t0, t1 tail
+		if (p == 1) nat = (rdst != osrc || rsrc != odst)
+		else nat = (rdst != osrc || rdp != osp || rsrc != odst || rsp != odp)
+		if (nat) {
+			if (p == 1) print pfx id ":2", p, rdst, 0, rsrc, odp, op, ob, t0, t1 tail
+			else print pfx id ":2", p, rdst, rdp, rsrc, rsp, op, ob, t0, t1 tail
+		}
+		if (rp > 0) print pfx id ":3", p, rsrc, rsp, rdst, rdp, rp, rb, t0, t1 tail
+	}'
+}
+
+# lab_check_destroys FILE COUNT PROTOS: the kernel itself must have reported
+# COUNT DESTROYs (lab_ct_destroys lines in FILE) with these protocols (e.g.
+# "1 6 6 17", any order), each source-NATed to the router's public address,
+# with counters and timestamps. Guards against tests passing on no data.
+lab_check_destroys() {
+	local file=$1 count=$2 protos=$3 got_protos bad
+	local n
+	n=$(wc -l <"$file")
+	[ "$n" -eq "$count" ] || lab_fail "kernel reported $n DESTROY events, expected $count"
+	got_protos=$(awk '{ print $2 }' "$file" | sort -n | tr '\n' ' ' | sed 's/ $//')
+	protos=$(tr ' ' '\n' <<<"$protos" | sort -n | tr '\n' ' ' | sed 's/ $//')
+	[ "$got_protos" = "$protos" ] || lab_fail "kernel DESTROY protocols: got '$got_protos', expected '$protos'"
+	bad=$(awk -v wan="$LAB_ROUTER_WAN_IP" -v cli="$LAB_CLIENT_IP" '
+		$3 != cli { print "  not from the client: " $0; next }
+		$9 != wan { print "  not NATed to " wan ": " $0; next }
+		$11 == 0 { print "  no original-direction packets (nf_conntrack_acct?): " $0; next }
+		$15 == "-" || $16 == "-" { print "  no timestamps (nf_conntrack_timestamp?): " $0 }' "$file")
+	[ -z "$bad" ] || lab_fail "unexpected kernel DESTROY events:"$'\n'"$bad"
+}
+
+# ---------------------------------------------------------------------------
+# nfflowd
+
+# lab_nfflowd_conf FILE [PORT]: the original's config format plus
+# flush_interval (LAB_FLUSH_INTERVAL seconds, default 0.2); the local copy
+# goes to stdout only (no syslog).
+lab_nfflowd_conf() {
+	local file=$1 port=${2:-$LAB_COLLECTOR_PORT}
+	cat >"$file" <<-EOF
+		# nfflowd configuration for the namespace lab (tests/e2e/lib.sh)
+		<flow_send>
+		    args 127.0.0.1     # source address
+		    args 127.0.0.1     # collector address
+		    args $port          # collector port
+		</flow_send>
+		<ct2ft>
+		    ttl 604800
+		</ct2ft>
+		flush_interval ${LAB_FLUSH_INTERVAL:-0.2}
+		<ptee>
+		    <conf>
+		        dispatchers screen
+		        <screen>
+		            class Log::Dispatch::Screen
+		            min_level debug
+		            stderr 0
+		        </screen>
+		    </conf>
+		</ptee>
+	EOF
+}
+
+lab_nfflowd_ready() { grep -q ready "$LAB_TMP/nfflowd.err"; }
+
+# lab_nfflowd_start [PORT]: start nfflowd in the router ns, wait for "ready".
+lab_nfflowd_start() {
+	local port=${1:-$LAB_COLLECTOR_PORT}
+	lab_nfflowd_conf "$LAB_TMP/nfflowd.conf" "$port"
+	LAB_NFFLOWD_T0_MS=$(lab_now_ms)
+	lab_bg nfflowd "$LAB_RTR" "$NFFLOWD" -f -c "$LAB_TMP/nfflowd.conf" start
+	if ! lab_wait_for 15 "nfflowd to log \"ready\"" lab_nfflowd_ready; then
+		lab_alive nfflowd || lab_log "nfflowd exited; its stderr:"
+		sed 's/^/    /' "$LAB_TMP/nfflowd.err" >&2
+		lab_die "nfflowd did not become ready"
+	fi
+	lab_log "nfflowd ready ($(lab_now_ms | awk -v t="$LAB_NFFLOWD_T0_MS" '{ print $1 - t }') ms after start)"
+}
+
+# lab_nfflowd_stop [SIGNAL]: SIGTERM (or SIGNAL); nfflowd must send what is
+# pending and exit 0 (LAB_RC).
+lab_nfflowd_stop() {
+	lab_stop nfflowd 10 "${1:-TERM}"
+}
+
+# lab_csv_flows FILE: normalised flows from nfflowd's flow-tools CSV lines.
+lab_csv_flows() {
+	awk -F, '
+	NF == 18 && $1 ~ /^[0-9]+$/ {
+		now = $1 * 1000 + int($2 / 1000000)
+		printf "%s %s %s %s %s %s %s %.0f %.0f\n", $16, $9, $14, $10, $15, $5, $6,
+			now - $3 + $7, now - $3 + $8
+	}' "$1"
+}
+
+# ---------------------------------------------------------------------------
+# Comparison
+
+# lab_compare EXPECTED GOT WHAT [TOLERANCE_MS [extra-ok]]: every expected
+# record must be in GOT exactly once with equal packets and bytes and
+# start/end within the tolerance (default 2000 ms); records marked "optional"
+# may be absent; any other record in GOT is unexpected (unless extra-ok).
+# Prints a report; fails on any mismatch.
+lab_compare() {
+	local expected=$1 got=$2 what=$3 tol=${4:-2000} extra=${5:-}
+	awk -v what="$what" -v tol="$tol" -v extra="$extra" '
+	function abs(x) { return x < 0 ? -x : x }
+	function flow(p, s, sp, d, dp) { return sprintf("proto %s %s:%s -> %s:%s", p, s, sp, d, dp) }
+	FILENAME == ARGV[1] {
+		key = $1 " " $2 " " $3 " " $4 " " $5
+		n = ++cnt[key]; got[key, n] = $0; used[key, n] = 0; ngot++
+		next
+	}
+	{
+		nexp++
+		key = $2 " " $3 " " $4 " " $5 " " $6
+		opt = ($11 == "optional")
+		if (!opt) nreq++
+		hit = 0
+		for (i = 1; i <= cnt[key]; i++) if (!used[key, i]) { hit = i; break }
+		if (!hit) {
+			if (!opt) {
+				printf "  MISSING    %-10s %s  %s pkts %s bytes\n", $1, flow($2, $3, $4, $5, $6), $7, $8
+				bad++
+			}
+			next
+		}
+		used[key, hit] = 1
+		split(got[key, hit], g, " ")
+		matched++
+		if (g[6] != $7 || g[7] != $8) {
+			printf "  COUNTERS   %-10s %s  expected %s pkts %s bytes, got %s pkts %s bytes\n",
+				$1, flow($2, $3, $4, $5, $6), $7, $8, g[6], g[7]
+			bad++
+		}
+		if ($9 == "-" || $10 == "-") {
+			printf "  NO-TIME    %-10s kernel reported no start/stop timestamps\n", $1
+			bad++
+			next
+		}
+		ds = g[8] - $9; de = g[9] - $10
+		if (abs(ds) > maxdev) maxdev = abs(ds)
+		if (abs(de) > maxdev) maxdev = abs(de)
+		if (abs(ds) > tol || abs(de) > tol) {
+			printf "  TIME       %-10s %s  start %+d ms, end %+d ms off (tolerance %d ms)\n",
+				$1, flow($2, $3, $4, $5, $6), ds, de, tol
+			bad++
+		}
+	}
+	END {
+		for (k in cnt) for (i = 1; i <= cnt[k]; i++) if (!used[k, i]) {
+			if (extra == "extra-ok") continue
+			split(got[k, i], g, " ")
+			printf "  UNEXPECTED %-10s %s  %s pkts %s bytes\n", "", flow(g[1], g[2], g[3], g[4], g[5]), g[6], g[7]
+			bad++
+		}
+		printf "%s: %d expected records (%d required), %d received, %d matched, largest time offset %d ms: %s\n",
+			what, nexp, nreq, ngot, matched, maxdev, bad ? "FAIL" : "ok"
+		exit bad ? 1 : 0
+	}' "$got" "$expected"
+}
+
+# lab_as_expected LABEL < GOT: turn normalised flows into required
+# expected records (to compare two received lists with each other).
+lab_as_expected() {
+	awk -v l="$1" '{ print l NR, $0 }'
+}
+
+# lab_verify_exports PORT [OPTIONAL-IDS]: after nfflowd, nfcapd and the
+# listeners stopped, write $LAB_TMP/destroys.txt (the kernel's DESTROYs),
+# expected.txt (their triplets), collector.txt (what nfcapd on PORT received)
+# and csv.txt (nfflowd's local copy), check nfcapd's own summary, and
+# compare them: collector vs kernel, CSV vs kernel, and CSV vs collector
+# (times within 2 ms). The records of
+# connections whose conntrack ids are listed in the file OPTIONAL-IDS may be
+# missing (but must be right if present). Failures go to lab_fail.
+lab_verify_exports() {
+	local port=$1 optional=${2:-/dev/null} t=$LAB_TMP
+	local extra=""
+	[ -s "$optional" ] && extra="extra-ok"
+	lab_ct_destroys >"$t/destroys.txt"
+	awk 'FILENAME == ARGV[1] { opt[$1] = 1; next } !($1 in opt)' "$optional" "$t/destroys.txt" |
+		lab_expected_triplets ct >"$t/expected.txt"
+	awk 'FILENAME == ARGV[1] { opt[$1] = 1; next } ($1 in opt)' "$optional" "$t/destroys.txt" |
+		lab_expected_triplets ct optional >>"$t/expected.txt"
+	# The local copy does not depend on the collector: everything is required.
+	lab_expected_triplets ct <"$t/destroys.txt" >"$t/expected-csv.txt"
+	lab_nfdump_flows "$port" >"$t/collector.txt"
+	lab_csv_flows "$t/nfflowd.out" >"$t/csv.txt"
+	lab_nfcapd_check "$port" "$(wc -l <"$t/collector.txt")"
+	lab_compare "$t/expected.txt" "$t/collector.txt" "collector (nfcapd) vs kernel" ||
+		lab_fail "the collector's records differ from the kernel's connections (above)"
+	lab_compare "$t/expected-csv.txt" "$t/csv.txt" "nfflowd CSV copy vs kernel" ||
+		lab_fail "nfflowd's CSV lines differ from the kernel's connections (above)"
+	lab_as_expected collector <"$t/collector.txt" >"$t/collector-as-expected.txt"
+	lab_compare "$t/collector-as-expected.txt" "$t/csv.txt" "collector vs nfflowd CSV copy" 2 "$extra" ||
+		lab_fail "nfflowd's CSV lines and the datagrams it sent disagree (above)"
+}
+
+# lab_show_evidence: print the lists behind a failed comparison.
+lab_show_evidence() {
+	local t=$LAB_TMP
+	lab_show "$t/destroys.txt" "kernel DESTROYs (id proto osrc osport odst odport rsrc rsport rdst rdport opkts obytes rpkts rbytes start_ms stop_ms):"
+	lab_show "$t/expected.txt" "expected records (label proto src sport dst dport pkts bytes start_ms end_ms [optional]):"
+	lab_show "$t/collector.txt" "collector records (proto src sport dst dport pkts bytes start_ms end_ms):"
+	lab_show "$t/nfflowd.out" "nfflowd stdout:"
+	lab_show "$t/nfflowd.err" "nfflowd stderr:"
+}
+
+# lab_show FILE TITLE: print a file indented under a title.
+lab_show() {
+	printf '%s\n' "$2"
+	if [ -s "$1" ]; then sed 's/^/    /' "$1"; else echo "    (empty)"; fi
+}
+
+# ---------------------------------------------------------------------------
+# Run directly (CTest runs every tests/e2e/*.sh), this file checks the lab
+# and its parsers without nfflowd: the kernel must report each connection's
+# DESTROY with counters, timestamps and the NAT reply tuple, and an idle
+# nfcapd must start, stop and read back as empty.
+
+lab_self_test() {
+	local d=$LAB_TMP/destroys.txt bad
+	lab_require curl
+	lab_up
+	lab_servers_start
+	lab_nfcapd_start "$LAB_COLLECTOR_PORT"
+	lab_ct_start
+	lab_tcp_upload 100000
+	lab_http_download 300k.bin
+	lab_udp_exchange "self-test"
+	lab_ping 2
+	sleep 1
+	[ "$(lab_ct_flush_client)" -eq 4 ] || lab_fail "conntrack -D did not end 4 client connections"
+	lab_ct_wait_destroys 4 || true
+	lab_ct_stop
+	lab_nfcapd_stop "$LAB_COLLECTOR_PORT"
+
+	lab_ct_destroys >"$d"
+	lab_check_destroys "$d" 4 "1 6 6 17"
+	bad=$(awk -v sink="$LAB_TCP_SINK_PORT" -v http="$LAB_HTTP_PORT" '
+		$2 == 6 && $6 == sink && $12 < 100000 { print "upload: orig bytes " $12 " < 100000" }
+		$2 == 6 && $6 == http && $14 < 307200 { print "download: reply bytes " $14 " < 307200" }
+		$2 == 17 && ($11 != 1 || $13 != 1 || $12 != 37) { print "udp: expected 1+1 packets of 37 bytes: " $0 }
+		$2 == 1 && ($6 != 2048 || $10 != 0 || $11 != 2 || $12 != 168) { print "icmp: expected 2 echo requests (8/0) of 84 bytes: " $0 }
+		$15 > $16 { print "start after stop: " $0 }' "$d")
+	[ -z "$bad" ] || lab_fail "kernel DESTROYs not as expected:"$'\n'"$bad"
+	[ "$(lab_expected_triplets ct <"$d" | wc -l)" -eq 12 ] || lab_fail "expected 12 triplet records"
+	[ -z "$(lab_nfdump_flows "$LAB_COLLECTOR_PORT")" ] || lab_fail "an idle nfcapd stored flows"
+	lab_nfcapd_check "$LAB_COLLECTOR_PORT" 0
+	[ "$LAB_FAILURES" -eq 0 ] || lab_show "$d" "kernel DESTROYs:"
+	lab_finish
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	set -euo pipefail
+	LAB_NAME=lab_self_test
+	lab_self_test
+fi
+
+# ---------------------------------------------------------------------------
+# Additions: the connection table itself as the kernel's truth, nfflowd with
+# extra configuration lines, and tshark as a second, independent NetFlow v5
+# decoder.
+
+# lab_ct_listeners: print the router namespace's netlink sockets subscribed
+# to a conntrack event group (NETLINK_NETFILTER = 12; groups 1-3 are
+# NFNLGRP_CONNTRACK_NEW, UPDATE and DESTROY), one /proc/net/netlink line each.
+lab_ct_listeners() {
+	ip netns exec "$LAB_RTR" cat /proc/net/netlink |
+		awk 'NR > 1 && $2 == 12 && (index("0123456789abcdef", tolower(substr($4, length($4)))) - 1) % 8 != 0'
+}
+
+# lab_ct_list: the router's connection table now, probes left out, one line
+# per connection in the format of lab_ct_destroys, with "-" as stop_ms (the
+# connection has not ended) and a 17th column: the seconds its timeout has
+# left. Counters and the start time (ns) come from the XML dump, ICMP
+# type/code from the text dump; they are joined by CTA_ID.
+lab_ct_list() {
+	local xml=$LAB_TMP/ct-list.xml txt=$LAB_TMP/ct-list.txt
+	ip netns exec "$LAB_RTR" conntrack -L -o xml,id,ktimestamp >"$xml" 2>/dev/null
+	ip netns exec "$LAB_RTR" conntrack -L -o extended,id >"$txt" 2>/dev/null
+	awk -v probe="$LAB_PROBE_SRC" '
+	function tag(s, name,   t, i, j) {
+		t = "<" name ">"; i = index(s, t)
+		if (!i) return ""
+		s = substr(s, i + length(t)); j = index(s, "</" name ">")
+		return substr(s, 1, j - 1)
+	}
+	function section(s, dir,   i, j) {
+		i = index(s, "<meta direction=\"" dir "\">")
+		if (!i) return ""
+		s = substr(s, i); j = index(s, "</meta>")
+		return substr(s, 1, j)
+	}
+	function l4proto(s,   i) {
+		i = index(s, "<layer4 protonum=\"")
+		s = substr(s, i + 18)
+		return substr(s, 1, index(s, "\"") - 1)
+	}
+	function ns2ms(s) { return length(s) > 6 ? substr(s, 1, length(s) - 6) : "-" }
+	function z(s) { return s == "" ? 0 : s }
+	FILENAME == ARGV[1] {
+		if ($1 != "ipv4") next
+		id = ""; n = 0
+		for (k = 1; k <= NF; k++) {
+			if ($k ~ /^type=/) { n++; ty[n] = substr($k, 6) }
+			else if ($k ~ /^code=/) cd[n] = substr($k, 6)
+			else if ($k ~ /^id=/) id = substr($k, 4) # the last id= is CTA_ID
+		}
+		if (n >= 2) icmp[id] = (ty[1] * 256 + cd[1]) " " (ty[2] * 256 + cd[2])
+		next
+	}
+	/^<flow>/ {
+		o = section($0, "original"); r = section($0, "reply"); ind = section($0, "independent")
+		if (tag(o, "src") == probe) next
+		id = tag(ind, "id"); p = l4proto(o)
+		osp = tag(o, "sport"); odp = tag(o, "dport"); rsp = tag(r, "sport"); rdp = tag(r, "dport")
+		if (p == 1) {
+			split((id in icmp) ? icmp[id] : "? ?", tc, " ")
+			osp = 0; odp = tc[1]; rsp = 0; rdp = tc[2]
+		}
+		print id, p, tag(o, "src"), z(osp), tag(o, "dst"), z(odp), tag(r, "src"), z(rsp), tag(r, "dst"), z(rdp),
+			z(tag(o, "packets")), z(tag(o, "bytes")), z(tag(r, "packets")), z(tag(r, "bytes")),
+			ns2ms(tag(ind, "start")), "-", z(tag(ind, "timeout"))
+	}' "$txt" "$xml"
+}
+
+# lab_nfflowd_start_with PORT LINE...: lab_nfflowd_start with LINEs (top-level
+# configuration keys, e.g. "resync_interval 1") added to its configuration.
+lab_nfflowd_start_with() {
+	local port=$1 line
+	shift
+	lab_nfflowd_conf "$LAB_TMP/nfflowd.conf" "$port"
+	for line in "$@"; do
+		printf '%s\n' "$line" >>"$LAB_TMP/nfflowd.conf"
+	done
+	LAB_NFFLOWD_T0_MS=$(lab_now_ms)
+	lab_bg nfflowd "$LAB_RTR" "$NFFLOWD" -f -c "$LAB_TMP/nfflowd.conf" start
+	if ! lab_wait_for 15 "nfflowd to log \"ready\"" lab_nfflowd_ready; then
+		lab_alive nfflowd || lab_log "nfflowd exited; its stderr:"
+		sed 's/^/    /' "$LAB_TMP/nfflowd.err" >&2
+		lab_die "nfflowd did not become ready"
+	fi
+	lab_log "nfflowd ready ($(lab_now_ms | awk -v t="$LAB_NFFLOWD_T0_MS" '{ print $1 - t }') ms after start)"
+}
+
+# lab_nfflowd_ended_unseen: the sum of N over nfflowd's log lines "N
+# connections from the start-up dump ended without an event".
+lab_nfflowd_ended_unseen() {
+	awk '/connections from the start-up dump ended without an event/ {
+		for (i = 1; i < NF; i++) if ($i ~ /^[0-9]+$/ && $(i + 1) == "connections") { n += $i; break }
+	} END { print n + 0 }' "$LAB_TMP/nfflowd.err"
+}
+
+# ---------------------------------------------------------------------------
+# tshark: captures nfflowd's export datagrams on the router's loopback and
+# decodes them with Wireshark's NetFlow dissector (cflow).
+
+LAB_TSHARK_PROBE_PORT=${LAB_TSHARK_PROBE_PORT:-9994} # captured, never exported to
+
+lab_tshark_file() { echo "$LAB_TMP/tshark-$1.pcapng"; }
+
+lab_tshark_seen_probe() { # PORT
+	[ -s "$(lab_tshark_file "$1")" ] &&
+		[ -n "$(tshark -r "$(lab_tshark_file "$1")" -Y "udp.dstport == $LAB_TSHARK_PROBE_PORT" 2>/dev/null)" ]
+}
+
+lab_tshark_capturing() { # PORT
+	printf 'capture-probe' | ip netns exec "$LAB_RTR" timeout 5 \
+		socat -u - "UDP4-SENDTO:127.0.0.1:$LAB_TSHARK_PROBE_PORT" 2>/dev/null || true
+	lab_wait_for 1 "the capture probe" lab_tshark_seen_probe "$1" 2>/dev/null
+}
+
+# lab_tshark_start PORT: capture UDP to PORT (and to the probe port) on the
+# router's loopback into $(lab_tshark_file PORT); returns once a probe
+# datagram has been captured, i.e. once the capture really runs.
+lab_tshark_start() {
+	local port=$1
+	lab_bg "tshark-$port" "$LAB_RTR" tshark -n -i lo \
+		-f "udp dst port $port or udp dst port $LAB_TSHARK_PROBE_PORT" -w "$(lab_tshark_file "$port")"
+	lab_wait_for 15 "tshark to start capturing" grep -q "Capturing on" "$LAB_TMP/tshark-$port.err" ||
+		lab_die "tshark did not start: $(cat "$LAB_TMP/tshark-$port.err")"
+	lab_wait_for 10 "tshark to capture a probe datagram" lab_tshark_capturing "$port" ||
+		lab_die "tshark captures nothing on the router's loopback"
+}
+
+# lab_tshark_stop PORT: SIGINT makes tshark finish the capture file.
+lab_tshark_stop() {
+	local port=$1
+	sleep 0.3 # let it write what it has captured
+	lab_stop "tshark-$port" 10 INT
+	[ "$LAB_RC" -eq 0 ] || lab_fail "tshark exited with status $LAB_RC (see $LAB_TMP/tshark-$port.err)"
+}
+
+# lab_tshark_problems PORT: every captured packet tshark finds malformed or
+# attaches expert information to (nothing for a clean capture).
+lab_tshark_problems() {
+	local port=$1
+	tshark -n -r "$(lab_tshark_file "$port")" -d "udp.port==$port,cflow" \
+		-Y '_ws.expert || _ws.malformed' 2>&1 | grep -v '^Running as user "root"' || true
+}
+
+# lab_tshark_fields PORT FIELD...: one line per export datagram (to PORT),
+# fields separated by "|", repeated fields by ",".
+lab_tshark_fields() {
+	local port=$1 f
+	local -a args=()
+	shift
+	for f in "$@"; do args+=(-e "$f"); done
+	tshark -n -r "$(lab_tshark_file "$port")" -d "udp.port==$port,cflow" \
+		-Y "udp.dstport == $port" -T fields -E separator='|' -E occurrence=a -E aggregator=, \
+		"${args[@]}" 2>/dev/null
+}
+
+# lab_tshark_v5_headers PORT: one line per export datagram, in capture order:
+#   frame captured_ms udp_payload_bytes version count sequence sysuptime_ms
+#   export_ms records
+# (export_ms: unix_secs/unix_nsecs of the header; records: how many flow
+# records tshark decoded in it).
+lab_tshark_v5_headers() {
+	lab_tshark_fields "$1" frame.number frame.time_epoch udp.length cflow.version cflow.count \
+		cflow.sequence cflow.sysuptime cflow.unix_secs cflow.unix_nsecs cflow.srcaddr |
+		awk -F'|' '
+		function ms(s,   p) { # seconds with a fraction -> ms
+			p = index(s, ".")
+			if (!p) return s * 1000
+			return substr(s, 1, p - 1) * 1000 + substr(substr(s, p + 1) "000", 1, 3)
+		}
+		{
+			n = ($10 == "") ? 0 : split($10, a, ",")
+			printf "%s %.0f %d %s %s %s %.0f %.0f %d\n", $1, ms($2), $3 - 8, $4, $5, $6, ms($7),
+				$8 * 1000 + int($9 / 1000000), n
+		}'
+}
+
+# lab_tshark_v5_flows PORT: normalised flows (as lab_nfdump_flows) from what
+# tshark decodes; absolute times are computed from the header as a collector
+# does: unix_secs/unix_nsecs - sysUptime + First/Last; the tenth column is
+# when the datagram was captured.
+lab_tshark_v5_flows() {
+	lab_tshark_fields "$1" frame.time_epoch cflow.sysuptime cflow.unix_secs cflow.unix_nsecs \
+		cflow.protocol cflow.srcaddr cflow.srcport cflow.dstaddr cflow.dstport cflow.packets \
+		cflow.octets cflow.timestart cflow.timeend |
+		awk -F'|' '
+		function ms(s,   p) {
+			p = index(s, ".")
+			if (!p) return s * 1000
+			return substr(s, 1, p - 1) * 1000 + substr(substr(s, p + 1) "000", 1, 3)
+		}
+		{
+			boot = $3 * 1000 + int($4 / 1000000) - ms($2)
+			n = split($6, sa, ",")
+			split($5, pr, ","); split($7, sp, ","); split($8, da, ","); split($9, dp, ",")
+			split($10, pk, ","); split($11, by, ","); split($12, ts, ","); split($13, te, ",")
+			for (i = 1; i <= n; i++)
+				printf "%s %s %s %s %s %s %s %.0f %.0f %.0f\n", pr[i], sa[i], sp[i], da[i], dp[i],
+					pk[i], by[i], boot + ms(ts[i]), boot + ms(te[i]), ms($1)
+		}'
+}

@@ -1,0 +1,619 @@
+/* test_config: the typed configuration, from buffers and from the files in
+ * tests/data. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "check.h"
+#include "config.h"
+
+#ifndef TEST_DATA_DIR
+#define TEST_DATA_DIR "tests/data"
+#endif
+
+#define COLLECTOR                                                                                  \
+	"<flow_send>\n"                                                                            \
+	"    args 192.0.2.1\n"                                                                     \
+	"    args 192.0.2.9\n"                                                                     \
+	"    args 2055\n"                                                                          \
+	"</flow_send>\n"
+
+struct warnings {
+	char text[16][256];
+	size_t n;
+};
+
+static char err[512];
+static struct warnings warned;
+static struct nf_config conf;
+
+static void collect(void *ctx, const char *msg)
+{
+	struct warnings *w = ctx;
+	if (w->n < 16)
+		snprintf(w->text[w->n], sizeof w->text[0], "%s", msg);
+	w->n++;
+}
+
+/* Parse text as "t.conf" on top of the defaults; 0 or -1 with err set. */
+static int load_text(const char *text)
+{
+	struct cfg_node *root = NULL;
+	memset(&warned, 0, sizeof warned);
+	err[0] = '\0';
+	config_defaults(&conf);
+	if (cfgfile_parse(text, strlen(text), "t.conf", &root, err, sizeof err) != 0)
+		return -1;
+	int rc = config_from_tree(root, &conf, err, sizeof err, collect, &warned);
+	cfgfile_free(root);
+	return rc;
+}
+
+static const char *error_of(const char *text)
+{
+	if (load_text(text) == 0)
+		return "(no error)";
+	return err;
+}
+
+static void check_ok(const char *text)
+{
+	int rc = load_text(text);
+	CHECK(rc == 0);
+	if (rc != 0)
+		fprintf(stderr, "  unexpected error: %s\n", err);
+}
+
+static int load_file(const char *name)
+{
+	char path[1024];
+	snprintf(path, sizeof path, "%s/%s", TEST_DATA_DIR, name);
+	memset(&warned, 0, sizeof warned);
+	err[0] = '\0';
+	return config_load(path, &conf, err, sizeof err, collect, &warned);
+}
+
+/* The message config_load gives for tests/data/name, without the directory. */
+static const char *file_error(const char *name)
+{
+	static char rel[512];
+	size_t dir = strlen(TEST_DATA_DIR) + 1;
+	if (load_file(name) == 0)
+		return "(no error)";
+	if (strncmp(err, TEST_DATA_DIR "/", dir) != 0)
+		return err;
+	snprintf(rel, sizeof rel, "%s", err + dir);
+	return rel;
+}
+
+static const char *addr_str(const struct sockaddr_storage *ss, unsigned *port)
+{
+	static char buf[INET6_ADDRSTRLEN];
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+		*port = ntohs(in->sin_port);
+		return inet_ntop(AF_INET, &in->sin_addr, buf, sizeof buf);
+	}
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+	*port = ntohs(in6->sin6_port);
+	return inet_ntop(AF_INET6, &in6->sin6_addr, buf, sizeof buf);
+}
+
+static void check_default_copies(const struct nf_config *c)
+{
+	CHECK_EQ_U64(c->ncopies, 2);
+	CHECK_STR(c->copies[0].name, "screen");
+	CHECK(c->copies[0].kind == COPY_SCREEN);
+	CHECK(!c->copies[0].to_stderr);
+	CHECK_EQ_U64(c->copies[0].min_level, LOG_DEBUG);
+	CHECK_EQ_U64(c->copies[0].max_level, LOG_EMERG);
+	CHECK_STR(c->copies[1].name, "syslog");
+	CHECK(c->copies[1].kind == COPY_SYSLOG);
+	CHECK_STR(c->copies[1].ident, "nfflowd");
+	CHECK_EQ_U64(c->copies[1].facility, LOG_LOCAL6);
+	CHECK_EQ_U64(c->copies[1].min_level, LOG_DEBUG);
+	CHECK_EQ_U64(c->copies[1].max_level, LOG_EMERG);
+}
+
+static void test_defaults(void)
+{
+	struct nf_config c;
+	memset(&c, 0xa5, sizeof c);
+	config_defaults(&c);
+	CHECK_EQ_U64(c.ncollectors, 0);
+	CHECK_EQ_U64(c.ttl, 604800);
+	CHECK_EQ_U64(c.flush_ms, 1000);
+	CHECK_EQ_U64(c.engine_type, 0);
+	CHECK_EQ_U64(c.engine_id, 0);
+	CHECK(c.sysctl_setup);
+	CHECK_EQ_U64(c.rcvbuf, 8 * 1024 * 1024);
+	CHECK_EQ_U64(c.resync_interval, 10);
+	CHECK_EQ_U64(c.log_facility, LOG_DAEMON);
+	check_default_copies(&c);
+}
+
+static void check_original_collector(void)
+{
+	unsigned port = 1;
+	CHECK_EQ_U64(conf.ncollectors, 1);
+	const struct collector_conf *col = &conf.collectors[0];
+	CHECK_STR(col->name, "flow_send");
+	CHECK_EQ_U64(col->version, 5);
+	CHECK_STR(addr_str(&col->addr, &port), "192.0.2.9");
+	CHECK_EQ_U64(port, 2055);
+	CHECK_EQ_U64(col->addrlen, sizeof(struct sockaddr_in));
+	CHECK_STR(addr_str(&col->source, &port), "192.0.2.1");
+	CHECK_EQ_U64(port, 0);
+	CHECK_EQ_U64(col->sourcelen, sizeof(struct sockaddr_in));
+}
+
+static void test_original_file(void)
+{
+	CHECK(load_file("original.conf") == 0);
+	check_original_collector();
+	CHECK_EQ_U64(conf.collectors[0].line, 4);
+	CHECK_EQ_U64(conf.ttl, 604800);
+	check_default_copies(&conf);
+	CHECK_EQ_U64(warned.n, 4);
+	CHECK_STR(warned.text[0], TEST_DATA_DIR "/original.conf:5: progname in <flow_send> is no "
+						"longer used: nfflowd sends NetFlow itself");
+	CHECK_STR(warned.text[1], TEST_DATA_DIR "/original.conf:6: format in <flow_send> is no "
+						"longer used: nfflowd sends NetFlow itself");
+	CHECK_STR(warned.text[2], TEST_DATA_DIR "/original.conf:12: <conntrack> is no longer used: "
+						"nfflowd reads conntrack over netlink itself");
+	CHECK_STR(warned.text[3], TEST_DATA_DIR "/original.conf:18: <flow_import> is no longer "
+						"used: nfflowd builds NetFlow records itself");
+}
+
+static void test_minimal_files(void)
+{
+	CHECK(load_file("minimal.conf") == 0);
+	check_original_collector();
+	CHECK_EQ_U64(warned.n, 0);
+	check_default_copies(&conf);
+	CHECK(load_file("crlf.conf") == 0);
+	check_original_collector();
+	CHECK(load_file("syntax.conf") == 0);
+	check_original_collector();
+	CHECK_EQ_U64(conf.ttl, 86400);
+	CHECK_EQ_U64(conf.ncopies, 1);
+	CHECK(conf.copies[0].kind == COPY_SCREEN && conf.copies[0].to_stderr);
+	CHECK_EQ_U64(conf.copies[0].min_level, LOG_INFO);
+	CHECK_EQ_U64(warned.n, 0);
+}
+
+static void test_all_keys(void)
+{
+	unsigned port;
+	CHECK(load_file("all-keys.conf") == 0);
+	CHECK_EQ_U64(warned.n, 0);
+	CHECK_STR(addr_str(&conf.collectors[0].addr, &port), "2001:db8::9");
+	CHECK_EQ_U64(port, 9995);
+	CHECK_EQ_U64(conf.collectors[0].addrlen, sizeof(struct sockaddr_in6));
+	CHECK_STR(addr_str(&conf.collectors[0].source, &port), "2001:db8::1");
+	CHECK_EQ_U64(port, 0);
+	CHECK_EQ_U64(conf.ttl, 3600);
+	CHECK_EQ_U64(conf.flush_ms, 250);
+	CHECK_EQ_U64(conf.engine_type, 3);
+	CHECK_EQ_U64(conf.engine_id, 7);
+	CHECK(!conf.sysctl_setup);
+	CHECK_EQ_U64(conf.rcvbuf, 32 * 1024 * 1024);
+	CHECK_EQ_U64(conf.resync_interval, 60);
+	CHECK_EQ_U64(conf.log_facility, LOG_LOCAL3);
+	CHECK_EQ_U64(conf.ncopies, 2);
+	const struct copy_conf *s = &conf.copies[0], *f = &conf.copies[1];
+	CHECK_STR(s->name, "syslog");
+	CHECK(s->kind == COPY_SYSLOG);
+	CHECK_STR(s->ident, "flows");
+	CHECK_EQ_U64(s->facility, LOG_LOCAL5);
+	CHECK_EQ_U64(s->min_level, LOG_INFO);
+	CHECK_EQ_U64(s->max_level, LOG_EMERG);
+	CHECK_STR(f->name, "file");
+	CHECK(f->kind == COPY_FILE);
+	CHECK_STR(f->path, "/var/log/nfflowd/flows.csv");
+	CHECK(!f->append);
+	CHECK_EQ_U64(f->min_level, LOG_INFO);
+}
+
+static void test_file_errors(void)
+{
+	CHECK_STR(file_error("bad-two-args.conf"),
+		  "bad-two-args.conf:2: <flow_send> needs exactly three args (source address on "
+		  "this host, collector address, collector port), found 2");
+	CHECK_STR(file_error("bad-four-args.conf"),
+		  "bad-four-args.conf:5: <flow_send> needs exactly three args (source address on "
+		  "this host, collector address, collector port), found 4");
+	CHECK_STR(file_error("bad-address.conf"),
+		  "bad-address.conf:3: args: '300.1.1.1' is not an IP address");
+	CHECK_STR(file_error("bad-unclosed.conf"),
+		  "bad-unclosed.conf:6: block <ptee> is not closed");
+	CHECK_STR(file_error("bad-mismatch.conf"),
+		  "bad-mismatch.conf:5: </flow_sned> does not match <flow_send> opened at line 1");
+	CHECK_STR(file_error("bad-unknown-key.conf"),
+		  "bad-unknown-key.conf:6: unknown key 'flush_intreval'");
+	CHECK_STR(file_error("bad-duplicate.conf"),
+		  "bad-duplicate.conf:10: ttl given twice (first at line 7)");
+	CHECK_STR(file_error("bad-no-collector.conf"),
+		  "bad-no-collector.conf: no collector configured: give <flow_send> args SOURCE "
+		  "COLLECTOR PORT");
+	CHECK_STR(
+	    file_error("bad-class.conf"),
+	    "bad-class.conf:10: class: 'Log::Dispatch::Email::MailSend' is not supported: use "
+	    "Log::Dispatch::Screen, Log::Dispatch::Syslog or Log::Dispatch::File");
+	CHECK_STR(file_error("bad-heredoc.conf"),
+		  "bad-heredoc.conf:4: here-document <<END is not terminated");
+	CHECK_STR(file_error("no-such-file.conf"), "no-such-file.conf: No such file or directory");
+	CHECK_STR(file_error(""), ": Is a directory");
+}
+
+static void test_load_keeps_config_on_error(void)
+{
+	CHECK(load_file("all-keys.conf") == 0);
+	CHECK(load_file("bad-duplicate.conf") == -1);
+	CHECK_EQ_U64(conf.ttl, 3600);
+	CHECK_EQ_U64(conf.flush_ms, 250);
+	CHECK(load_file("no-such-file.conf") == -1);
+	CHECK_EQ_U64(conf.engine_id, 7);
+	/* config_from_tree alone leaves c as it was on error too */
+	struct cfg_node *root = NULL;
+	const char *text = COLLECTOR "<ct2ft>\nttl 5\n</ct2ft>\nengine_id 300\n";
+	CHECK(cfgfile_parse(text, strlen(text), "t.conf", &root, err, sizeof err) == 0);
+	config_defaults(&conf);
+	CHECK(config_from_tree(root, &conf, err, sizeof err, NULL, NULL) == -1);
+	CHECK_EQ_U64(conf.ttl, 604800);
+	CHECK_EQ_U64(conf.ncollectors, 0);
+	cfgfile_free(root);
+}
+
+static void test_load_too_large(void)
+{
+	char path[] = "/tmp/nfflowd-test-XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	FILE *f = fdopen(fd, "w");
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	fputs(COLLECTOR, f);
+	for (int i = 0; i < 1024 * 1024 / 16; i++)
+		fputs("# padding......\n", f);
+	fclose(f);
+	char want[128];
+	snprintf(want, sizeof want, "%s: larger than 1 MiB", path);
+	CHECK(config_load(path, &conf, err, sizeof err, NULL, NULL) == -1);
+	CHECK_STR(err, want);
+	f = fopen(path, "w");
+	fputs(COLLECTOR, f);
+	fclose(f);
+	CHECK(config_load(path, &conf, err, sizeof err, NULL, NULL) == 0);
+	remove(path);
+}
+
+static void test_flow_send(void)
+{
+	CHECK_STR(error_of("<flow_send>\n</flow_send>\n"),
+		  "t.conf:1: <flow_send> needs exactly three args (source address on this host, "
+		  "collector address, collector port), found 0");
+	CHECK_STR(error_of("<flow_send>\nargs 192.0.2.1 192.0.2.9 2055\n</flow_send>\n"),
+		  "t.conf:1: <flow_send> needs exactly three args (source address on this host, "
+		  "collector address, collector port), found 1; give each on its own 'args' line");
+	CHECK_STR(error_of("<flow_send>\nargs 1.2.3.4\nargs 1.2.3.5\nargs 1\nargs 2\nargs "
+			   "3\n</flow_send>\n"),
+		  "t.conf:5: <flow_send> needs exactly three args (source address on this host, "
+		  "collector address, collector port), found 5");
+	CHECK_STR(error_of("<flow_send>\nargs host.example\nargs 192.0.2.9\nargs "
+			   "2055\n</flow_send>\n"),
+		  "t.conf:2: args: 'host.example' is not an IP address");
+	CHECK_STR(error_of("<flow_send>\nargs 192.0.2.1\nargs 192.0.2.9\nargs 0\n</flow_send>\n"),
+		  "t.conf:4: args: '0' is not a port number from 1 to 65535");
+	CHECK_STR(error_of("<flow_send>\nargs 192.0.2.1\nargs 192.0.2.9\nargs "
+			   "65536\n</flow_send>\n"),
+		  "t.conf:4: args: '65536' is not a port number from 1 to 65535");
+	CHECK_STR(error_of("<flow_send>\nargs 192.0.2.1\nargs 192.0.2.9\nargs "
+			   "20x\n</flow_send>\n"),
+		  "t.conf:4: args: '20x' is not a port number from 1 to 65535");
+	CHECK_STR(error_of("<flow_send>\nargs 192.0.2.1\nargs 2001:db8::9\nargs "
+			   "2055\n</flow_send>\n"),
+		  "t.conf:3: args: collector 2001:db8::9 and source 192.0.2.1 are not of the same "
+		  "address family");
+	CHECK_STR(error_of(COLLECTOR COLLECTOR),
+		  "t.conf:6: <flow_send> given twice (first at line 1)");
+	CHECK_STR(error_of("<flow_send x>\n</flow_send>\n"),
+		  "t.conf:1: <flow_send x>: <flow_send> takes no name");
+	CHECK_STR(error_of("<flow_send>\nport 1\n</flow_send>\n"),
+		  "t.conf:2: unknown key 'port' in <flow_send>");
+	CHECK_STR(error_of("<flow_send>\n<x>\n</x>\n</flow_send>\n"),
+		  "t.conf:2: unknown block <x> in <flow_send>");
+	CHECK_STR(error_of("flow_send 192.0.2.9\n"),
+		  "t.conf:1: flow_send is a block: write <flow_send> ... </flow_send>");
+	check_ok("<flow_send>\nargs 192.0.2.1\nargs 192.0.2.9\nargs 65535\n</flow_send>\n");
+	CHECK_EQ_U64(warned.n, 0);
+}
+
+static void test_helpers_and_ct2ft(void)
+{
+	check_ok(COLLECTOR
+		 "<conntrack>\n</conntrack>\n<flow_import>\nprogname x\n</flow_import>\n");
+	CHECK_EQ_U64(warned.n, 2);
+	CHECK_STR(warned.text[0], "t.conf:6: <conntrack> is no longer used: nfflowd reads "
+				  "conntrack over netlink itself");
+	CHECK_STR(warned.text[1], "t.conf:8: <flow_import> is no longer used: nfflowd builds "
+				  "NetFlow records itself");
+	CHECK_STR(error_of(COLLECTOR "<conntrack>\nargs -x\n</conntrack>\n"),
+		  "t.conf:7: unknown key 'args' in <conntrack>");
+	CHECK_STR(error_of(COLLECTOR "<flow_import>\ninit_format -L\n</flow_import>\n"),
+		  "t.conf:7: unknown key 'init_format' in <flow_import>");
+	CHECK_STR(error_of(COLLECTOR "ttl 60\n"),
+		  "t.conf:6: unknown key 'ttl' (ttl belongs in <ct2ft>)");
+	CHECK_STR(error_of(COLLECTOR "<ct2ft>\nttl 0\n</ct2ft>\n"),
+		  "t.conf:7: ttl: '0' is not a number from 1 to 31536000");
+	CHECK_STR(error_of(COLLECTOR "<ct2ft>\nttl 31536001\n</ct2ft>\n"),
+		  "t.conf:7: ttl: '31536001' is not a number from 1 to 31536000");
+	CHECK_STR(error_of(COLLECTOR "<ct2ft>\nttl -5\n</ct2ft>\n"),
+		  "t.conf:7: ttl: '-5' is not a number from 1 to 31536000");
+	CHECK_STR(error_of(COLLECTOR "<ct2ft>\nttl 99999999999999999999999\n</ct2ft>\n"),
+		  "t.conf:7: ttl: '99999999999999999999999' is not a number from 1 to 31536000");
+	CHECK_STR(error_of(COLLECTOR "<ct2ft>\nttl\n</ct2ft>\n"), "t.conf:7: ttl needs a value");
+	CHECK_STR(error_of(COLLECTOR "<ct2ft>\nttl 1\nttl 2\n</ct2ft>\n"),
+		  "t.conf:8: ttl given twice (first at line 7)");
+	CHECK_STR(error_of(COLLECTOR "<ct2ft>\nmax 1\n</ct2ft>\n"),
+		  "t.conf:7: unknown key 'max' in <ct2ft>");
+	check_ok(COLLECTOR "<ct2ft>\nttl 31536000\n</ct2ft>\n<ct2ft>\n</ct2ft>\n");
+	CHECK_EQ_U64(conf.ttl, 31536000);
+}
+
+static void test_top_level_keys(void)
+{
+	check_ok(COLLECTOR "flush_interval 0.01\nengine_type 255\nengine_id 0\nsysctl_setup "
+			   "On\nnetlink_rcvbuf 64k\nresync_interval 3600\nlog_facility LOCAL0\n");
+	CHECK_EQ_U64(conf.flush_ms, 10);
+	CHECK_EQ_U64(conf.engine_type, 255);
+	CHECK(conf.sysctl_setup);
+	CHECK_EQ_U64(conf.rcvbuf, 65536);
+	CHECK_EQ_U64(conf.resync_interval, 3600);
+	CHECK_EQ_U64(conf.log_facility, LOG_LOCAL0);
+	check_ok(COLLECTOR "flush_interval 60\nnetlink_rcvbuf 1G\nsysctl_setup false\n");
+	CHECK_EQ_U64(conf.flush_ms, 60000);
+	CHECK_EQ_U64(conf.rcvbuf, 1073741824);
+	CHECK(!conf.sysctl_setup);
+	check_ok(COLLECTOR "flush_interval 2.5\nnetlink_rcvbuf 1048576\n");
+	CHECK_EQ_U64(conf.flush_ms, 2500);
+	CHECK_EQ_U64(conf.rcvbuf, 1048576);
+	const char *bad_flush = " is not a number of seconds from 0.01 to 60 (at most three "
+				"decimals)";
+	static const char *const flushes[] = {"0.009",	"60.001", "1.", ".5",
+					      "1.2345", "1e3",	  "-1", "0x10"};
+	for (size_t i = 0; i < sizeof flushes / sizeof flushes[0]; i++) {
+		char text[256], want[256];
+		snprintf(text, sizeof text, COLLECTOR "flush_interval %s\n", flushes[i]);
+		snprintf(want, sizeof want, "t.conf:6: flush_interval: '%s'%s", flushes[i],
+			 bad_flush);
+		CHECK_STR(error_of(text), want);
+	}
+	CHECK_STR(error_of(COLLECTOR "engine_type 256\n"),
+		  "t.conf:6: engine_type: '256' is not a number from 0 to 255");
+	CHECK_STR(error_of(COLLECTOR "engine_id 1 \n engine_id 2\n"),
+		  "t.conf:7: engine_id given twice (first at line 6)");
+	CHECK_STR(error_of(COLLECTOR "sysctl_setup maybe\n"),
+		  "t.conf:6: sysctl_setup: 'maybe' is not a boolean (yes/no, on/off, true/false, "
+		  "1/0)");
+	CHECK_STR(error_of(COLLECTOR "netlink_rcvbuf 63K\n"),
+		  "t.conf:6: netlink_rcvbuf: '63K' is not a size from 64K to 1G");
+	CHECK_STR(error_of(COLLECTOR "netlink_rcvbuf 2G\n"),
+		  "t.conf:6: netlink_rcvbuf: '2G' is not a size from 64K to 1G");
+	CHECK_STR(error_of(COLLECTOR "netlink_rcvbuf 8MB\n"),
+		  "t.conf:6: netlink_rcvbuf: '8MB' is not a size from 64K to 1G");
+	CHECK_STR(error_of(COLLECTOR "netlink_rcvbuf 99999999999999G\n"),
+		  "t.conf:6: netlink_rcvbuf: '99999999999999G' is not a size from 64K to 1G");
+	CHECK_STR(error_of(COLLECTOR "resync_interval 0\n"),
+		  "t.conf:6: resync_interval: '0' is not a number from 1 to 3600");
+	CHECK_STR(error_of(COLLECTOR "log_facility local8\n"),
+		  "t.conf:6: log_facility: 'local8' is not a syslog facility (daemon, user, local0 "
+		  "to local7, ...)");
+	CHECK_STR(error_of(COLLECTOR "log_facility\n"), "t.conf:6: log_facility needs a value");
+	CHECK_STR(error_of(COLLECTOR "<engine_id>\n</engine_id>\n"),
+		  "t.conf:6: <engine_id> is not a block: write 'engine_id VALUE'");
+	CHECK_STR(error_of(COLLECTOR "<collector>\n</collector>\n"),
+		  "t.conf:6: unknown block <collector>");
+	CHECK_STR(error_of("engine_id 1\n"), "t.conf: no collector configured: give <flow_send> "
+					     "args SOURCE COLLECTOR PORT");
+}
+
+#define PTEE_OPEN "<ptee>\n<conf>\n"
+#define PTEE_END  "</conf>\n</ptee>\n"
+#define SYSLOG_BLOCK                                                                               \
+	"<syslog>\nclass Log::Dispatch::Syslog\nmin_level debug\nfacility local6\n</syslog>\n"
+
+static void test_ptee_selects_copies(void)
+{
+	check_ok(COLLECTOR PTEE_OPEN "dispatchers syslog\n" SYSLOG_BLOCK PTEE_END);
+	CHECK_EQ_U64(conf.ncopies, 1);
+	CHECK(conf.copies[0].kind == COPY_SYSLOG);
+	CHECK_STR(conf.copies[0].ident, "nfflowd");
+	CHECK_EQ_U64(conf.copies[0].facility, LOG_LOCAL6);
+	CHECK_EQ_U64(warned.n, 0);
+	check_ok(COLLECTOR PTEE_OPEN PTEE_END);
+	CHECK_EQ_U64(conf.ncopies, 0);
+	check_ok(COLLECTOR PTEE_OPEN "dispatchers\n" PTEE_END);
+	CHECK_EQ_U64(conf.ncopies, 0);
+	check_ok(COLLECTOR "<ptee>\n</ptee>\n");
+	CHECK_EQ_U64(conf.ncopies, 0);
+	CHECK_EQ_U64(warned.n, 1);
+	CHECK_STR(warned.text[0], "t.conf:6: <ptee> has no <conf>: no local copies");
+	check_ok(COLLECTOR PTEE_OPEN "dispatchers syslog\n" SYSLOG_BLOCK
+				     "<screen>\nclass Log::Dispatch::Screen\n</screen>\n" PTEE_END);
+	CHECK_EQ_U64(conf.ncopies, 1);
+	CHECK_EQ_U64(warned.n, 1);
+	CHECK_STR(warned.text[0], "t.conf:14: <screen> is not listed in dispatchers: ignored");
+	/* both forms of the list; the list sets the order */
+	check_ok(COLLECTOR PTEE_OPEN
+		 "dispatchers  b a\ndispatchers c\n"
+		 "<a>\nclass Log::Dispatch::Screen\n</a>\n"
+		 "<c>\nclass Log::Dispatch::Screen\nname third\n</c>\n"
+		 "<b>\nclass Log::Dispatch::File\nfilename /tmp/x\n</b>\n" PTEE_END);
+	CHECK_EQ_U64(conf.ncopies, 3);
+	CHECK_STR(conf.copies[0].name, "b");
+	CHECK(conf.copies[0].kind == COPY_FILE && conf.copies[0].append);
+	CHECK_STR(conf.copies[1].name, "a");
+	CHECK(conf.copies[1].kind == COPY_SCREEN && conf.copies[1].to_stderr);
+	CHECK_STR(conf.copies[2].name, "third");
+}
+
+static void test_dispatcher_keys(void)
+{
+	check_ok(COLLECTOR PTEE_OPEN "dispatchers s\n<s>\nclass Log::Dispatch::Syslog\nlogopt "
+				     "pid\nformat %m\nmin_level 1\nmax_level 6\n</s>\n" PTEE_END);
+	CHECK_EQ_U64(conf.copies[0].min_level, LOG_INFO);
+	CHECK_EQ_U64(conf.copies[0].max_level, LOG_ALERT);
+	CHECK_EQ_U64(conf.copies[0].facility, LOG_USER);
+	CHECK_EQ_U64(warned.n, 2);
+	CHECK_STR(warned.text[0], "t.conf:11: logopt is ignored: nfflowd opens syslog itself");
+	CHECK_STR(warned.text[1],
+		  "t.conf:12: format is ignored: copies are written as flow-tools CSV lines");
+	check_ok(COLLECTOR PTEE_OPEN
+		 "dispatchers f\n<f>\nclass Log::Dispatch::File\nfilename "
+		 "\"/var/log/a b.csv\"\nmode >>\nmin_level notice\n</f>\n" PTEE_END);
+	CHECK_STR(conf.copies[0].path, "/var/log/a b.csv");
+	CHECK(conf.copies[0].append);
+	CHECK_EQ_U64(warned.n, 1);
+	CHECK_STR(warned.text[0], "t.conf:9: <f> takes levels notice to emergency, but flow "
+				  "records are written at info: this copy receives nothing");
+	check_ok(COLLECTOR PTEE_OPEN "dispatchers f\n<f>\nclass Log::Dispatch::File\nfilename "
+				     "x\nmode >\nmax_level warning\n</f>\n" PTEE_END);
+	CHECK(!conf.copies[0].append);
+	CHECK_EQ_U64(conf.copies[0].max_level, LOG_WARNING);
+	CHECK_EQ_U64(warned.n, 0);
+	check_ok(COLLECTOR PTEE_OPEN "dispatchers f\n<f>\nclass Log::Dispatch::File\nfilename "
+				     "x\nmode write\nmax_level debug\n</f>\n" PTEE_END);
+	CHECK_EQ_U64(warned.n, 1);
+	CHECK_STR(warned.text[0], "t.conf:9: <f> takes levels debug to debug, but flow "
+				  "records are written at info: this copy receives nothing");
+}
+
+static void test_dispatcher_errors(void)
+{
+	CHECK_STR(error_of(COLLECTOR PTEE_OPEN "dispatchers syslog\n" PTEE_END),
+		  "t.conf:8: dispatcher 'syslog' has no <syslog> block in <conf>");
+	CHECK_STR(error_of(COLLECTOR PTEE_OPEN "dispatchers syslog syslog\n" PTEE_END),
+		  "t.conf:8: dispatcher 'syslog' listed twice (first at line 8)");
+	CHECK_STR(error_of(COLLECTOR PTEE_OPEN "dispatchers a b c d e f g h i\n" PTEE_END),
+		  "t.conf:8: more than 8 dispatchers");
+	CHECK_STR(
+	    error_of(COLLECTOR PTEE_OPEN "dispatchers s\n<s>\nmin_level debug\n</s>\n" PTEE_END),
+	    "t.conf:9: <s> has no class: give Log::Dispatch::Screen, Log::Dispatch::Syslog or "
+	    "Log::Dispatch::File");
+	CHECK_STR(error_of(COLLECTOR PTEE_OPEN "dispatchers s\n<s>\nclass Log::Dispatch::Screen\n"
+					       "ident x\n</s>\n" PTEE_END),
+		  "t.conf:11: unknown key 'ident' for Log::Dispatch::Screen in <s>");
+	CHECK_STR(error_of(COLLECTOR PTEE_OPEN "dispatchers s\n<s>\nclass Log::Dispatch::Screen\n"
+					       "min_level verbose\n</s>\n" PTEE_END),
+		  "t.conf:11: min_level: 'verbose' is not a level (debug, info, notice, warning, "
+		  "error, critical, alert, emergency, or 0-7)");
+	CHECK_STR(error_of(COLLECTOR PTEE_OPEN "dispatchers s\n<s>\nclass Log::Dispatch::Screen\n"
+					       "max_level 8\n</s>\n" PTEE_END),
+		  "t.conf:11: max_level: '8' is not a level (debug, info, notice, warning, "
+		  "error, critical, alert, emergency, or 0-7)");
+	CHECK_STR(error_of(COLLECTOR PTEE_OPEN "dispatchers s\n<s>\nclass Log::Dispatch::Syslog\n"
+					       "facility local9\n</s>\n" PTEE_END),
+		  "t.conf:11: facility: 'local9' is not a syslog facility (daemon, user, local0 to "
+		  "local7, ...)");
+	CHECK_STR(error_of(COLLECTOR PTEE_OPEN "dispatchers s\n<s>\nclass Log::Dispatch::Screen\n"
+					       "stderr 2\n</s>\n" PTEE_END),
+		  "t.conf:11: stderr: '2' is not a boolean (yes/no, on/off, true/false, 1/0)");
+	CHECK_STR(error_of(COLLECTOR PTEE_OPEN "dispatchers f\n<f>\nclass Log::Dispatch::File\n"
+					       "</f>\n" PTEE_END),
+		  "t.conf:9: <f> (Log::Dispatch::File) needs a filename");
+	CHECK_STR(error_of(COLLECTOR PTEE_OPEN "dispatchers f\n<f>\nclass Log::Dispatch::File\n"
+					       "filename x\nmode rw\n</f>\n" PTEE_END),
+		  "t.conf:12: mode: 'rw' is not append, write, >> or >");
+	CHECK_STR(error_of(COLLECTOR PTEE_OPEN "dispatchers s\n<s>\nclass Log::Dispatch::Screen\n"
+					       "class Log::Dispatch::Screen\n</s>\n" PTEE_END),
+		  "t.conf:11: class given twice (first at line 10)");
+	CHECK_STR(error_of(COLLECTOR PTEE_OPEN
+			   "dispatchers s\n<s>\nclass Log::Dispatch::Screen\n"
+			   "</s>\n<s>\nclass Log::Dispatch::Screen\n</s>\n" PTEE_END),
+		  "t.conf:12: <s> given twice (first at line 9)");
+	CHECK_STR(error_of(COLLECTOR PTEE_OPEN "dispatchers s\n<s x>\n</s>\n" PTEE_END),
+		  "t.conf:9: <s x>: <s> takes no name");
+	CHECK_STR(error_of(COLLECTOR PTEE_OPEN "level debug\n" PTEE_END),
+		  "t.conf:8: unknown key 'level' in <conf>");
+	CHECK_STR(error_of(COLLECTOR "<ptee>\nconf x\n</ptee>\n"),
+		  "t.conf:7: unknown key 'conf' in <ptee>");
+	CHECK_STR(error_of(COLLECTOR "<ptee>\n</ptee>\n<ptee>\n</ptee>\n"),
+		  "t.conf:8: <ptee> given twice (first at line 6)");
+	CHECK_STR(error_of(COLLECTOR "<ptee>\n<conf>\n</conf>\n<conf>\n</conf>\n</ptee>\n"),
+		  "t.conf:9: <conf> given twice (first at line 7)");
+	CHECK_STR(
+	    error_of(COLLECTOR PTEE_OPEN
+		     "dispatchers s\n<s>\nclass Log::Dispatch::Syslog\n"
+		     "ident "
+		     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		     "\n</s>\n" PTEE_END),
+	    "t.conf:11: ident: "
+	    "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' is longer than "
+	    "63 bytes");
+}
+
+static void test_levels_and_facilities(void)
+{
+	static const struct {
+		const char *name;
+		int level;
+	} levels[] = {
+	    {"debug", LOG_DEBUG},
+	    {"info", LOG_INFO},
+	    {"notice", LOG_NOTICE},
+	    {"warning", LOG_WARNING},
+	    {"warn", LOG_WARNING},
+	    {"error", LOG_ERR},
+	    {"err", LOG_ERR},
+	    {"critical", LOG_CRIT},
+	    {"crit", LOG_CRIT},
+	    {"alert", LOG_ALERT},
+	    {"emergency", LOG_EMERG},
+	    {"emerg", LOG_EMERG},
+	    {"0", LOG_DEBUG},
+	    {"1", LOG_INFO},
+	    {"2", LOG_NOTICE},
+	    {"3", LOG_WARNING},
+	    {"4", LOG_ERR},
+	    {"5", LOG_CRIT},
+	    {"6", LOG_ALERT},
+	    {"7", LOG_EMERG},
+	    {"DEBUG", LOG_DEBUG},
+	    {"8", -1},
+	    {"01", -1},
+	    {"", -1},
+	    {"debugx", -1},
+	    {"-1", -1},
+	};
+	for (size_t i = 0; i < sizeof levels / sizeof levels[0]; i++)
+		CHECK_EQ_U64(config_level(levels[i].name), levels[i].level);
+	CHECK_EQ_U64(config_facility("local6"), LOG_LOCAL6);
+	CHECK_EQ_U64(config_facility("daemon"), LOG_DAEMON);
+	CHECK_EQ_U64(config_facility("authpriv"), LOG_AUTHPRIV);
+	CHECK_EQ_U64(config_facility("Local0"), LOG_LOCAL0);
+	CHECK_EQ_U64(config_facility("local8"), -1);
+	CHECK_EQ_U64(config_facility(""), -1);
+}
+
+int main(void)
+{
+	test_defaults();
+	test_original_file();
+	test_minimal_files();
+	test_all_keys();
+	test_file_errors();
+	test_load_keeps_config_on_error();
+	test_load_too_large();
+	test_flow_send();
+	test_helpers_and_ct2ft();
+	test_top_level_keys();
+	test_ptee_selects_copies();
+	test_dispatcher_keys();
+	test_dispatcher_errors();
+	test_levels_and_facilities();
+	CHECK_DONE();
+}
