@@ -26,6 +26,9 @@ enum slot {
 	SLOT_RCVBUF,
 	SLOT_RESYNC,
 	SLOT_LOG_FACILITY,
+	SLOT_USER,
+	SLOT_PIDFILE,
+	SLOT_CONTROL,
 	SLOT_FLOW_SEND,
 	SLOT_PTEE,
 	SLOT_COUNT
@@ -812,6 +815,30 @@ static int do_log_facility(struct ctx *x, const struct cfg_node *n)
 	return facility(x, n, &x->c->log_facility);
 }
 
+static int do_user(struct ctx *x, const struct cfg_node *n)
+{
+	if (copy_name(x, n, x->c->user, sizeof x->c->user) < 0)
+		return -1;
+	if (x->c->user[0] == '\0' || strpbrk(x->c->user, " \t:/") != NULL)
+		return fail(x, n->line, "user: '" SHOW "' is not a user name", n->value);
+	return 0;
+}
+
+/* pidfile and control_socket: absolute paths. */
+static int do_path(struct ctx *x, const struct cfg_node *n)
+{
+	bool pid = strcmp(n->name, "pidfile") == 0;
+	char *dst = pid ? x->c->pidfile : x->c->control;
+	size_t max = pid ? sizeof x->c->pidfile : sizeof x->c->control;
+
+	if (copy_name(x, n, dst, max) < 0)
+		return -1;
+	if (dst[0] != '/')
+		return fail(x, n->line, "%s: '" SHOW "' is not an absolute path", n->name,
+			    n->value);
+	return 0;
+}
+
 static const struct top {
 	const char *name;
 	bool block;
@@ -830,6 +857,9 @@ static const struct top {
     {"netlink_rcvbuf", false, SLOT_RCVBUF, do_rcvbuf},
     {"resync_interval", false, SLOT_RESYNC, do_resync},
     {"log_facility", false, SLOT_LOG_FACILITY, do_log_facility},
+    {"user", false, SLOT_USER, do_user},
+    {"pidfile", false, SLOT_PIDFILE, do_path},
+    {"control_socket", false, SLOT_CONTROL, do_path},
 };
 
 static int misplaced(struct ctx *x, const struct cfg_node *n, const struct top *t)
@@ -868,6 +898,9 @@ void config_defaults(struct nf_config *c)
 	c->rcvbuf = 8u * 1024 * 1024;
 	c->resync_interval = 10;
 	c->log_facility = LOG_DAEMON;
+	strcpy(c->user, CONFIG_DEFAULT_USER);
+	strcpy(c->pidfile, CONFIG_DEFAULT_PIDFILE);
+	strcpy(c->control, CONFIG_DEFAULT_CONTROL);
 	copy_defaults(&c->copies[0], COPY_SCREEN, "screen");
 	c->copies[0].to_stderr = false;
 	copy_defaults(&c->copies[1], COPY_SYSLOG, "syslog");

@@ -10,10 +10,14 @@
 
 #include "cfgfile.h"
 
-#define CONFIG_MAX_COLLECTORS 16
-#define CONFIG_MAX_COPIES     8
-#define CONFIG_NAME_MAX	      64
-#define CONFIG_PATH_MAX	      4096
+#define CONFIG_MAX_COLLECTORS  16
+#define CONFIG_MAX_COPIES      8
+#define CONFIG_NAME_MAX	       64
+#define CONFIG_PATH_MAX	       4096
+#define CONFIG_SOCKET_MAX      108 /* sizeof sockaddr_un.sun_path */
+#define CONFIG_DEFAULT_USER    "nfflowd"
+#define CONFIG_DEFAULT_PIDFILE "/run/nfflowd.pid"
+#define CONFIG_DEFAULT_CONTROL "/run/nfflowd.sock"
 
 struct collector_conf {
 	char name[CONFIG_NAME_MAX];   /* "flow_send" for the original's <flow_send> */
@@ -46,14 +50,17 @@ struct nf_config {
 	size_t ncollectors;
 	struct copy_conf copies[CONFIG_MAX_COPIES];
 	size_t ncopies;
-	unsigned ttl;		  /* <ct2ft> ttl: forget unfinished connections, s */
-	unsigned flush_ms;	  /* flush_interval: longest a record waits, ms */
-	uint8_t engine_type;	  /* engine_type: NetFlow v5 header */
-	uint8_t engine_id;	  /* engine_id: NetFlow v5 header */
-	bool sysctl_setup;	  /* sysctl_setup: set nf_conntrack_{acct,timestamp,events} */
-	size_t rcvbuf;		  /* netlink_rcvbuf: bytes */
-	unsigned resync_interval; /* resync_interval: s between table dumps */
-	int log_facility;	  /* log_facility: operational messages */
+	unsigned ttl;		       /* <ct2ft> ttl: forget unfinished connections, s */
+	unsigned flush_ms;	       /* flush_interval: longest a record waits, ms */
+	uint8_t engine_type;	       /* engine_type: NetFlow v5 header */
+	uint8_t engine_id;	       /* engine_id: NetFlow v5 header */
+	bool sysctl_setup;	       /* sysctl_setup: set nf_conntrack_{acct,timestamp,events} */
+	size_t rcvbuf;		       /* netlink_rcvbuf: bytes */
+	unsigned resync_interval;      /* resync_interval: s between table dumps */
+	int log_facility;	       /* log_facility: operational messages */
+	char user[CONFIG_NAME_MAX];    /* user: whom to run as after start */
+	char pidfile[CONFIG_PATH_MAX]; /* pidfile */
+	char control[CONFIG_SOCKET_MAX]; /* control_socket: for check and reload */
 };
 
 /* Called once per warning ("file:line: message"); ctx is passed through. */

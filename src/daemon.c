@@ -11,8 +11,10 @@
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config.h"
+#include "control.h"
 #include "copies.h"
 #include "csv.h"
 #include "ctmsg.h"
@@ -21,6 +23,8 @@
 #include "log.h"
 #include "nfv5.h"
 #include "nlsock.h"
+#include "pidfile.h"
+#include "privs.h"
 #include "tracker.h"
 
 #define NS_PER_MS	1000000ull
@@ -48,6 +52,16 @@ struct daemon_stats {
 	uint64_t dumps, dump_errors;
 };
 
+#define MAX_CLIENTS	  4
+#define CLIENT_TIMEOUT_NS (2 * NS_PER_S)
+
+struct ctl_client {
+	int fd;
+	size_t len;
+	char buf[CONTROL_CMD_MAX];
+	uint64_t due_ns; /* dropped if no whole command came by then */
+};
+
 struct daemon {
 	struct nf_config *cfg; /* swapped whole on reload */
 	const char *path;
@@ -58,6 +72,11 @@ struct daemon {
 	struct mnl_socket *dump;
 	uint32_t dump_seq;
 	bool ready;
+	int ctl; /* the control socket */
+	struct ctl_client clients[MAX_CLIENTS];
+	size_t nclients;
+	char pidfile[CONFIG_PATH_MAX];
+	char ctlpath[CONFIG_SOCKET_MAX];
 	struct tracker tr;
 	struct exporter exp[CONFIG_MAX_COLLECTORS];
 	size_t nexp;
@@ -361,51 +380,94 @@ static int exporters_open(struct exporter *exp, const struct nf_config *cfg, cha
 	return 0;
 }
 
-static void log_stats(struct daemon *d)
+/* The counters, one line per topic, for SIGUSR1 and the control socket. */
+static size_t format_stats(const struct daemon *d, char *buf, size_t len)
 {
 	const struct tracker_stats *t = &d->tr.st;
+	size_t n = 0;
 
-	log_info("events: new %" PRIu64 " update %" PRIu64 " destroy %" PRIu64
-		 "; connections exported %" PRIu64 " (ended unseen %" PRIu64 "), remembered %zu, "
-		 "expired %" PRIu64 ", start unknown %" PRIu64 ", no counters %" PRIu64,
-		 t->new_events, t->update_events, t->destroy_events, t->exported, t->ended_by_dump,
-		 cttable_count(d->tr.table), t->expired, t->start_unknown, t->no_counters);
-	log_info("netlink: datagrams %" PRIu64 " overruns %" PRIu64 " parse errors %" PRIu64
-		 " dumps %" PRIu64 " dump errors %" PRIu64 "; v5 skipped: IPv6 %" PRIu64
-		 " other protocols %" PRIu64 "; split records %" PRIu64,
-		 d->st.nl_datagrams, d->st.nl_overruns, d->st.parse_errors, d->st.dumps,
-		 d->st.dump_errors, d->st.v5_skipped_family, d->st.v5_skipped_proto,
-		 d->st.records_split);
+#define ADD(...)                                                                                   \
+	do {                                                                                       \
+		if (n < len)                                                                       \
+			n += (size_t)snprintf(buf + n, len - n, __VA_ARGS__);                      \
+	} while (0)
+	ADD("events: new %" PRIu64 " update %" PRIu64 " destroy %" PRIu64 "\n", t->new_events,
+	    t->update_events, t->destroy_events);
+	ADD("connections: exported %" PRIu64 " ended-unseen %" PRIu64 " remembered %zu"
+	    " expired-by-ttl %" PRIu64 " start-unknown %" PRIu64 " no-counters %" PRIu64
+	    " out-of-memory %" PRIu64 "\n",
+	    t->exported, t->ended_by_dump, cttable_count(d->tr.table), t->expired, t->start_unknown,
+	    t->no_counters, t->oom);
+	ADD("netlink: datagrams %" PRIu64 " overruns %" PRIu64 " parse-errors %" PRIu64
+	    " dumps %" PRIu64 " dump-errors %" PRIu64 " buffer %zu\n",
+	    d->st.nl_datagrams, d->st.nl_overruns, d->st.parse_errors, d->st.dumps,
+	    d->st.dump_errors, d->rcvbuf);
+	ADD("skipped: ipv6-for-v5 %" PRIu64 " other-protocol-for-v5 %" PRIu64
+	    " split-records %" PRIu64 "\n",
+	    d->st.v5_skipped_family, d->st.v5_skipped_proto, d->st.records_split);
 	for (size_t i = 0; i < d->nexp; i++) {
 		const struct exporter_stats *e = &d->exp[i].st;
-		log_info("collector %s: datagrams %" PRIu64 " records %" PRIu64 " errors %" PRIu64
-			 " dropped %" PRIu64 " queued %" PRIu64,
-			 d->exp[i].name, e->datagrams, e->records, e->errors, e->dropped,
-			 e->queued);
+		ADD("collector %s: datagrams %" PRIu64 " records %" PRIu64 " send-errors %" PRIu64
+		    " dropped %" PRIu64 " queued %" PRIu64 "\n",
+		    d->exp[i].name, e->datagrams, e->records, e->errors, e->dropped, e->queued);
 	}
+#undef ADD
+	return n < len ? n : len - 1;
 }
 
-/* SIGHUP: apply a changed file, or keep everything as it is. */
-static void reload(struct daemon *d)
+static void log_stats(const struct daemon *d)
 {
-	char err[512] = "out of memory";
+	char buf[4096];
+
+	format_stats(d, buf, sizeof buf);
+	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+		log_info("%s", line);
+}
+
+/* A collector that stays across a reload keeps its sequence numbering. */
+static void keep_sequences(struct exporter *fresh, size_t n, const struct daemon *d)
+{
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < d->nexp; j++)
+			if (strcmp(fresh[i].name, d->exp[j].name) == 0)
+				fresh[i].flow_seq = d->exp[j].flow_seq;
+}
+
+/* Everything a new configuration needs, opened before anything is swapped. */
+static struct nf_config *reload_prepare(struct daemon *d, struct exporter *exp,
+					struct copies *copies, char *err, size_t errlen)
+{
 	struct nf_config *cfg = malloc(sizeof *cfg);
+
+	snprintf(err, errlen, "out of memory");
+	if (!cfg || config_load(d->path, cfg, err, errlen, config_warning, NULL) != 0)
+		goto fail;
+	if (exporters_open(exp, cfg, err, errlen) != 0)
+		goto fail;
+	if (copies_open(copies, cfg, d->foreground, err, errlen) != 0) {
+		exporters_close(exp, cfg->ncollectors);
+		goto fail;
+	}
+	return cfg;
+fail:
+	free(cfg);
+	return NULL;
+}
+
+/* SIGHUP or "reload": apply a changed file, or keep everything as it is.
+ * Returns 0, or -1 with the reason in err. */
+static int reload(struct daemon *d, char *err, size_t errlen)
+{
 	struct exporter exp[CONFIG_MAX_COLLECTORS];
 	struct copies copies;
+	struct nf_config *cfg = reload_prepare(d, exp, &copies, err, errlen);
 
-	if (!cfg || config_load(d->path, cfg, err, sizeof err, config_warning, NULL) != 0 ||
-	    exporters_open(exp, cfg, err, sizeof err) != 0) {
+	if (!cfg) {
 		log_warnx("reload failed, keeping the running configuration: %s", err);
-		free(cfg);
-		return;
-	}
-	if (copies_open(&copies, cfg, d->foreground, err, sizeof err) != 0) {
-		log_warnx("reload failed, keeping the running configuration: %s", err);
-		exporters_close(exp, cfg->ncollectors);
-		free(cfg);
-		return;
+		return -1;
 	}
 	batch_flush(d); /* pending records leave with the old settings */
+	keep_sequences(exp, cfg->ncollectors, d);
 	exporters_close(d->exp, d->nexp);
 	copies_close(&d->copies);
 	free(d->cfg);
@@ -416,61 +478,181 @@ static void reload(struct daemon *d)
 	d->tr.ttl_ns = (uint64_t)cfg->ttl * NS_PER_S;
 	source_address(d);
 	log_init("nfflowd", cfg->log_facility, d->foreground);
-	log_info("reloaded %s", d->path);
+	log_info("reloaded %s: %zu collector(s), ttl %u s", d->path, cfg->ncollectors, cfg->ttl);
+	snprintf(err, errlen, "reloaded %s", d->path);
+	return 0;
 }
 
-static int start(struct daemon *d)
+/* The user to run as: the configured one, or nobody if the default user
+ * does not exist on this system. */
+static int target_user(const struct nf_config *cfg, uid_t *uid, gid_t *gid, char *err,
+		       size_t errlen)
 {
-	char err[512];
+	if (privs_lookup(cfg->user, uid, gid, err, errlen) == 0)
+		return 0;
+	if (strcmp(cfg->user, CONFIG_DEFAULT_USER) != 0 ||
+	    privs_lookup("nobody", uid, gid, err, errlen) != 0)
+		return -1;
+	log_warnx("user '%s' does not exist: running as nobody (create the user, or set 'user')",
+		  CONFIG_DEFAULT_USER);
+	return 0;
+}
 
-	d->cfg = malloc(sizeof *d->cfg);
-	if (!d->cfg) {
-		log_warnx("out of memory");
-		return 1;
-	}
-	if (config_load(d->path, d->cfg, err, sizeof err, config_warning, NULL) != 0) {
-		log_warnx("%s", err);
-		return 1;
-	}
-	log_init("nfflowd", d->cfg->log_facility, d->foreground);
+/* Sockets, files and sysctls that need root, in that order. */
+static int open_privileged(struct daemon *d, uid_t uid, gid_t gid, char *err, size_t errlen)
+{
 	kernel_setup(d->cfg->sysctl_setup, &d->ks);
 	d->ev = nlsock_open_events(d->cfg->rcvbuf, &d->rcvbuf);
 	if (!d->ev) {
-		log_warn("cannot subscribe to conntrack events (needs CAP_NET_ADMIN)");
-		return 1;
+		snprintf(err, errlen,
+			 "cannot subscribe to conntrack events: %s (needs "
+			 "CAP_NET_ADMIN)",
+			 strerror(errno));
+		return -1;
 	}
-	if (exporters_open(d->exp, d->cfg, err, sizeof err) != 0) {
-		log_warnx("%s", err);
-		return 1;
-	}
+	if (exporters_open(d->exp, d->cfg, err, errlen) != 0)
+		return -1;
 	d->nexp = d->cfg->ncollectors;
-	if (copies_open(&d->copies, d->cfg, d->foreground, err, sizeof err) != 0) {
-		log_warnx("%s", err);
-		return 1;
+	if (copies_open(&d->copies, d->cfg, d->foreground, err, errlen) != 0)
+		return -1;
+	d->ctl = control_listen(d->cfg->control, uid, gid, err, errlen);
+	if (d->ctl < 0)
+		return -1;
+	snprintf(d->pidfile, sizeof d->pidfile, "%s", d->cfg->pidfile);
+	snprintf(d->ctlpath, sizeof d->ctlpath, "%s", d->cfg->control);
+	return pidfile_write(d->pidfile, getpid(), err, errlen);
+}
+
+static int drop_privileges(struct daemon *d, uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+	if (geteuid() != 0) {
+		log_info("not started as root: running as uid %d", (int)geteuid());
+		return 0;
 	}
+	if (privs_drop(uid, gid, err, errlen) != 0)
+		return -1;
+	log_info("running as %s (uid %d, gid %d) with CAP_NET_ADMIN only", d->cfg->user, (int)uid,
+		 (int)gid);
+	return 0;
+}
+
+static int start(struct daemon *d, char *err, size_t errlen)
+{
+	uid_t uid = 0;
+	gid_t gid = 0;
+
+	d->cfg = malloc(sizeof *d->cfg);
+	if (!d->cfg) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (config_load(d->path, d->cfg, err, errlen, config_warning, NULL) != 0)
+		return -1;
+	log_init("nfflowd", d->cfg->log_facility, d->foreground);
+	pid_t other = pidfile_running(d->cfg->pidfile);
+	if (other && other != getpid()) {
+		snprintf(err, errlen, "nfflowd is already running (pid %d, %.200s)", (int)other,
+			 d->cfg->pidfile);
+		return -1;
+	}
+	if (geteuid() == 0 && target_user(d->cfg, &uid, &gid, err, errlen) != 0)
+		return -1;
+	if (open_privileged(d, uid, gid, err, errlen) != 0 ||
+	    drop_privileges(d, uid, gid, err, errlen) != 0)
+		return -1;
 	if (tracker_init(&d->tr, (uint64_t)d->cfg->ttl * NS_PER_S, d->ks.timestamp == 1, emit_v5,
 			 d) != 0) {
-		log_warnx("out of memory");
-		return 1;
+		snprintf(err, errlen, "out of memory");
+		return -1;
 	}
 	source_address(d);
 	d->boot_ms = (clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME)) / NS_PER_MS;
 	dump_start(d, true);
-	return d->dump ? 0 : 1;
+	if (!d->dump) {
+		snprintf(err, errlen, "cannot dump the conntrack table: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
-static void stop(struct daemon *d)
+/* Release everything; safe on a daemon that started only in part. */
+static void release(struct daemon *d)
 {
-	batch_flush(d);
-	for (size_t i = 0; i < d->nexp; i++)
-		exporter_drain(&d->exp[i]);
-	log_stats(d);
+	for (size_t i = 0; i < d->nclients; i++)
+		close(d->clients[i].fd);
+	if (d->ctl >= 0) {
+		close(d->ctl);
+		unlink(d->ctlpath); /* fails once unprivileged: stop removes it */
+	}
+	if (d->pidfile[0])
+		pidfile_remove(d->pidfile, getpid());
 	exporters_close(d->exp, d->nexp);
 	copies_close(&d->copies);
 	nlsock_close(d->dump);
 	nlsock_close(d->ev);
 	tracker_free(&d->tr);
 	free(d->cfg);
+}
+
+static void stop(struct daemon *d)
+{
+	log_info("stopping: sending what is pending");
+	drain_events(d);
+	batch_flush(d);
+	for (size_t i = 0; i < d->nexp; i++)
+		exporter_drain(&d->exp[i]);
+	log_stats(d);
+}
+
+/* ---- the control socket ------------------------------------------------- */
+
+static void control_answer(struct daemon *d, int fd, const char *cmd)
+{
+	char reply[4096], err[512];
+
+	if (strcmp(cmd, "stats") == 0) {
+		int n = snprintf(reply, sizeof reply, "pid %d\n", (int)getpid());
+		format_stats(d, reply + n, sizeof reply - (size_t)n);
+	} else if (strcmp(cmd, "reload") == 0) {
+		int rc = reload(d, err, sizeof err);
+		snprintf(reply, sizeof reply, "%s %s\n", rc == 0 ? "ok" : "error", err);
+	} else {
+		snprintf(reply, sizeof reply, "error unknown command '%.32s'\n", cmd);
+	}
+	control_reply(fd, reply);
+}
+
+static void control_accept_all(struct daemon *d, uint64_t mono)
+{
+	int fd;
+
+	while ((fd = control_accept(d->ctl)) >= 0) {
+		if (d->nclients == MAX_CLIENTS) {
+			control_reply(fd, "error busy\n");
+			continue;
+		}
+		d->clients[d->nclients++] =
+		    (struct ctl_client){.fd = fd, .due_ns = mono + CLIENT_TIMEOUT_NS};
+	}
+}
+
+/* Read each waiting client; answer whole commands, drop stalled ones. */
+static void control_serve(struct daemon *d, uint64_t mono)
+{
+	control_accept_all(d, mono);
+	for (size_t i = 0; i < d->nclients;) {
+		struct ctl_client *c = &d->clients[i];
+		int r = control_read(c->fd, c->buf, &c->len);
+		if (r == 0 && mono < c->due_ns) {
+			i++;
+			continue;
+		}
+		if (r == 1)
+			control_answer(d, c->fd, c->buf);
+		else
+			close(c->fd);
+		d->clients[i] = d->clients[--d->nclients];
+	}
 }
 
 /* ---- the loop ----------------------------------------------------------- */
@@ -502,17 +684,12 @@ static int poll_timeout_ms(const struct daemon *d, uint64_t mono)
 		due = d->batch.due_ns;
 	if (tracker_pending_snapshots(&d->tr) && d->next_resync_ns < due)
 		due = d->next_resync_ns;
+	for (size_t i = 0; i < d->nclients; i++)
+		if (d->clients[i].due_ns < due)
+			due = d->clients[i].due_ns;
 	if (due <= mono)
 		return 0;
 	return (int)((due - mono + NS_PER_MS - 1) / NS_PER_MS);
-}
-
-static void became_ready(struct daemon *d)
-{
-	d->ready = true;
-	log_info("ready: %zu connections open at start, exporting to %zu collector(s), "
-		 "netlink buffer %zu bytes",
-		 tracker_pending_snapshots(&d->tr), d->nexp, d->rcvbuf);
 }
 
 static size_t poll_fds(struct daemon *d, struct pollfd *pfd)
@@ -520,17 +697,33 @@ static size_t poll_fds(struct daemon *d, struct pollfd *pfd)
 	size_t n = 0;
 
 	pfd[n++] = (struct pollfd){.fd = nlsock_fd(d->ev), .events = POLLIN};
+	pfd[n++] = (struct pollfd){.fd = d->ctl, .events = POLLIN};
 	if (d->dump)
 		pfd[n++] = (struct pollfd){.fd = nlsock_fd(d->dump), .events = POLLIN};
 	for (size_t i = 0; i < d->nexp; i++)
 		if (d->exp[i].qlen)
 			pfd[n++] = (struct pollfd){.fd = d->exp[i].fd, .events = POLLOUT};
+	for (size_t i = 0; i < d->nclients; i++)
+		pfd[n++] = (struct pollfd){.fd = d->clients[i].fd, .events = POLLIN};
 	return n;
 }
 
-static void loop_once(struct daemon *d, const sigset_t *waitmask)
+static void tell_ready(struct daemon *d, int ready_fd)
 {
-	struct pollfd pfd[2 + CONFIG_MAX_COLLECTORS];
+	d->ready = true;
+	log_info("ready: %zu connections open at start, exporting to %zu collector(s), "
+		 "netlink buffer %zu bytes",
+		 tracker_pending_snapshots(&d->tr), d->nexp, d->rcvbuf);
+	if (ready_fd >= 0) {
+		if (write(ready_fd, "ok\n", 3) != 3)
+			log_warn("cannot tell the starting command that nfflowd is up");
+		close(ready_fd);
+	}
+}
+
+static void loop_once(struct daemon *d, const sigset_t *waitmask, int ready_fd)
+{
+	struct pollfd pfd[3 + CONFIG_MAX_COLLECTORS + MAX_CLIENTS];
 	uint64_t mono = clock_ns(CLOCK_MONOTONIC);
 	int ms = poll_timeout_ms(d, mono);
 	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
@@ -542,49 +735,67 @@ static void loop_once(struct daemon *d, const sigset_t *waitmask)
 	if (d->dump) {
 		read_dump(d);
 		if (!d->dump && !d->ready)
-			became_ready(d);
+			tell_ready(d, ready_fd);
 	}
 	for (size_t i = 0; i < d->nexp; i++)
 		if (d->exp[i].qlen)
 			exporter_drain(&d->exp[i]);
-	timers(d, clock_ns(CLOCK_MONOTONIC));
+	mono = clock_ns(CLOCK_MONOTONIC);
+	control_serve(d, mono);
+	timers(d, mono);
 }
 
-int daemon_run(const char *path, bool foreground)
+static void run(struct daemon *d, const sigset_t *waitmask, int ready_fd)
 {
-	sigset_t waitmask;
-	struct daemon *d = calloc(1, sizeof *d);
-
-	if (!d) {
-		fprintf(stderr, "nfflowd: out of memory\n");
-		return 1;
-	}
-	d->path = path;
-	d->foreground = foreground;
-	log_init("nfflowd", LOG_DAEMON, true);
-	signals_setup(&waitmask);
-	if (start(d) != 0) {
-		free(d->cfg);
-		free(d);
-		return 1;
-	}
+	char err[512];
 	uint64_t mono = clock_ns(CLOCK_MONOTONIC);
+
 	d->next_expire_ns = mono + EXPIRE_EVERY_NS;
 	d->next_resync_ns = mono + d->cfg->resync_interval * NS_PER_S;
 	while (!got_stop) {
-		loop_once(d, &waitmask);
+		loop_once(d, waitmask, d->ready ? -1 : ready_fd);
 		if (got_hup) {
 			got_hup = 0;
-			reload(d);
+			reload(d, err, sizeof err);
 		}
 		if (got_usr1) {
 			got_usr1 = 0;
 			log_stats(d);
 		}
 	}
-	log_info("stopping: sending what is pending");
-	drain_events(d);
 	stop(d);
+}
+
+static void report_failure(int ready_fd, const char *err)
+{
+	log_warnx("%s", err);
+	if (ready_fd >= 0) {
+		dprintf(ready_fd, "%s\n", err);
+		close(ready_fd);
+	}
+}
+
+int daemon_run(const char *path, bool foreground, int ready_fd)
+{
+	sigset_t waitmask;
+	char err[512];
+	struct daemon *d = calloc(1, sizeof *d);
+
+	if (!d) {
+		report_failure(ready_fd, "out of memory");
+		return 1;
+	}
+	d->path = path;
+	d->foreground = foreground;
+	d->ctl = -1;
+	log_init("nfflowd", LOG_DAEMON, foreground);
+	signals_setup(&waitmask);
+	int rc = start(d, err, sizeof err);
+	if (rc == 0)
+		run(d, &waitmask, ready_fd);
+	else
+		report_failure(ready_fd, err);
+	release(d);
 	free(d);
-	return 0;
+	return rc == 0 ? 0 : 1;
 }

@@ -5,8 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "config.h"
-#include "daemon.h"
+#include "cli.h"
 
 #define DEFAULT_CONFIG "/etc/nfflowd.conf"
 
@@ -15,42 +14,29 @@ static const char usage_text[] =
     "help | version }\n"
     "  -c file     Specify configuration file (instead of " DEFAULT_CONFIG ")\n"
     "  -f          Run in the foreground (don't detach)\n"
-    "  start       Starts a new nfflowd\n"
-    "  check       Check the configuration file\n"
+    "  start       Starts a new nfflowd if there isn't one running already\n"
+    "  stop        Stops a running nfflowd, after it has sent what is pending\n"
+    "  restart     Stops a running nfflowd if one is running.  Starts a new one.\n"
+    "  reload      Makes the running nfflowd re-read its configuration file\n"
+    "  install     Setup nfflowd to run automatically after reboot\n"
+    "  check       Check the configuration file and report the daemon state\n"
     "  help        Display this usage info\n"
     "  version     Display the version of nfflowd\n";
 
-static void print_warning(void *ctx, const char *msg)
-{
-	(void)ctx;
-	fprintf(stderr, "nfflowd: %s\n", msg);
-}
-
-static int check(const char *path)
-{
-	static struct nf_config cfg;
-	char err[512];
-
-	if (config_load(path, &cfg, err, sizeof err, print_warning, NULL) != 0) {
-		fprintf(stderr, "nfflowd: %s\n", err);
-		return 1;
-	}
-	printf("%s: configuration OK (%zu collector(s), ttl %u s)\n", path, cfg.ncollectors,
-	       cfg.ttl);
-	return 0;
-}
-
 static int run_verb(const char *verb, const char *path, bool foreground)
 {
-	if (strcmp(verb, "start") == 0) {
-		if (!foreground) {
-			fprintf(stderr, "nfflowd: detaching is not supported yet: use -f\n");
-			return 2;
-		}
-		return daemon_run(path, true);
-	}
+	if (strcmp(verb, "start") == 0)
+		return cli_start(path, foreground);
+	if (strcmp(verb, "stop") == 0)
+		return cli_stop(path);
+	if (strcmp(verb, "restart") == 0)
+		return cli_restart(path, foreground);
+	if (strcmp(verb, "reload") == 0)
+		return cli_reload(path);
+	if (strcmp(verb, "install") == 0)
+		return cli_install(path);
 	if (strcmp(verb, "check") == 0)
-		return check(path);
+		return cli_check(path);
 	if (strcmp(verb, "help") == 0) {
 		fputs(usage_text, stdout);
 		return 0;
@@ -58,11 +44,6 @@ static int run_verb(const char *verb, const char *path, bool foreground)
 	if (strcmp(verb, "version") == 0) {
 		printf("nfflowd %s\n", NFFLOWD_VERSION);
 		return 0;
-	}
-	if (!strcmp(verb, "stop") || !strcmp(verb, "restart") || !strcmp(verb, "reload") ||
-	    !strcmp(verb, "install")) {
-		fprintf(stderr, "nfflowd: '%s' is not supported yet\n", verb);
-		return 2;
 	}
 	fprintf(stderr, "nfflowd: unknown command '%s'\n%s", verb, usage_text);
 	return 2;

@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include "check.h"
+#include "manual_example.h"
 #include "csv.h"
 
 /* The three lines of the original nfflowd manual's example. */
@@ -15,35 +16,14 @@ static const char *const manual_lines[3] = {
     "192.76.7.154,0.0.0.0,0,0,80,62380,6,0,0",
 };
 
-#define BOOT_MS (1248952480737ull - 279737ull)
-
-static struct flow_rec rec(const char *src, uint16_t sport, const char *dst, uint16_t dport,
-			   uint64_t pkts, uint64_t bytes)
-{
-	struct flow_rec r = {.family = AF_INET,
-			     .proto = IPPROTO_TCP,
-			     .sport = sport,
-			     .dport = dport,
-			     .packets = pkts,
-			     .bytes = bytes,
-			     .first_ms = BOOT_MS + 136315,
-			     .last_ms = BOOT_MS + 279737};
-	inet_pton(AF_INET, src, r.src);
-	inet_pton(AF_INET, dst, r.dst);
-	return r;
-}
-
 int main(void)
 {
-	struct nfv5_header h = {.now_ns = 1248952480737235000ull, .boot_ms = BOOT_MS};
+	struct nfv5_header h = {.now_ns = MANUAL_NOW_NS, .boot_ms = MANUAL_BOOT_MS};
 	uint8_t ex[4];
-	struct flow_rec r[3] = {
-	    rec("10.0.195.106", 62380, "74.125.6.225", 80, 720, 38052),
-	    rec("192.76.7.154", 62380, "74.125.6.225", 80, 720, 38052),
-	    rec("74.125.6.225", 80, "192.76.7.154", 62380, 1432, 2027040),
-	};
+	struct flow_rec r[3];
 	char line[CSV_LINE_MAX];
 
+	manual_records(r);
 	inet_pton(AF_INET, "172.16.1.1", ex);
 	for (int i = 0; i < 3; i++) {
 		CHECK(csv_format_v5(line, sizeof line, &h, ex, &r[i]) == strlen(manual_lines[i]));

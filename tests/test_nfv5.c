@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include "check.h"
+#include "manual_example.h"
 #include "nfv5.h"
 
 /* The three records of the original nfflowd manual's example, as a NetFlow v5
@@ -21,36 +22,10 @@ static const uint8_t manual_example[168] = {
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
 };
 
-#define NOW_NS	1248952480737235000ull
-#define BOOT_MS (1248952480737ull - 279737ull)
-
-static struct flow_rec rec(const char *src, uint16_t sport, const char *dst, uint16_t dport,
-			   uint64_t pkts, uint64_t bytes)
-{
-	struct flow_rec r = {.family = AF_INET,
-			     .proto = IPPROTO_TCP,
-			     .sport = sport,
-			     .dport = dport,
-			     .packets = pkts,
-			     .bytes = bytes,
-			     .first_ms = BOOT_MS + 136315,
-			     .last_ms = BOOT_MS + 279737};
-	inet_pton(AF_INET, src, r.src);
-	inet_pton(AF_INET, dst, r.dst);
-	return r;
-}
-
-static void manual_records(struct flow_rec r[3])
-{
-	r[0] = rec("10.0.195.106", 62380, "74.125.6.225", 80, 720, 38052);
-	r[1] = rec("192.76.7.154", 62380, "74.125.6.225", 80, 720, 38052);
-	r[2] = rec("74.125.6.225", 80, "192.76.7.154", 62380, 1432, 2027040);
-}
-
 static void test_known_good(void)
 {
-	struct nfv5_header h = {.now_ns = NOW_NS,
-				.boot_ms = BOOT_MS,
+	struct nfv5_header h = {.now_ns = MANUAL_NOW_NS,
+				.boot_ms = MANUAL_BOOT_MS,
 				.flow_sequence = 42,
 				.engine_type = 1,
 				.engine_id = 7};
@@ -64,12 +39,12 @@ static void test_known_good(void)
 
 static void test_limits(void)
 {
-	struct nfv5_header h = {.now_ns = NOW_NS, .boot_ms = BOOT_MS};
+	struct nfv5_header h = {.now_ns = MANUAL_NOW_NS, .boot_ms = MANUAL_BOOT_MS};
 	struct flow_rec r[NFV5_MAX_RECORDS + 1];
 	uint8_t buf[NFV5_MAX_LEN];
 
 	for (size_t i = 0; i <= NFV5_MAX_RECORDS; i++)
-		r[i] = rec("10.0.0.1", 1, "10.0.0.2", 2, 1, 40);
+		r[i] = manual_rec("10.0.0.1", 1, "10.0.0.2", 2, 1, 40);
 	CHECK_EQ_U64(nfv5_encode(buf, sizeof buf, &h, r, NFV5_MAX_RECORDS), 1464);
 	CHECK_EQ_U64(nfv5_encode(buf, sizeof buf, &h, r, NFV5_MAX_RECORDS + 1), 0);
 	CHECK_EQ_U64(nfv5_encode(buf, sizeof buf, &h, r, 0), 0);
