@@ -340,6 +340,160 @@ static int do_flow_send(struct ctx *x, const struct cfg_node *b)
 	return collector_args(x, b, a);
 }
 
+/* ---- <collector NAME>: any number, each with its own version ---- */
+
+enum ckey {
+	CK_ADDRESS,
+	CK_PORT,
+	CK_VERSION,
+	CK_SOURCE,
+	CK_MTU,
+	CK_REFRESH,
+	CK_REFRESH_PKTS,
+	CK_DOMAIN,
+	CK_NAT_EVENTS,
+	CK_NAT_CODES,
+	CK_COUNT
+};
+
+static const char *const collector_keys[CK_COUNT] = {"address",
+						     "port",
+						     "version",
+						     "source",
+						     "mtu",
+						     "template_refresh",
+						     "template_refresh_packets",
+						     "observation_domain",
+						     "nat_events",
+						     "nat_event_codes"};
+
+/* The keys of one <collector>, each at most once, before they are checked. */
+struct collector_keys {
+	const struct cfg_node *k[CK_COUNT];
+};
+
+static int collector_key(struct ctx *x, const struct cfg_node *n, struct collector_keys *ck)
+{
+	if (n->is_block)
+		return unknown(x, n, "collector");
+	for (int i = 0; i < CK_COUNT; i++) {
+		if (strcmp(n->name, collector_keys[i]) != 0)
+			continue;
+		if (ck->k[i])
+			return fail(x, n->line, "%s given twice (first at line %u)", n->name,
+				    ck->k[i]->line);
+		ck->k[i] = n;
+		return need_value(x, n);
+	}
+	return unknown(x, n, "collector");
+}
+
+static int collector_version(struct ctx *x, const struct collector_keys *ck,
+			     struct collector_conf *col)
+{
+	const struct cfg_node *n = ck->k[CK_VERSION];
+	col->version = 10;
+	if (n && strcmp(n->value, "5") != 0 && strcmp(n->value, "9") != 0 &&
+	    strcmp(n->value, "10") != 0 && strcasecmp(n->value, "ipfix") != 0)
+		return fail(x, n->line, "version: '" SHOW "' is not 5, 9 or 10 (IPFIX)", n->value);
+	if (n && (n->value[0] == '5' || n->value[0] == '9'))
+		col->version = n->value[0] - '0';
+	if (col->version != 5)
+		return 0;
+	for (int i = CK_MTU; i < CK_COUNT; i++)
+		if (ck->k[i])
+			return fail(x, ck->k[i]->line, "%s applies to versions 9 and 10, not 5",
+				    collector_keys[i]);
+	return 0;
+}
+
+static int collector_addresses(struct ctx *x, const struct cfg_node *b,
+			       const struct collector_keys *ck, struct collector_conf *col)
+{
+	uint64_t port = col->version == 10 ? 4739 : 2055;
+	const struct cfg_node *a = ck->k[CK_ADDRESS], *src = ck->k[CK_SOURCE];
+	if (!a)
+		return fail(x, b->line, "<collector " SHOW "> needs an address", val(b));
+	if (ck->k[CK_PORT] && number(x, ck->k[CK_PORT], 1, 65535, &port) < 0)
+		return -1;
+	if (!parse_addr(a->value, (uint16_t)port, &col->addr, &col->addrlen))
+		return fail(x, a->line, "address: '" SHOW "' is not an IP address", a->value);
+	if (src && !parse_addr(src->value, 0, &col->source, &col->sourcelen))
+		return fail(x, src->line, "source: '" SHOW "' is not an IP address", src->value);
+	if (src && col->source.ss_family != col->addr.ss_family)
+		return fail(x, src->line,
+			    "source " SHOW " and address " SHOW
+			    " are not of the same address family",
+			    src->value, a->value);
+	return 0;
+}
+
+static int nat_codes(struct ctx *x, const struct cfg_node *n, struct collector_conf *col)
+{
+	col->legacy_nat_events = n && strcasecmp(n->value, "legacy") == 0;
+	if (n && !col->legacy_nat_events && strcasecmp(n->value, "iana") != 0)
+		return fail(x, n->line, "nat_event_codes: '" SHOW "' is not iana or legacy",
+			    n->value);
+	return 0;
+}
+
+static int collector_options(struct ctx *x, const struct collector_keys *ck,
+			     struct collector_conf *col)
+{
+	uint64_t v;
+	col->mtu = 1400;
+	col->refresh_s = 60;
+	col->refresh_pkts = 20;
+	col->nat_events = true;
+	if (ck->k[CK_MTU] && number(x, ck->k[CK_MTU], 512, 9000, &v) < 0)
+		return -1;
+	col->mtu = ck->k[CK_MTU] ? (unsigned)v : col->mtu;
+	if (ck->k[CK_REFRESH] && number(x, ck->k[CK_REFRESH], 0, 86400, &v) < 0)
+		return -1;
+	col->refresh_s = ck->k[CK_REFRESH] ? (unsigned)v : col->refresh_s;
+	if (ck->k[CK_REFRESH_PKTS] && number(x, ck->k[CK_REFRESH_PKTS], 0, 1000000, &v) < 0)
+		return -1;
+	col->refresh_pkts = ck->k[CK_REFRESH_PKTS] ? (unsigned)v : col->refresh_pkts;
+	if (ck->k[CK_DOMAIN] && number(x, ck->k[CK_DOMAIN], 0, UINT32_MAX, &v) < 0)
+		return -1;
+	col->domain = ck->k[CK_DOMAIN] ? (uint32_t)v : 0;
+	if (ck->k[CK_NAT_EVENTS] && flag(x, ck->k[CK_NAT_EVENTS], &col->nat_events) < 0)
+		return -1;
+	return nat_codes(x, ck->k[CK_NAT_CODES], col);
+}
+
+static int collector_name(struct ctx *x, const struct cfg_node *b, struct collector_conf *col)
+{
+	if (!b->value || b->value[0] == '\0')
+		return fail(x, b->line, "<collector> needs a name: <collector NAME>");
+	for (size_t i = 0; i < x->c->ncollectors; i++)
+		if (strcmp(x->c->collectors[i].name, b->value) == 0)
+			return fail(x, b->line,
+				    "collector '" SHOW "' given twice (first at line %u)", b->value,
+				    x->c->collectors[i].line);
+	return copy_name(x, b, col->name, sizeof col->name);
+}
+
+static int do_collector(struct ctx *x, const struct cfg_node *b)
+{
+	struct collector_keys ck = {{NULL}};
+	if (x->c->ncollectors == CONFIG_MAX_COLLECTORS)
+		return fail(x, b->line, "more than %d collectors", CONFIG_MAX_COLLECTORS);
+	struct collector_conf *col = &x->c->collectors[x->c->ncollectors];
+	memset(col, 0, sizeof *col);
+	col->line = b->line;
+	if (collector_name(x, b, col) < 0)
+		return -1;
+	for (const struct cfg_node *n = b->child; n; n = n->next)
+		if (collector_key(x, n, &ck) < 0)
+			return -1;
+	if (collector_version(x, &ck, col) < 0 || collector_addresses(x, b, &ck, col) < 0 ||
+	    collector_options(x, &ck, col) < 0)
+		return -1;
+	x->c->ncollectors++;
+	return 0;
+}
+
 /* ---- <ct2ft>, and the helper programs' blocks ---- */
 
 static int do_ct2ft(struct ctx *x, const struct cfg_node *b)
@@ -846,6 +1000,7 @@ static const struct top {
 	int (*fn)(struct ctx *, const struct cfg_node *);
 } tops[] = {
     {"flow_send", true, -1, do_flow_send},
+    {"collector", true, -1, do_collector},
     {"ct2ft", true, -1, do_ct2ft},
     {"ptee", true, -1, do_ptee},
     {"conntrack", true, -1, do_conntrack},
@@ -916,7 +1071,8 @@ static int apply(struct ctx *x, const struct cfg_node *root)
 	}
 	if (x->c->ncollectors == 0)
 		return fail(x, 0,
-			    "no collector configured: give <flow_send> args SOURCE COLLECTOR PORT");
+			    "no collector configured: give <flow_send> args SOURCE COLLECTOR PORT, "
+			    "or a <collector NAME> block");
 	return 0;
 }
 

@@ -25,7 +25,13 @@ struct collector_conf {
 	socklen_t addrlen;
 	struct sockaddr_storage source; /* source address, port 0 */
 	socklen_t sourcelen;		/* 0: let the kernel choose */
-	int version;			/* 5 */
+	int version;			/* 5, 9 or 10 (IPFIX) */
+	unsigned mtu;			/* 9, 10: largest datagram */
+	unsigned refresh_s;		/* 9, 10: resend templates after s (0: never) */
+	unsigned refresh_pkts;		/* 9, 10: ... or every this many datagrams */
+	uint32_t domain;		/* 9: Source ID; 10: Observation Domain ID */
+	bool nat_events;		/* 9, 10: a NAT create event at NEW */
+	bool legacy_nat_events;		/* natEvent 1/2 instead of IANA's 4/5 */
 	unsigned line;			/* where it was configured, for messages */
 };
 

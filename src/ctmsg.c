@@ -357,6 +357,28 @@ static int tstamp_cb(const struct nlattr *attr, void *data)
 	}
 }
 
+static int tcp_info_cb(const struct nlattr *attr, void *data)
+{
+	struct ct_event *ev = ((struct parse *)data)->ev;
+
+	if (mnl_attr_type_valid(attr, CTA_PROTOINFO_TCP_MAX) < 0 ||
+	    mnl_attr_get_type(attr) != CTA_PROTOINFO_TCP_STATE)
+		return MNL_CB_OK;
+	if (!read_u8(attr, &ev->tcp_state))
+		return MNL_CB_ERROR;
+	ev->have |= CT_HAVE_TCP_STATE;
+	return MNL_CB_OK;
+}
+
+/* Only TCP's state is kept: it tells how a connection ended. */
+static int protoinfo_cb(const struct nlattr *attr, void *data)
+{
+	if (mnl_attr_type_valid(attr, CTA_PROTOINFO_MAX) < 0 ||
+	    mnl_attr_get_type(attr) != CTA_PROTOINFO_TCP)
+		return MNL_CB_OK;
+	return cb_result(walk_nested(attr, tcp_info_cb, data));
+}
+
 static int top_cb(const struct nlattr *attr, void *data)
 {
 	struct parse *p = data;
@@ -385,6 +407,8 @@ static int top_cb(const struct nlattr *attr, void *data)
 		return on_counters(attr, p, &ev->cnt_reply, CNT_REPLY);
 	case CTA_TIMESTAMP:
 		return cb_result(walk_nested(attr, tstamp_cb, p));
+	case CTA_PROTOINFO:
+		return cb_result(walk_nested(attr, protoinfo_cb, p));
 	case CT_ATTR_TIMESTAMP_EVENT:
 		return have_be64(attr, &ev->event_ns, ev, CT_HAVE_TS_EVENT);
 	default:

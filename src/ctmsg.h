@@ -16,16 +16,17 @@ enum ct_evtype {
 
 /* Which optional parts were present in the message. */
 enum ct_have {
-	CT_HAVE_REPLY = 1u << 0,    /* CTA_TUPLE_REPLY */
-	CT_HAVE_COUNTERS = 1u << 1, /* CTA_COUNTERS_ORIG and CTA_COUNTERS_REPLY */
-	CT_HAVE_TS_START = 1u << 2, /* CTA_TIMESTAMP_START */
-	CT_HAVE_TS_STOP = 1u << 3,  /* CTA_TIMESTAMP_STOP */
-	CT_HAVE_STATUS = 1u << 4,   /* CTA_STATUS */
-	CT_HAVE_TIMEOUT = 1u << 5,  /* CTA_TIMEOUT */
-	CT_HAVE_MARK = 1u << 6,	    /* CTA_MARK */
-	CT_HAVE_ZONE = 1u << 7,	    /* CTA_ZONE */
-	CT_HAVE_ID = 1u << 8,	    /* CTA_ID */
-	CT_HAVE_TS_EVENT = 1u << 9, /* CTA_TIMESTAMP_EVENT (Linux 6.14 and later) */
+	CT_HAVE_REPLY = 1u << 0,      /* CTA_TUPLE_REPLY */
+	CT_HAVE_COUNTERS = 1u << 1,   /* CTA_COUNTERS_ORIG and CTA_COUNTERS_REPLY */
+	CT_HAVE_TS_START = 1u << 2,   /* CTA_TIMESTAMP_START */
+	CT_HAVE_TS_STOP = 1u << 3,    /* CTA_TIMESTAMP_STOP */
+	CT_HAVE_STATUS = 1u << 4,     /* CTA_STATUS */
+	CT_HAVE_TIMEOUT = 1u << 5,    /* CTA_TIMEOUT */
+	CT_HAVE_MARK = 1u << 6,	      /* CTA_MARK */
+	CT_HAVE_ZONE = 1u << 7,	      /* CTA_ZONE */
+	CT_HAVE_ID = 1u << 8,	      /* CTA_ID */
+	CT_HAVE_TCP_STATE = 1u << 10, /* CTA_PROTOINFO_TCP_STATE */
+	CT_HAVE_TS_EVENT = 1u << 9,   /* CTA_TIMESTAMP_EVENT (Linux 6.14 and later) */
 };
 
 /* One direction of a connection. Addresses are in network byte order: IPv4 in
@@ -53,6 +54,7 @@ struct ct_event {
 	uint32_t timeout; /* seconds left, CTA_TIMEOUT */
 	uint32_t mark;
 	uint16_t zone;
+	uint8_t tcp_state; /* enum tcp_conntrack (linux/netfilter/nf_conntrack_tcp.h) */
 	struct ct_tuple orig;
 	struct ct_tuple reply;
 	struct ct_counters cnt_orig;

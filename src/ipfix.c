@@ -1,6 +1,7 @@
 #include "ipfix.h"
 
 #include <limits.h>
+#include <linux/netfilter/nf_conntrack_tcp.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -559,4 +560,20 @@ size_t ipfix_encode(struct ipfix_state *s, uint8_t *buf, size_t cap, uint64_t no
 	wbuf_patch_u16(&m.w, HEADER_COUNT_AT, (uint16_t)(m.d->count_records ? m.nrec : m.w.len));
 	count_sent(s, tmpl, now_ns, m.ndata);
 	return m.w.len;
+}
+
+uint8_t ipfix_end_reason(const struct ct_event *ev)
+{
+	if (ev->orig.proto != IPPROTO_TCP || !(ev->have & CT_HAVE_TCP_STATE))
+		return IPFIX_END_IDLE;
+	switch (ev->tcp_state) {
+	case TCP_CONNTRACK_FIN_WAIT:
+	case TCP_CONNTRACK_CLOSE_WAIT:
+	case TCP_CONNTRACK_LAST_ACK:
+	case TCP_CONNTRACK_TIME_WAIT:
+	case TCP_CONNTRACK_CLOSE:
+		return IPFIX_END_OF_FLOW;
+	default:
+		return IPFIX_END_IDLE;
+	}
 }

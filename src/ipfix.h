@@ -39,6 +39,10 @@
 #define IPFIX_END_FORCED   4 /* forced end */
 #define IPFIX_END_RESOURCE 5 /* lack of resources */
 
+/* flowEndReason of a finished connection: end of flow detected for TCP that
+ * was closing (FIN or RST seen), otherwise idle timeout. */
+uint8_t ipfix_end_reason(const struct ct_event *ev);
+
 /* One connection to export (AF_INET or AF_INET6). The reply tuple, counters
  * and id of ev are used when ev->have says they are present; without them
  * the record says no NAT, zero counters, flowId 0. */

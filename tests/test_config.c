@@ -237,7 +237,7 @@ static void test_file_errors(void)
 		  "bad-duplicate.conf:10: ttl given twice (first at line 7)");
 	CHECK_STR(file_error("bad-no-collector.conf"),
 		  "bad-no-collector.conf: no collector configured: give <flow_send> args SOURCE "
-		  "COLLECTOR PORT");
+		  "COLLECTOR PORT, or a <collector NAME> block");
 	CHECK_STR(
 	    file_error("bad-class.conf"),
 	    "bad-class.conf:10: class: 'Log::Dispatch::Email::MailSend' is not supported: use "
@@ -415,10 +415,11 @@ static void test_top_level_keys(void)
 	CHECK_STR(error_of(COLLECTOR "log_facility\n"), "t.conf:6: log_facility needs a value");
 	CHECK_STR(error_of(COLLECTOR "<engine_id>\n</engine_id>\n"),
 		  "t.conf:6: <engine_id> is not a block: write 'engine_id VALUE'");
-	CHECK_STR(error_of(COLLECTOR "<collector>\n</collector>\n"),
-		  "t.conf:6: unknown block <collector>");
+	CHECK_STR(error_of(COLLECTOR "<collectors>\n</collectors>\n"),
+		  "t.conf:6: unknown block <collectors>");
 	CHECK_STR(error_of("engine_id 1\n"), "t.conf: no collector configured: give <flow_send> "
-					     "args SOURCE COLLECTOR PORT");
+					     "args SOURCE COLLECTOR PORT, or a <collector NAME> "
+					     "block");
 }
 
 #define PTEE_OPEN "<ptee>\n<conf>\n"
@@ -599,6 +600,69 @@ static void test_levels_and_facilities(void)
 	CHECK_EQ_U64(config_facility(""), -1);
 }
 
+/* <collector NAME> blocks: any number, each with its own version. */
+static void test_collector_blocks(void)
+{
+	check_ok(COLLECTOR "<collector core>\n  address 192.0.2.10\n  version 10\n"
+			   "  source 192.0.2.1\n</collector>\n"
+			   "<collector six>\n  address 2001:db8::9\n  port 9996\n  version 9\n"
+			   "  mtu 1200\n  template_refresh 30\n  template_refresh_packets 5\n"
+			   "  observation_domain 7\n  nat_events no\n  nat_event_codes legacy\n"
+			   "</collector>\n");
+	CHECK_EQ_U64(conf.ncollectors, 3);
+	const struct collector_conf *c = &conf.collectors[1];
+	CHECK_STR(c->name, "core");
+	CHECK_EQ_U64(c->version, 10);
+	CHECK_EQ_U64(ntohs(((const struct sockaddr_in *)&c->addr)->sin_port), 4739);
+	CHECK_EQ_U64(c->sourcelen, sizeof(struct sockaddr_in));
+	CHECK_EQ_U64(c->mtu, 1400);
+	CHECK_EQ_U64(c->refresh_s, 60);
+	CHECK_EQ_U64(c->refresh_pkts, 20);
+	CHECK(c->nat_events && !c->legacy_nat_events);
+	c = &conf.collectors[2];
+	CHECK_EQ_U64(c->version, 9);
+	CHECK_EQ_U64(c->addr.ss_family, AF_INET6);
+	CHECK_EQ_U64(ntohs(((const struct sockaddr_in6 *)&c->addr)->sin6_port), 9996);
+	CHECK_EQ_U64(c->sourcelen, 0);
+	CHECK_EQ_U64(c->mtu, 1200);
+	CHECK_EQ_U64(c->refresh_s, 30);
+	CHECK_EQ_U64(c->refresh_pkts, 5);
+	CHECK_EQ_U64(c->domain, 7);
+	CHECK(!c->nat_events && c->legacy_nat_events);
+	check_ok("<collector v5>\n address 192.0.2.9\n version 5\n</collector>\n");
+	CHECK_EQ_U64(conf.collectors[0].version, 5);
+	CHECK_EQ_U64(ntohs(((const struct sockaddr_in *)&conf.collectors[0].addr)->sin_port), 2055);
+
+	CHECK_STR(error_of("<collector>\n address 192.0.2.9\n</collector>\n"),
+		  "t.conf:1: <collector> needs a name: <collector NAME>");
+	CHECK_STR(error_of("<collector a>\n port 1\n</collector>\n"),
+		  "t.conf:1: <collector a> needs an address");
+	CHECK_STR(error_of("<collector a>\n address 192.0.2.300\n</collector>\n"),
+		  "t.conf:2: address: '192.0.2.300' is not an IP address");
+	CHECK_STR(error_of("<collector a>\n address 192.0.2.9\n version 8\n</collector>\n"),
+		  "t.conf:3: version: '8' is not 5, 9 or 10 (IPFIX)");
+	CHECK_STR(error_of("<collector a>\n address 192.0.2.9\n version 5\n mtu 900\n"
+			   "</collector>\n"),
+		  "t.conf:4: mtu applies to versions 9 and 10, not 5");
+	CHECK_STR(error_of("<collector a>\n address 192.0.2.9\n mtu 100\n</collector>\n"),
+		  "t.conf:3: mtu: '100' is not a number from 512 to 9000");
+	CHECK_STR(error_of("<collector a>\n address 192.0.2.9\n address 192.0.2.8\n"
+			   "</collector>\n"),
+		  "t.conf:3: address given twice (first at line 2)");
+	CHECK_STR(error_of("<collector a>\n address 192.0.2.9\n</collector>\n"
+			   "<collector a>\n address 192.0.2.8\n</collector>\n"),
+		  "t.conf:4: collector 'a' given twice (first at line 1)");
+	CHECK_STR(error_of("<collector a>\n address 2001:db8::1\n source 192.0.2.1\n"
+			   "</collector>\n"),
+		  "t.conf:3: source 192.0.2.1 and address 2001:db8::1 are not of the same "
+		  "address family");
+	CHECK_STR(error_of("<collector a>\n address 192.0.2.9\n nat_event_codes new\n"
+			   "</collector>\n"),
+		  "t.conf:3: nat_event_codes: 'new' is not iana or legacy");
+	CHECK_STR(error_of("<collector a>\n address 192.0.2.9\n colour red\n</collector>\n"),
+		  "t.conf:3: unknown key 'colour' in <collector>");
+}
+
 int main(void)
 {
 	test_defaults();
@@ -609,6 +673,7 @@ int main(void)
 	test_load_keeps_config_on_error();
 	test_load_too_large();
 	test_flow_send();
+	test_collector_blocks();
 	test_helpers_and_ct2ft();
 	test_top_level_keys();
 	test_ptee_selects_copies();

@@ -5,6 +5,7 @@
 #include <endian.h>
 #include <libmnl/libmnl.h>
 #include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nf_conntrack_tcp.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
 #include <netinet/in.h>
 #include <stdalign.h>
@@ -744,7 +745,6 @@ static void put_unknown_everywhere(struct nlmsghdr *nlh, const struct ct_tuple *
 	mnl_attr_put(nlh, ATTR_FROM_THE_FUTURE, sizeof junk, junk);
 	mnl_attr_put(nlh, (uint16_t)NLA_TYPE_MASK, 0, NULL);
 	mnl_attr_put(nlh, CTA_UNSPEC, sizeof junk, junk);
-	mnl_attr_put(nlh, CTA_PROTOINFO, sizeof junk, junk);
 	mnl_attr_put(nlh, CTA_USE, sizeof junk, junk);
 }
 
@@ -782,6 +782,43 @@ static void test_unknown_skipped(void)
 	CHECK_EQ_U64(ev.cnt_orig.packets, 2);
 	CHECK_EQ_U64(ev.cnt_orig.bytes, 200);
 	CHECK_EQ_U64(ev.start_ns, 99);
+}
+
+/* CTA_PROTOINFO is read for TCP's state: other protocols' info and unknown
+ * attributes in it are skipped, a state of the wrong size is malformed. */
+static void test_protoinfo(void)
+{
+	static const uint8_t junk[3] = {1, 2, 3};
+	struct ct_tuple o = tuple_of(AF_INET, "10.0.0.1", "10.0.0.2", IPPROTO_TCP, 1000, 22);
+	struct msg m;
+	struct ct_event ev;
+
+	struct nlmsghdr *nlh = ct_start(&m, IPCTNL_MSG_CT_DELETE, 0, AF_INET);
+	put_tuple(nlh, CTA_TUPLE_ORIG, AF_INET, &o);
+	struct nlattr *info = mnl_attr_nest_start(nlh, CTA_PROTOINFO);
+	struct nlattr *tcp = mnl_attr_nest_start(nlh, CTA_PROTOINFO_TCP);
+	mnl_attr_put(nlh, CTA_PROTOINFO_TCP_MAX + 1, sizeof junk, junk);
+	mnl_attr_put_u8(nlh, CTA_PROTOINFO_TCP_STATE, TCP_CONNTRACK_TIME_WAIT);
+	mnl_attr_nest_end(nlh, tcp);
+	mnl_attr_put(nlh, CTA_PROTOINFO_MAX + 1, sizeof junk, junk);
+	mnl_attr_nest_end(nlh, info);
+	CHECK_EQ_U64(ctmsg_parse(nlh, &ev), CTMSG_OK);
+	CHECK_EQ_U64(ev.tcp_state, TCP_CONNTRACK_TIME_WAIT);
+	CHECK(ev.have & CT_HAVE_TCP_STATE);
+
+	nlh = ct_start(&m, IPCTNL_MSG_CT_DELETE, 0, AF_INET);
+	put_tuple(nlh, CTA_TUPLE_ORIG, AF_INET, &o);
+	info = mnl_attr_nest_start(nlh, CTA_PROTOINFO);
+	tcp = mnl_attr_nest_start(nlh, CTA_PROTOINFO_TCP);
+	mnl_attr_put_u16(nlh, CTA_PROTOINFO_TCP_STATE, 3);
+	mnl_attr_nest_end(nlh, tcp);
+	mnl_attr_nest_end(nlh, info);
+	CHECK_EQ_U64(ctmsg_parse(nlh, &ev), CTMSG_MALFORMED);
+
+	nlh = ct_start(&m, IPCTNL_MSG_CT_DELETE, 0, AF_INET);
+	put_tuple(nlh, CTA_TUPLE_ORIG, AF_INET, &o);
+	mnl_attr_put(nlh, CTA_PROTOINFO, sizeof junk, junk);
+	CHECK_EQ_U64(ctmsg_parse(nlh, &ev), CTMSG_MALFORMED);
 }
 
 /* Older kernels did not flag nests; flags on scalars are masked off too. */
@@ -1131,7 +1168,10 @@ static void check_recorded_values(const struct recorded *r, const struct ct_even
 
 	CHECK_EQ_U64(ev->type, r->type);
 	CHECK_EQ_U64(ev->family, r->family);
-	CHECK_EQ_U64(ev->have, r->have);
+	/* Every recorded TCP entry was made ESTABLISHED (conntrack -I --state). */
+	bool tcp = r->proto == IPPROTO_TCP;
+	CHECK_EQ_U64(ev->have, r->have | (tcp ? CT_HAVE_TCP_STATE : 0));
+	CHECK_EQ_U64(ev->tcp_state, tcp ? TCP_CONNTRACK_ESTABLISHED : 0);
 	CHECK(tuple_eq(&ev->orig, &o));
 	CHECK(tuple_eq(&ev->reply, &re));
 	CHECK_EQ_U64(ev->id, r->id);
@@ -1195,6 +1235,7 @@ int main(void)
 	test_malformed();
 	test_wrong_family_in_ipv6();
 	test_unknown_skipped();
+	test_protoinfo();
 	test_attribute_flags();
 	test_unaligned_length();
 	test_truncated_built();

@@ -148,7 +148,7 @@ lines=$(grep -c 'connections from the start-up dump ended without an event' "$LA
 unseen=$(lab_nfflowd_ended_unseen)
 [ "$unseen" -eq "$CONNECTIONS" ] ||
 	lab_fail "nfflowd's log counts $unseen connections from the start-up dump ended without an event, expected $CONNECTIONS"
-[ "$lines" -eq 1 ] || lab_log "note: nfflowd found them gone in $lines dumps"
+[ "$lines" -le 1 ] || lab_log "note: nfflowd found them gone in $lines dumps"
 stats=$(grep -Eo 'ended unseen [0-9]+' "$LAB_TMP/nfflowd.err" | tail -n 1 || true)
 [ -z "$stats" ] || [ "$stats" = "ended unseen $CONNECTIONS" ] ||
 	lab_fail "nfflowd's statistics say '$stats', expected 'ended unseen $CONNECTIONS'"
