@@ -15,14 +15,11 @@
 
 #include "config.h"
 #include "control.h"
-#include "copies.h"
-#include "csv.h"
 #include "ctmsg.h"
-#include "exporter.h"
 #include "kernel.h"
 #include "log.h"
-#include "nfv5.h"
 #include "nlsock.h"
+#include "output.h"
 #include "pidfile.h"
 #include "privs.h"
 #include "tracker.h"
@@ -36,19 +33,10 @@
 /* Set by the signal handlers, read by the loop: nothing else happens there. */
 static volatile sig_atomic_t got_stop, got_hup, got_usr1;
 
-struct v5_batch {
-	struct flow_rec recs[NFV5_MAX_RECORDS];
-	size_t n;
-	uint64_t due_ns; /* monotonic time by which the batch must leave */
-};
-
 struct daemon_stats {
 	uint64_t nl_datagrams;
 	uint64_t nl_overruns;
 	uint64_t parse_errors;
-	uint64_t v5_skipped_family; /* connections v5 cannot carry: IPv6 */
-	uint64_t v5_skipped_proto;  /* protocols other than TCP, UDP, ICMP */
-	uint64_t records_split;	    /* extra records from counters above 2^32-1 */
 	uint64_t dumps, dump_errors;
 };
 
@@ -78,12 +66,9 @@ struct daemon {
 	char pidfile[CONFIG_PATH_MAX];
 	char ctlpath[CONFIG_SOCKET_MAX];
 	struct tracker tr;
-	struct exporter exp[CONFIG_MAX_COLLECTORS];
-	size_t nexp;
-	struct copies copies;
-	uint8_t exaddr[4];
+	struct output out;
+	bool out_open;
 	uint64_t boot_ms;
-	struct v5_batch batch;
 	bool resync_wanted; /* an overrun asks for a dump */
 	uint64_t next_resync_ns, next_expire_ns;
 	struct daemon_stats st;
@@ -143,79 +128,22 @@ static void signals_setup(sigset_t *waitmask)
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
-/* ---- v5 export ---------------------------------------------------------- */
+/* ---- what the tracker hands over ------------------------------------ */
 
-static void batch_flush(struct daemon *d)
-{
-	struct v5_batch *b = &d->batch;
-	struct nfv5_header h = {.now_ns = clock_ns(CLOCK_REALTIME),
-				.boot_ms = d->boot_ms,
-				.engine_type = d->cfg->engine_type,
-				.engine_id = d->cfg->engine_id};
-	uint8_t buf[NFV5_MAX_LEN];
-	char line[CSV_LINE_MAX];
-
-	if (b->n == 0)
-		return;
-	for (size_t i = 0; i < d->nexp; i++) {
-		struct exporter *e = &d->exp[i];
-		h.flow_sequence = e->flow_seq;
-		size_t len = nfv5_encode(buf, sizeof buf, &h, b->recs, b->n);
-		exporter_send(e, buf, len, (unsigned)b->n);
-		e->flow_seq += (uint32_t)b->n;
-	}
-	for (size_t j = 0; j < b->n && d->copies.n; j++)
-		if (csv_format_v5(line, sizeof line, &h, d->exaddr, &b->recs[j]))
-			copies_write(&d->copies, line);
-	copies_flush(&d->copies);
-	b->n = 0;
-}
-
-static void batch_add(struct daemon *d, const struct flow_rec *r)
-{
-	struct v5_batch *b = &d->batch;
-
-	if (b->n == 0)
-		b->due_ns = clock_ns(CLOCK_MONOTONIC) + d->cfg->flush_ms * NS_PER_MS;
-	b->recs[b->n++] = *r;
-	if (b->n == NFV5_MAX_RECORDS)
-		batch_flush(d);
-}
-
-static bool v5_carries(struct daemon *d, const struct ct_event *ev)
-{
-	if (ev->family != AF_INET) {
-		d->st.v5_skipped_family++;
-		return false;
-	}
-	switch (ev->orig.proto) {
-	case IPPROTO_TCP:
-	case IPPROTO_UDP:
-	case IPPROTO_ICMP:
-		return true;
-	default:
-		d->st.v5_skipped_proto++;
-		return false;
-	}
-}
-
-/* tracker_emit_fn: queue a connection's records, split so that no v5 counter
- * is truncated. */
-static void emit_v5(void *ctx, const struct ct_event *ev, const struct flow_rec *recs, size_t n)
+/* tracker_emit_fn: a finished connection. */
+static void on_conn(void *ctx, const struct ct_event *ev, const struct flow_rec *recs, size_t n)
 {
 	struct daemon *d = ctx;
-	struct flow_rec part;
 
-	if (!v5_carries(d, ev))
-		return;
-	for (size_t i = 0; i < n; i++) {
-		uint64_t parts = flow_split_count(&recs[i], NFV5_COUNTER_MAX);
-		d->st.records_split += parts - 1;
-		for (uint64_t k = 0; k < parts; k++) {
-			flow_split_part(&recs[i], parts, k, &part);
-			batch_add(d, &part);
-		}
-	}
+	output_conn(&d->out, ev, recs, n, clock_ns(CLOCK_MONOTONIC));
+}
+
+/* tracker_new_fn: a new connection, for NAT create events. */
+static void on_new(void *ctx, const struct ct_event *ev, uint64_t t_ms)
+{
+	struct daemon *d = ctx;
+
+	output_nat_create(&d->out, ev, t_ms, clock_ns(CLOCK_MONOTONIC));
 }
 
 /* ---- netlink ------------------------------------------------------------ */
@@ -310,12 +238,13 @@ static void drain_events(struct daemon *d)
 		ssize_t n = nlsock_recv(d->ev, d->rx, sizeof d->rx);
 		if (n == 0)
 			return;
-		if (n < 0) {
-			if (errno == ENOBUFS)
-				overrun(d);
-			else
-				log_warn("netlink receive");
+		if (n < 0 && errno == ENOBUFS) {
+			overrun(d);
 			continue;
+		}
+		if (n < 0) {
+			log_warn("netlink receive");
+			return;
 		}
 		int err = 0;
 		d->st.nl_datagrams++;
@@ -348,38 +277,6 @@ static void config_warning(void *ctx, const char *msg)
 	log_warnx("%s", msg);
 }
 
-static void source_address(struct daemon *d)
-{
-	memset(d->exaddr, 0, sizeof d->exaddr);
-	for (size_t i = 0; i < d->cfg->ncollectors; i++) {
-		const struct collector_conf *c = &d->cfg->collectors[i];
-		if (c->sourcelen && c->source.ss_family == AF_INET) {
-			const struct sockaddr_in *s = (const struct sockaddr_in *)&c->source;
-			memcpy(d->exaddr, &s->sin_addr, 4);
-			return;
-		}
-	}
-}
-
-static void exporters_close(struct exporter *exp, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		exporter_close(&exp[i]);
-}
-
-/* Open one exporter per collector of cfg into exp; all or nothing. */
-static int exporters_open(struct exporter *exp, const struct nf_config *cfg, char *err,
-			  size_t errlen)
-{
-	for (size_t i = 0; i < cfg->ncollectors; i++) {
-		if (exporter_open(&exp[i], &cfg->collectors[i], err, errlen) != 0) {
-			exporters_close(exp, i);
-			return -1;
-		}
-	}
-	return 0;
-}
-
 /* The counters, one line per topic, for SIGUSR1 and the control socket. */
 static size_t format_stats(const struct daemon *d, char *buf, size_t len)
 {
@@ -402,16 +299,9 @@ static size_t format_stats(const struct daemon *d, char *buf, size_t len)
 	    " dumps %" PRIu64 " dump-errors %" PRIu64 " buffer %zu\n",
 	    d->st.nl_datagrams, d->st.nl_overruns, d->st.parse_errors, d->st.dumps,
 	    d->st.dump_errors, d->rcvbuf);
-	ADD("skipped: ipv6-for-v5 %" PRIu64 " other-protocol-for-v5 %" PRIu64
-	    " split-records %" PRIu64 "\n",
-	    d->st.v5_skipped_family, d->st.v5_skipped_proto, d->st.records_split);
-	for (size_t i = 0; i < d->nexp; i++) {
-		const struct exporter_stats *e = &d->exp[i].st;
-		ADD("collector %s: datagrams %" PRIu64 " records %" PRIu64 " send-errors %" PRIu64
-		    " dropped %" PRIu64 " queued %" PRIu64 "\n",
-		    d->exp[i].name, e->datagrams, e->records, e->errors, e->dropped, e->queued);
-	}
 #undef ADD
+	if (n < len)
+		n += output_format_stats(&d->out, buf + n, len - n);
 	return n < len ? n : len - 1;
 }
 
@@ -424,59 +314,27 @@ static void log_stats(const struct daemon *d)
 		log_info("%s", line);
 }
 
-/* A collector that stays across a reload keeps its sequence numbering. */
-static void keep_sequences(struct exporter *fresh, size_t n, const struct daemon *d)
-{
-	for (size_t i = 0; i < n; i++)
-		for (size_t j = 0; j < d->nexp; j++)
-			if (strcmp(fresh[i].name, d->exp[j].name) == 0)
-				fresh[i].flow_seq = d->exp[j].flow_seq;
-}
-
-/* Everything a new configuration needs, opened before anything is swapped. */
-static struct nf_config *reload_prepare(struct daemon *d, struct exporter *exp,
-					struct copies *copies, char *err, size_t errlen)
-{
-	struct nf_config *cfg = malloc(sizeof *cfg);
-
-	snprintf(err, errlen, "out of memory");
-	if (!cfg || config_load(d->path, cfg, err, errlen, config_warning, NULL) != 0)
-		goto fail;
-	if (exporters_open(exp, cfg, err, errlen) != 0)
-		goto fail;
-	if (copies_open(copies, cfg, d->foreground, err, errlen) != 0) {
-		exporters_close(exp, cfg->ncollectors);
-		goto fail;
-	}
-	return cfg;
-fail:
-	free(cfg);
-	return NULL;
-}
-
 /* SIGHUP or "reload": apply a changed file, or keep everything as it is.
  * Returns 0, or -1 with the reason in err. */
 static int reload(struct daemon *d, char *err, size_t errlen)
 {
-	struct exporter exp[CONFIG_MAX_COLLECTORS];
-	struct copies copies;
-	struct nf_config *cfg = reload_prepare(d, exp, &copies, err, errlen);
+	struct nf_config *cfg = malloc(sizeof *cfg);
+	struct output fresh;
 
-	if (!cfg) {
+	snprintf(err, errlen, "out of memory");
+	if (!cfg || config_load(d->path, cfg, err, errlen, config_warning, NULL) != 0 ||
+	    output_open(&fresh, cfg, d->foreground, d->boot_ms, err, errlen) != 0) {
 		log_warnx("reload failed, keeping the running configuration: %s", err);
+		free(cfg);
 		return -1;
 	}
-	batch_flush(d); /* pending records leave with the old settings */
-	keep_sequences(exp, cfg->ncollectors, d);
-	exporters_close(d->exp, d->nexp);
-	copies_close(&d->copies);
+	output_flush(&d->out); /* pending records leave with the old settings */
+	output_carry_over(&fresh, &d->out);
+	output_close(&d->out);
+	d->out = fresh;
 	free(d->cfg);
 	d->cfg = cfg;
-	memcpy(d->exp, exp, sizeof exp);
-	d->nexp = cfg->ncollectors;
-	d->copies = copies;
 	d->tr.ttl_ns = (uint64_t)cfg->ttl * NS_PER_S;
-	source_address(d);
 	log_init("nfflowd", cfg->log_facility, d->foreground);
 	log_info("reloaded %s: %zu collector(s), ttl %u s", d->path, cfg->ncollectors, cfg->ttl);
 	snprintf(err, errlen, "reloaded %s", d->path);
@@ -510,11 +368,10 @@ static int open_privileged(struct daemon *d, uid_t uid, gid_t gid, char *err, si
 			 strerror(errno));
 		return -1;
 	}
-	if (exporters_open(d->exp, d->cfg, err, errlen) != 0)
+	d->boot_ms = (clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME)) / NS_PER_MS;
+	if (output_open(&d->out, d->cfg, d->foreground, d->boot_ms, err, errlen) != 0)
 		return -1;
-	d->nexp = d->cfg->ncollectors;
-	if (copies_open(&d->copies, d->cfg, d->foreground, err, errlen) != 0)
-		return -1;
+	d->out_open = true;
 	d->ctl = control_listen(d->cfg->control, uid, gid, err, errlen);
 	if (d->ctl < 0)
 		return -1;
@@ -560,13 +417,11 @@ static int start(struct daemon *d, char *err, size_t errlen)
 	if (open_privileged(d, uid, gid, err, errlen) != 0 ||
 	    drop_privileges(d, uid, gid, err, errlen) != 0)
 		return -1;
-	if (tracker_init(&d->tr, (uint64_t)d->cfg->ttl * NS_PER_S, d->ks.timestamp == 1, emit_v5,
-			 d) != 0) {
+	if (tracker_init(&d->tr, (uint64_t)d->cfg->ttl * NS_PER_S, d->ks.timestamp == 1, on_conn,
+			 on_new, d) != 0) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	source_address(d);
-	d->boot_ms = (clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME)) / NS_PER_MS;
 	dump_start(d, true);
 	if (!d->dump) {
 		snprintf(err, errlen, "cannot dump the conntrack table: %s", strerror(errno));
@@ -586,8 +441,8 @@ static void release(struct daemon *d)
 	}
 	if (d->pidfile[0])
 		pidfile_remove(d->pidfile, getpid());
-	exporters_close(d->exp, d->nexp);
-	copies_close(&d->copies);
+	if (d->out_open)
+		output_close(&d->out);
 	nlsock_close(d->dump);
 	nlsock_close(d->ev);
 	tracker_free(&d->tr);
@@ -598,9 +453,7 @@ static void stop(struct daemon *d)
 {
 	log_info("stopping: sending what is pending");
 	drain_events(d);
-	batch_flush(d);
-	for (size_t i = 0; i < d->nexp; i++)
-		exporter_drain(&d->exp[i]);
+	output_flush(&d->out);
 	log_stats(d);
 }
 
@@ -659,8 +512,7 @@ static void control_serve(struct daemon *d, uint64_t mono)
 
 static void timers(struct daemon *d, uint64_t mono)
 {
-	if (d->batch.n && mono >= d->batch.due_ns)
-		batch_flush(d);
+	output_tick(&d->out, mono);
 	if (mono >= d->next_expire_ns) {
 		size_t n = tracker_expire(&d->tr, clock_ns(CLOCK_REALTIME));
 		if (n)
@@ -680,8 +532,8 @@ static int poll_timeout_ms(const struct daemon *d, uint64_t mono)
 {
 	uint64_t due = d->next_expire_ns;
 
-	if (d->batch.n && d->batch.due_ns < due)
-		due = d->batch.due_ns;
+	if (output_due(&d->out) < due)
+		due = output_due(&d->out);
 	if (tracker_pending_snapshots(&d->tr) && d->next_resync_ns < due)
 		due = d->next_resync_ns;
 	for (size_t i = 0; i < d->nclients; i++)
@@ -700,9 +552,7 @@ static size_t poll_fds(struct daemon *d, struct pollfd *pfd)
 	pfd[n++] = (struct pollfd){.fd = d->ctl, .events = POLLIN};
 	if (d->dump)
 		pfd[n++] = (struct pollfd){.fd = nlsock_fd(d->dump), .events = POLLIN};
-	for (size_t i = 0; i < d->nexp; i++)
-		if (d->exp[i].qlen)
-			pfd[n++] = (struct pollfd){.fd = d->exp[i].fd, .events = POLLOUT};
+	n += output_pollfds(&d->out, pfd + n);
 	for (size_t i = 0; i < d->nclients; i++)
 		pfd[n++] = (struct pollfd){.fd = d->clients[i].fd, .events = POLLIN};
 	return n;
@@ -713,7 +563,7 @@ static void tell_ready(struct daemon *d, int ready_fd)
 	d->ready = true;
 	log_info("ready: %zu connections open at start, exporting to %zu collector(s), "
 		 "netlink buffer %zu bytes",
-		 tracker_pending_snapshots(&d->tr), d->nexp, d->rcvbuf);
+		 tracker_pending_snapshots(&d->tr), d->out.ncol, d->rcvbuf);
 	if (ready_fd >= 0) {
 		if (write(ready_fd, "ok\n", 3) != 3)
 			log_warn("cannot tell the starting command that nfflowd is up");
@@ -737,9 +587,6 @@ static void loop_once(struct daemon *d, const sigset_t *waitmask, int ready_fd)
 		if (!d->dump && !d->ready)
 			tell_ready(d, ready_fd);
 	}
-	for (size_t i = 0; i < d->nexp; i++)
-		if (d->exp[i].qlen)
-			exporter_drain(&d->exp[i]);
 	mono = clock_ns(CLOCK_MONOTONIC);
 	control_serve(d, mono);
 	timers(d, mono);

@@ -93,10 +93,13 @@ static int try_send(struct exporter *e, const uint8_t *buf, size_t len, unsigned
 		if (send(e->fd, buf, len, 0) == (ssize_t)len) {
 			e->st.datagrams++;
 			e->st.records += nrecords;
+			e->came_back |= e->failing;
+			e->failing = false;
 			return 1;
 		}
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
 			return 0;
+		e->failing = true;
 		note_error(e, errno);
 		if (errno != ECONNREFUSED)
 			break;
@@ -106,14 +109,16 @@ static int try_send(struct exporter *e, const uint8_t *buf, size_t len, unsigned
 
 static void enqueue(struct exporter *e, const uint8_t *buf, size_t len, unsigned nrecords)
 {
-	if (e->qlen == EXPORTER_QUEUE || len > EXPORTER_DGRAM_MAX) {
+	uint8_t *copy = e->qlen < EXPORTER_QUEUE && len <= UINT16_MAX ? malloc(len) : NULL;
+
+	if (!copy) {
 		e->st.dropped++;
 		return;
 	}
+	memcpy(copy, buf, len);
 	struct exporter_dgram *d = &e->queue[(e->qhead + e->qlen++) % EXPORTER_QUEUE];
-	d->len = (uint16_t)len;
-	d->records = (uint16_t)nrecords;
-	memcpy(d->data, buf, len);
+	*d = (struct exporter_dgram){
+	    .len = (uint16_t)len, .records = (uint16_t)nrecords, .data = copy};
 	e->st.queued++;
 }
 
@@ -126,6 +131,7 @@ size_t exporter_drain(struct exporter *e)
 			break;
 		if (r < 0)
 			e->st.dropped++;
+		free(d->data);
 		e->qhead = (e->qhead + 1) % EXPORTER_QUEUE;
 		e->qlen--;
 	}
@@ -151,6 +157,10 @@ void exporter_close(struct exporter *e)
 	if (e->fd >= 0)
 		close(e->fd);
 	e->fd = -1;
+	for (; e->queue && e->qlen > 0; e->qlen--) {
+		free(e->queue[e->qhead].data);
+		e->qhead = (e->qhead + 1) % EXPORTER_QUEUE;
+	}
 	free(e->queue);
 	e->queue = NULL;
 }

@@ -4,13 +4,13 @@
 #ifndef NFFLOWD_EXPORTER_H
 #define NFFLOWD_EXPORTER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "config.h"
 
-#define EXPORTER_QUEUE	   512 /* datagrams held while the socket is full */
-#define EXPORTER_DGRAM_MAX 1500
+#define EXPORTER_QUEUE 512 /* datagrams held while the socket is full */
 
 struct exporter_stats {
 	uint64_t datagrams; /* handed to the kernel */
@@ -23,7 +23,7 @@ struct exporter_stats {
 struct exporter_dgram {
 	uint16_t len;
 	uint16_t records;
-	uint8_t data[EXPORTER_DGRAM_MAX];
+	uint8_t *data;
 };
 
 struct exporter {
@@ -33,6 +33,8 @@ struct exporter {
 	uint32_t flow_seq;   /* v5: flows exported before the next datagram */
 	int last_errno;	     /* the last error logged */
 	uint64_t last_log_s; /* when, in monotonic seconds */
+	bool failing;	     /* the last send failed */
+	bool came_back;	     /* a send succeeded after failures: resend templates */
 	struct exporter_dgram *queue;
 	size_t qhead, qlen;
 	struct exporter_stats st;

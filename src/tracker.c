@@ -6,7 +6,7 @@
 #define NS_PER_S  1000000000ull
 
 int tracker_init(struct tracker *t, uint64_t ttl_ns, bool kernel_ts, tracker_emit_fn emit,
-		 void *ctx)
+		 tracker_new_fn on_new, void *ctx)
 {
 	memset(t, 0, sizeof *t);
 	t->table = cttable_new();
@@ -18,6 +18,7 @@ int tracker_init(struct tracker *t, uint64_t ttl_ns, bool kernel_ts, tracker_emi
 	t->ttl_ns = ttl_ns;
 	t->kernel_ts = kernel_ts;
 	t->emit = emit;
+	t->on_new = on_new;
 	t->ctx = ctx;
 	return 0;
 }
@@ -48,14 +49,18 @@ static void export_conn(struct tracker *t, const struct ct_event *ev, uint64_t f
 	t->emit(t->ctx, ev, recs, n);
 }
 
+/* When a new connection began: the kernel stamps events since Linux 6.14,
+ * a NEW's stamp being within a microsecond of the connection's start. */
+static uint64_t new_time(const struct ct_event *ev, uint64_t now_ns)
+{
+	return start_of(ev, (ev->have & CT_HAVE_TS_EVENT) ? ev->event_ns : now_ns);
+}
+
 static void remember(struct tracker *t, const struct ct_event *ev, uint64_t now_ns)
 {
-	/* The kernel stamps events since Linux 6.14: a NEW's stamp is within a
-	 * microsecond of the connection's start. */
-	uint64_t seen = (ev->have & CT_HAVE_TS_EVENT) ? ev->event_ns : now_ns;
 	bool created;
 
-	if (!cttable_insert(t->table, cttable_key(ev), start_of(ev, seen), &created))
+	if (!cttable_insert(t->table, cttable_key(ev), new_time(ev, now_ns), &created))
 		t->st.oom++;
 }
 
@@ -121,6 +126,8 @@ void tracker_event(struct tracker *t, const struct ct_event *ev, uint64_t now_ns
 		t->st.new_events++;
 		if (!t->kernel_ts)
 			remember(t, ev, now_ns);
+		if (t->on_new)
+			t->on_new(t->ctx, ev, new_time(ev, now_ns) / NS_PER_MS);
 		break;
 	case CT_EV_UPDATE:
 		t->st.update_events++;

@@ -17,6 +17,9 @@
 typedef void (*tracker_emit_fn)(void *ctx, const struct ct_event *ev, const struct flow_rec *recs,
 				size_t n);
 
+/* Receives each new connection (conntrack NEW) and when it began, Unix ms. */
+typedef void (*tracker_new_fn)(void *ctx, const struct ct_event *ev, uint64_t t_ms);
+
 struct tracker_stats {
 	uint64_t new_events;	 /* NEW events */
 	uint64_t update_events;	 /* UPDATE events and dump entries */
@@ -38,13 +41,15 @@ struct tracker {
 	bool startup_dump; /* the dump running is the start-up one */
 	uint32_t gen;	   /* generation of the dump running or last run */
 	tracker_emit_fn emit;
+	tracker_new_fn on_new; /* optional */
 	void *ctx;
 	struct tracker_stats st;
 };
 
-/* Set up t. Returns 0, or -1 if out of memory. */
+/* Set up t: finished connections go to emit, new ones to on_new (may be
+ * NULL), both with ctx. Returns 0, or -1 if out of memory. */
 int tracker_init(struct tracker *t, uint64_t ttl_ns, bool kernel_ts, tracker_emit_fn emit,
-		 void *ctx);
+		 tracker_new_fn on_new, void *ctx);
 
 /* Release what t holds. */
 void tracker_free(struct tracker *t);

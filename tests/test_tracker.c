@@ -58,7 +58,7 @@ static void test_without_kernel_timestamps(void)
 	struct tracker t;
 	struct sink s = {0};
 
-	CHECK(tracker_init(&t, 604800 * S, false, collect, &s) == 0);
+	CHECK(tracker_init(&t, 604800 * S, false, collect, NULL, &s) == 0);
 	struct ct_event ev = conn(CT_EV_NEW, 1, 1000);
 	tracker_event(&t, &ev, T0);
 	CHECK_EQ_U64(cttable_count(t.table), 1);
@@ -85,7 +85,7 @@ static void test_with_kernel_timestamps(void)
 	struct tracker t;
 	struct sink s = {0};
 
-	CHECK(tracker_init(&t, 604800 * S, true, collect, &s) == 0);
+	CHECK(tracker_init(&t, 604800 * S, true, collect, NULL, &s) == 0);
 	struct ct_event ev = conn(CT_EV_NEW, 1, 1000);
 	tracker_event(&t, &ev, T0);
 	CHECK_EQ_U64(cttable_count(t.table), 0);
@@ -107,7 +107,7 @@ static void test_startup_dump_reconcile(void)
 	struct tracker t;
 	struct sink s = {0};
 
-	CHECK(tracker_init(&t, 604800 * S, true, collect, &s) == 0);
+	CHECK(tracker_init(&t, 604800 * S, true, collect, NULL, &s) == 0);
 	tracker_dump_begin(&t, true);
 	struct ct_event a = conn(CT_EV_UPDATE, 1, 1000), b = conn(CT_EV_UPDATE, 2, 1001);
 	a.have |= CT_HAVE_COUNTERS | CT_HAVE_TS_START | CT_HAVE_TIMEOUT;
@@ -154,7 +154,7 @@ static void test_destroy_during_startup_dump(void)
 	struct tracker t;
 	struct sink s = {0};
 
-	CHECK(tracker_init(&t, 604800 * S, true, collect, &s) == 0);
+	CHECK(tracker_init(&t, 604800 * S, true, collect, NULL, &s) == 0);
 	tracker_dump_begin(&t, true);
 	struct ct_event d = destroy(5, 5000), u = conn(CT_EV_UPDATE, 5, 5000);
 	tracker_event(&t, &d, T0);
@@ -176,7 +176,7 @@ static void test_ttl(void)
 	struct sink s = {0};
 	uint64_t ttl = 3600 * S;
 
-	CHECK(tracker_init(&t, ttl, false, collect, &s) == 0);
+	CHECK(tracker_init(&t, ttl, false, collect, NULL, &s) == 0);
 	for (uint32_t i = 1; i <= 100; i++) {
 		struct ct_event ev = conn(CT_EV_NEW, i, (uint16_t)(1000 + i));
 		tracker_event(&t, &ev, T0 + i * S);

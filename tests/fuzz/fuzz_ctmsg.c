@@ -20,7 +20,7 @@ enum { INPUT_MAX = 1 << 16 };
 enum {
 	HAVE_ALL = CT_HAVE_REPLY | CT_HAVE_COUNTERS | CT_HAVE_TS_START | CT_HAVE_TS_STOP |
 		   CT_HAVE_STATUS | CT_HAVE_TIMEOUT | CT_HAVE_MARK | CT_HAVE_ZONE | CT_HAVE_ID |
-		   CT_HAVE_TS_EVENT,
+		   CT_HAVE_TS_EVENT | CT_HAVE_TCP_STATE,
 };
 
 static int all_zero(const uint8_t *p, size_t n)
