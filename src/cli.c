@@ -85,8 +85,9 @@ static int wait_ready(int fd, pid_t child)
 }
 
 /* Second child: the daemon, in its own session, detached from the terminal. */
-static void become_daemon(const char *path, int ready_fd)
+static void become_daemon(const char *path, int ready_fd, const char *record)
 {
+	struct daemon_opts opts = {.foreground = false, .ready_fd = ready_fd, .record = record};
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
 	if (fork() != 0)
@@ -99,10 +100,10 @@ static void become_daemon(const char *path, int ready_fd)
 	dup2(null, STDIN_FILENO);
 	dup2(null, STDOUT_FILENO);
 	dup2(null, STDERR_FILENO);
-	_exit(daemon_run(path, false, ready_fd));
+	_exit(daemon_run(path, &opts));
 }
 
-static int detach(const char *path)
+static int detach(const char *path, const char *record)
 {
 	int p[2];
 
@@ -119,15 +120,16 @@ static int detach(const char *path)
 	if (child == 0) {
 		close(p[0]);
 		setsid();
-		become_daemon(path, p[1]);
+		become_daemon(path, p[1], record);
 	}
 	close(p[1]);
 	return wait_ready(p[0], child);
 }
 
-int cli_start(const char *path, bool foreground)
+int cli_start(const char *path, bool foreground, const char *record)
 {
 	static struct nf_config cfg;
+	char abs[PATH_MAX];
 
 	if (load(path, &cfg, false) != 0)
 		return 1;
@@ -136,9 +138,16 @@ int cli_start(const char *path, bool foreground)
 		fprintf(stderr, "nfflowd: already running (pid %d, %s)\n", (int)pid, cfg.pidfile);
 		return 1;
 	}
+	/* The daemon works in /: a relative recording path would move. */
+	if (record && record[0] != '/' && getcwd(abs, sizeof abs) &&
+	    strlen(abs) + strlen(record) + 2 <= sizeof abs) {
+		strcat(strcat(abs, "/"), record);
+		record = abs;
+	}
+	struct daemon_opts opts = {.foreground = true, .ready_fd = -1, .record = record};
 	if (foreground)
-		return daemon_run(path, true, -1);
-	int rc = detach(path);
+		return daemon_run(path, &opts);
+	int rc = detach(path, record);
 	if (rc == 0)
 		printf("nfflowd started (pid %d)\n", (int)pidfile_running(cfg.pidfile));
 	return rc;
@@ -180,11 +189,16 @@ int cli_stop(const char *path)
 	return 0;
 }
 
-int cli_restart(const char *path, bool foreground)
+int cli_restart(const char *path, bool foreground, const char *record)
 {
 	int rc = cli_stop(path);
 
-	return rc != 0 ? rc : cli_start(path, foreground);
+	return rc != 0 ? rc : cli_start(path, foreground, record);
+}
+
+int cli_replay(const char *path, const char *file)
+{
+	return daemon_replay(path, file);
 }
 
 /* ---- reload, check -------------------------------------------------------- */

@@ -7,15 +7,19 @@
 
 /* Start nfflowd with config path: refuse if one runs for the same pid file;
  * in the foreground run until stopped; else detach and return 0 only once
- * the daemon is up, or 1 with the reason it could not start. */
-int cli_start(const char *path, bool foreground);
+ * the daemon is up, or 1 with the reason it could not start. With record
+ * (may be NULL), the netlink stream is recorded to that pcap file. */
+int cli_start(const char *path, bool foreground, const char *record);
+
+/* Run a recording through the pipeline of config path (see daemon_replay). */
+int cli_replay(const char *path, const char *file);
 
 /* Stop the nfflowd of config path and wait (30 s at most) until it has sent
  * what was pending and exited. 0 if it stopped or was not running. */
 int cli_stop(const char *path);
 
 /* Stop if running, then start. */
-int cli_restart(const char *path, bool foreground);
+int cli_restart(const char *path, bool foreground, const char *record);
 
 /* Check path; if it is valid, make the running nfflowd apply it and report
  * its answer. Non-zero when the file has an error (the daemon keeps its

@@ -26,6 +26,7 @@ enum slot {
 	SLOT_RCVBUF,
 	SLOT_RESYNC,
 	SLOT_LOG_FACILITY,
+	SLOT_RELIABLE,
 	SLOT_USER,
 	SLOT_PIDFILE,
 	SLOT_CONTROL,
@@ -955,6 +956,11 @@ static int do_sysctl(struct ctx *x, const struct cfg_node *n)
 	return flag(x, n, &x->c->sysctl_setup);
 }
 
+static int do_reliable(struct ctx *x, const struct cfg_node *n)
+{
+	return flag(x, n, &x->c->netlink_reliable);
+}
+
 static int do_resync(struct ctx *x, const struct cfg_node *n)
 {
 	uint64_t v = 0;
@@ -1011,6 +1017,7 @@ static const struct top {
     {"sysctl_setup", false, SLOT_SYSCTL, do_sysctl},
     {"netlink_rcvbuf", false, SLOT_RCVBUF, do_rcvbuf},
     {"resync_interval", false, SLOT_RESYNC, do_resync},
+    {"netlink_reliable", false, SLOT_RELIABLE, do_reliable},
     {"log_facility", false, SLOT_LOG_FACILITY, do_log_facility},
     {"user", false, SLOT_USER, do_user},
     {"pidfile", false, SLOT_PIDFILE, do_path},

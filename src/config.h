@@ -62,6 +62,7 @@ struct nf_config {
 	uint8_t engine_id;	       /* engine_id: NetFlow v5 header */
 	bool sysctl_setup;	       /* sysctl_setup: set nf_conntrack_{acct,timestamp,events} */
 	size_t rcvbuf;		       /* netlink_rcvbuf: bytes */
+	bool netlink_reliable;	       /* netlink_reliable: the kernel's reliable event delivery */
 	unsigned resync_interval;      /* resync_interval: s between table dumps */
 	int log_facility;	       /* log_facility: operational messages */
 	char user[CONFIG_NAME_MAX];    /* user: whom to run as after start */

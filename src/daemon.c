@@ -20,6 +20,7 @@
 #include "log.h"
 #include "nlsock.h"
 #include "output.h"
+#include "pcapnl.h"
 #include "pidfile.h"
 #include "privs.h"
 #include "tracker.h"
@@ -53,6 +54,7 @@ struct ctl_client {
 struct daemon {
 	struct nf_config *cfg; /* swapped whole on reload */
 	const char *path;
+	struct daemon_opts opts;
 	bool foreground;
 	struct kernel_settings ks;
 	struct mnl_socket *ev;
@@ -70,6 +72,11 @@ struct daemon {
 	bool out_open;
 	uint64_t boot_ms;
 	bool resync_wanted; /* an overrun asks for a dump */
+	uint64_t overrun_logged_ns, overruns_logged;
+	bool replaying;	    /* input from a recording, not the kernel */
+	uint64_t replay_ns; /* the recording's time: the clock while replaying */
+	FILE *rec;	    /* -w: every datagram received goes here */
+	uint64_t rec_errors;
 	uint64_t next_resync_ns, next_expire_ns;
 	struct daemon_stats st;
 	uint8_t rx[RXBUF_SIZE];
@@ -81,6 +88,23 @@ static uint64_t clock_ns(clockid_t id)
 
 	clock_gettime(id, &ts);
 	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
+}
+
+/* The time, Unix epoch ns; a recording's own time while replaying it. */
+static uint64_t now_real(const struct daemon *d)
+{
+	return d->replaying ? d->replay_ns : clock_ns(CLOCK_REALTIME);
+}
+
+static uint64_t now_mono(const struct daemon *d)
+{
+	return d->replaying ? d->replay_ns : clock_ns(CLOCK_MONOTONIC);
+}
+
+/* output_clock_fn */
+static uint64_t output_now(void *ctx)
+{
+	return now_real(ctx);
 }
 
 static void on_stop(int sig)
@@ -135,7 +159,7 @@ static void on_conn(void *ctx, const struct ct_event *ev, const struct flow_rec 
 {
 	struct daemon *d = ctx;
 
-	output_conn(&d->out, ev, recs, n, clock_ns(CLOCK_MONOTONIC));
+	output_conn(&d->out, ev, recs, n, now_mono(d));
 }
 
 /* tracker_new_fn: a new connection, for NAT create events. */
@@ -143,7 +167,7 @@ static void on_new(void *ctx, const struct ct_event *ev, uint64_t t_ms)
 {
 	struct daemon *d = ctx;
 
-	output_nat_create(&d->out, ev, t_ms, clock_ns(CLOCK_MONOTONIC));
+	output_nat_create(&d->out, ev, t_ms, now_mono(d));
 }
 
 /* ---- netlink ------------------------------------------------------------ */
@@ -178,7 +202,7 @@ static void dump_finish(struct daemon *d, int error)
 	/* A connection missing from the dump whose DESTROY was sent is in the
 	 * event queue now: handle it before deciding it ended unseen. */
 	drain_events(d);
-	size_t ended = tracker_dump_end(&d->tr, clock_ns(CLOCK_REALTIME));
+	size_t ended = tracker_dump_end(&d->tr, now_real(d));
 	if (ended)
 		log_info("%zu connections from the start-up dump ended without an event", ended);
 }
@@ -199,7 +223,7 @@ static int handle_buffer(struct daemon *d, const void *buf, size_t len, int *dum
 {
 	const struct nlmsghdr *nlh = buf;
 	int rem = (int)len;
-	uint64_t now_ns = clock_ns(CLOCK_REALTIME);
+	uint64_t now_ns = now_real(d);
 
 	/* mnl_nlmsg_ok compares lengths as int: refuse a length beyond the rest. */
 	for (; mnl_nlmsg_ok(nlh, rem) && nlh->nlmsg_len <= (uint32_t)rem;
@@ -218,18 +242,45 @@ static int handle_buffer(struct daemon *d, const void *buf, size_t len, int *dum
 	return 0;
 }
 
+#define OVERRUN_LOG_EVERY_NS (60 * NS_PER_S)
+
+/* The kernel dropped events: count it, grow the buffer (to a cap), ask for a
+ * dump. Logged when it first happens, then at most once a minute. */
 static void overrun(struct daemon *d)
 {
-	d->st.nl_overruns++;
+	uint64_t mono = now_mono(d);
 	size_t cap = d->cfg->rcvbuf > RCVBUF_CAP ? d->cfg->rcvbuf : RCVBUF_CAP;
 	size_t want = d->rcvbuf * 2 > cap ? cap : d->rcvbuf * 2;
 	size_t got = want > d->rcvbuf ? nlsock_set_rcvbuf(d->ev, want) : 0;
-	log_warnx("netlink overrun %" PRIu64 ": the kernel dropped conntrack events "
-		  "(receive buffer %zu bytes%s%zu)",
-		  d->st.nl_overruns, d->rcvbuf, got ? ", now " : "", got);
-	if (got)
-		d->rcvbuf = got;
+
+	d->st.nl_overruns++;
 	d->resync_wanted = true;
+	if (got > d->rcvbuf)
+		d->rcvbuf = got;
+	if (d->overruns_logged && mono < d->overrun_logged_ns + OVERRUN_LOG_EVERY_NS)
+		return;
+	log_warnx("netlink overrun: the kernel dropped conntrack events (%" PRIu64
+		  " overruns, %" PRIu64 " since the last report); receive buffer now %zu bytes "
+		  "(cap %zu); the table is dumped again",
+		  d->st.nl_overruns, d->st.nl_overruns - d->overruns_logged, d->rcvbuf, cap);
+	d->overruns_logged = d->st.nl_overruns;
+	d->overrun_logged_ns = mono;
+}
+
+/* -w: append a received datagram to the recording. */
+static void record(struct daemon *d, const void *buf, size_t len)
+{
+	uint8_t hdr[PCAPNL_RECORD_HEADER_LEN + PCAPNL_COOKED_LEN];
+
+	if (!d->rec || len > PCAPNL_SNAPLEN - PCAPNL_COOKED_LEN)
+		return;
+	pcapnl_record_header(hdr, now_real(d), len);
+	if (fwrite(hdr, sizeof hdr, 1, d->rec) == 1 && fwrite(buf, len, 1, d->rec) == 1)
+		return;
+	if (d->rec_errors++ == 0)
+		log_warn("recording stopped: cannot write");
+	fclose(d->rec);
+	d->rec = NULL;
 }
 
 static void drain_events(struct daemon *d)
@@ -248,6 +299,7 @@ static void drain_events(struct daemon *d)
 		}
 		int err = 0;
 		d->st.nl_datagrams++;
+		record(d, d->rx, (size_t)n);
 		handle_buffer(d, d->rx, (size_t)n, &err);
 	}
 }
@@ -264,6 +316,7 @@ static void read_dump(struct daemon *d)
 			return;
 		}
 		int err = 0;
+		record(d, d->rx, (size_t)n);
 		if (handle_buffer(d, d->rx, (size_t)n, &err))
 			dump_finish(d, err);
 	}
@@ -323,7 +376,7 @@ static int reload(struct daemon *d, char *err, size_t errlen)
 
 	snprintf(err, errlen, "out of memory");
 	if (!cfg || config_load(d->path, cfg, err, errlen, config_warning, NULL) != 0 ||
-	    output_open(&fresh, cfg, d->foreground, d->boot_ms, err, errlen) != 0) {
+	    output_open(&fresh, cfg, d->foreground, d->boot_ms, output_now, d, err, errlen) != 0) {
 		log_warnx("reload failed, keeping the running configuration: %s", err);
 		free(cfg);
 		return -1;
@@ -356,11 +409,26 @@ static int target_user(const struct nf_config *cfg, uid_t *uid, gid_t *gid, char
 	return 0;
 }
 
+static int open_recording(struct daemon *d, char *err, size_t errlen)
+{
+	uint8_t hdr[PCAPNL_FILE_HEADER_LEN];
+
+	d->rec = fopen(d->opts.record, "we");
+	pcapnl_file_header(hdr);
+	if (!d->rec || fwrite(hdr, sizeof hdr, 1, d->rec) != 1) {
+		snprintf(err, errlen, "cannot record to %s: %s", d->opts.record, strerror(errno));
+		return -1;
+	}
+	setvbuf(d->rec, NULL, _IOFBF, 1 << 20);
+	log_info("recording the netlink stream to %s", d->opts.record);
+	return 0;
+}
+
 /* Sockets, files and sysctls that need root, in that order. */
 static int open_privileged(struct daemon *d, uid_t uid, gid_t gid, char *err, size_t errlen)
 {
 	kernel_setup(d->cfg->sysctl_setup, &d->ks);
-	d->ev = nlsock_open_events(d->cfg->rcvbuf, &d->rcvbuf);
+	d->ev = nlsock_open_events(d->cfg->rcvbuf, d->cfg->netlink_reliable, &d->rcvbuf);
 	if (!d->ev) {
 		snprintf(err, errlen,
 			 "cannot subscribe to conntrack events: %s (needs "
@@ -369,7 +437,8 @@ static int open_privileged(struct daemon *d, uid_t uid, gid_t gid, char *err, si
 		return -1;
 	}
 	d->boot_ms = (clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME)) / NS_PER_MS;
-	if (output_open(&d->out, d->cfg, d->foreground, d->boot_ms, err, errlen) != 0)
+	if (output_open(&d->out, d->cfg, d->foreground, d->boot_ms, output_now, d, err, errlen) !=
+	    0)
 		return -1;
 	d->out_open = true;
 	d->ctl = control_listen(d->cfg->control, uid, gid, err, errlen);
@@ -377,6 +446,8 @@ static int open_privileged(struct daemon *d, uid_t uid, gid_t gid, char *err, si
 		return -1;
 	snprintf(d->pidfile, sizeof d->pidfile, "%s", d->cfg->pidfile);
 	snprintf(d->ctlpath, sizeof d->ctlpath, "%s", d->cfg->control);
+	if (d->opts.record && open_recording(d, err, errlen) != 0)
+		return -1;
 	return pidfile_write(d->pidfile, getpid(), err, errlen);
 }
 
@@ -445,6 +516,8 @@ static void release(struct daemon *d)
 		output_close(&d->out);
 	nlsock_close(d->dump);
 	nlsock_close(d->ev);
+	if (d->rec && fclose(d->rec) != 0)
+		log_warn("recording %s", d->opts.record);
 	tracker_free(&d->tr);
 	free(d->cfg);
 }
@@ -514,7 +587,7 @@ static void timers(struct daemon *d, uint64_t mono)
 {
 	output_tick(&d->out, mono);
 	if (mono >= d->next_expire_ns) {
-		size_t n = tracker_expire(&d->tr, clock_ns(CLOCK_REALTIME));
+		size_t n = tracker_expire(&d->tr, now_real(d));
 		if (n)
 			log_info("forgot %zu unfinished connections older than ttl %u s", n,
 				 d->cfg->ttl);
@@ -622,26 +695,137 @@ static void report_failure(int ready_fd, const char *err)
 	}
 }
 
-int daemon_run(const char *path, bool foreground, int ready_fd)
+int daemon_run(const char *path, const struct daemon_opts *opts)
 {
 	sigset_t waitmask;
 	char err[512];
 	struct daemon *d = calloc(1, sizeof *d);
 
 	if (!d) {
-		report_failure(ready_fd, "out of memory");
+		report_failure(opts->ready_fd, "out of memory");
 		return 1;
 	}
 	d->path = path;
-	d->foreground = foreground;
+	d->opts = *opts;
+	d->foreground = opts->foreground;
 	d->ctl = -1;
-	log_init("nfflowd", LOG_DAEMON, foreground);
+	log_init("nfflowd", LOG_DAEMON, d->foreground);
 	signals_setup(&waitmask);
 	int rc = start(d, err, sizeof err);
 	if (rc == 0)
-		run(d, &waitmask, ready_fd);
+		run(d, &waitmask, opts->ready_fd);
 	else
-		report_failure(ready_fd, err);
+		report_failure(opts->ready_fd, err);
+	release(d);
+	free(d);
+	return rc == 0 ? 0 : 1;
+}
+
+/* ---- replay ------------------------------------------------------------- */
+
+/* A datagram of the recording: dump traffic (NLM_F_MULTI entries and their
+ * NLMSG_DONE) opens and closes a dump as the live table dump did. */
+static void replay_datagram(struct daemon *d, const uint8_t *buf, size_t len)
+{
+	const struct nlmsghdr *nlh = (const void *)buf;
+	int err = 0;
+
+	if (len < sizeof *nlh)
+		return;
+	bool dump = (nlh->nlmsg_flags & NLM_F_MULTI) || nlh->nlmsg_type == NLMSG_DONE;
+	if (dump && !d->tr.dumping)
+		tracker_dump_begin(&d->tr, d->st.dumps++ == 0);
+	d->st.nl_datagrams++;
+	if (handle_buffer(d, buf, len, &err) && d->tr.dumping)
+		tracker_dump_end(&d->tr, d->replay_ns);
+	output_tick(&d->out, d->replay_ns);
+}
+
+/* Read the recording in f; returns 0 at its end, -1 on a damaged file. */
+static int replay_file(struct daemon *d, FILE *f, char *err, size_t errlen)
+{
+	static uint8_t pkt[PCAPNL_SNAPLEN];
+	uint8_t hdr[PCAPNL_FILE_HEADER_LEN];
+	struct pcapnl_reader r;
+	size_t caplen, dlen;
+	const uint8_t *dgram;
+
+	if (fread(hdr, sizeof hdr, 1, f) != 1 || pcapnl_open(&r, hdr, sizeof hdr, err, errlen))
+		return -1;
+	for (uint64_t n = 1; fread(hdr, PCAPNL_RECORD_HEADER_LEN, 1, f) == 1; n++) {
+		if (pcapnl_record(&r, hdr, &d->replay_ns, &caplen) != 0 ||
+		    fread(pkt, caplen, 1, f) != 1 || pcapnl_payload(pkt, caplen, &dgram, &dlen)) {
+			snprintf(err, errlen, "packet %" PRIu64 " is damaged or cut short", n);
+			return -1;
+		}
+		if (!d->boot_ms) /* a week before it began: v5 times stay positive */
+			d->out.boot_ms = d->boot_ms = d->replay_ns / NS_PER_MS - 604800000ull;
+		replay_datagram(d, dgram, dlen);
+	}
+	return 0;
+}
+
+static int replay_start(struct daemon *d, char *err, size_t errlen)
+{
+	d->cfg = malloc(sizeof *d->cfg);
+	if (!d->cfg) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (config_load(d->path, d->cfg, err, errlen, config_warning, NULL) != 0)
+		return -1;
+	/* Every NEW is remembered: the recording may lack kernel timestamps. */
+	if (tracker_init(&d->tr, (uint64_t)d->cfg->ttl * NS_PER_S, false, on_conn, on_new, d)) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static int replay_run(struct daemon *d, const char *file, char *err, size_t errlen)
+{
+	FILE *f = fopen(file, "re");
+
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", file, strerror(errno));
+		return -1;
+	}
+	uint64_t t0 = clock_ns(CLOCK_MONOTONIC);
+	int rc = replay_file(d, f, err, errlen);
+	fclose(f);
+	output_flush(&d->out);
+	double secs = (double)(clock_ns(CLOCK_MONOTONIC) - t0) / 1e9;
+	uint64_t events = d->tr.st.new_events + d->tr.st.update_events + d->tr.st.destroy_events;
+	log_stats(d);
+	log_info("replayed %" PRIu64 " events (%" PRIu64 " datagrams) in %.3f s: %.0f events/s",
+		 events, d->st.nl_datagrams, secs, secs > 0 ? (double)events / secs : 0.0);
+	return rc;
+}
+
+int daemon_replay(const char *path, const char *file)
+{
+	char err[512];
+	struct daemon *d = calloc(1, sizeof *d);
+
+	if (!d) {
+		fprintf(stderr, "nfflowd: out of memory\n");
+		return 1;
+	}
+	d->path = path;
+	d->foreground = true;
+	d->replaying = true;
+	d->ctl = -1;
+	log_init("nfflowd", LOG_DAEMON, true);
+	int rc = replay_start(d, err, sizeof err);
+	if (rc == 0) {
+		/* The output opens after the first packet sets the clock and boot_ms. */
+		rc = output_open(&d->out, d->cfg, true, 0, output_now, d, err, sizeof err);
+		d->out_open = rc == 0;
+	}
+	if (rc == 0)
+		rc = replay_run(d, file, err, sizeof err);
+	if (rc != 0)
+		log_warnx("replay: %s", err);
 	release(d);
 	free(d);
 	return rc == 0 ? 0 : 1;

@@ -23,18 +23,30 @@ static const char usage_text[] =
     "  help        Display this usage info\n"
     "  version     Display the version of nfflowd\n";
 
-static int run_verb(const char *verb, const char *path, bool foreground)
+struct args {
+	const char *path;
+	bool foreground;
+	const char *record;
+};
+
+static int run_verb(const char *verb, const struct args *a)
 {
+	const char *path = a->path;
+
 	if (strcmp(verb, "start") == 0)
-		return cli_start(path, foreground);
+		return cli_start(path, a->foreground, a->record);
 	if (strcmp(verb, "stop") == 0)
 		return cli_stop(path);
 	if (strcmp(verb, "restart") == 0)
-		return cli_restart(path, foreground);
+		return cli_restart(path, a->foreground, a->record);
 	if (strcmp(verb, "reload") == 0)
 		return cli_reload(path);
 	if (strcmp(verb, "install") == 0)
 		return cli_install(path);
+	if (strcmp(verb, "replay") == 0) {
+		fprintf(stderr, "nfflowd: replay needs a file: nfflowd -c CONF replay FILE\n");
+		return 2;
+	}
 	if (strcmp(verb, "check") == 0)
 		return cli_check(path);
 	if (strcmp(verb, "help") == 0) {
@@ -51,17 +63,19 @@ static int run_verb(const char *verb, const char *path, bool foreground)
 
 int main(int argc, char **argv)
 {
-	const char *path = DEFAULT_CONFIG;
-	bool foreground = false;
+	struct args a = {.path = DEFAULT_CONFIG};
 	int opt;
 
-	while ((opt = getopt(argc, argv, "c:fh")) != -1) {
+	while ((opt = getopt(argc, argv, "c:fhw:")) != -1) {
 		switch (opt) {
 		case 'c':
-			path = optarg;
+			a.path = optarg;
 			break;
 		case 'f':
-			foreground = true;
+			a.foreground = true;
+			break;
+		case 'w':
+			a.record = optarg;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -71,9 +85,11 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (optind == argc - 2 && strcmp(argv[optind], "replay") == 0)
+		return cli_replay(a.path, argv[optind + 1]);
 	if (optind != argc - 1) {
 		fputs(usage_text, stderr);
 		return 2;
 	}
-	return run_verb(argv[optind], path, foreground);
+	return run_verb(argv[optind], &a);
 }

@@ -36,14 +36,22 @@ static struct mnl_socket *open_nonblocking(unsigned groups)
 	return nl;
 }
 
-struct mnl_socket *nlsock_open_events(size_t rcvbuf, size_t *got)
+struct mnl_socket *nlsock_open_events(size_t rcvbuf, bool reliable, size_t *got)
 {
 	struct mnl_socket *nl =
 	    open_nonblocking(NF_NETLINK_CONNTRACK_NEW | NF_NETLINK_CONNTRACK_DESTROY);
+	int on = 1;
 
 	if (!nl)
 		return NULL;
 	*got = nlsock_set_rcvbuf(nl, rcvbuf);
+	if (reliable && (mnl_socket_setsockopt(nl, NETLINK_BROADCAST_ERROR, &on, sizeof on) != 0 ||
+			 mnl_socket_setsockopt(nl, NETLINK_NO_ENOBUFS, &on, sizeof on) != 0)) {
+		int e = errno;
+		mnl_socket_close(nl);
+		errno = e;
+		return NULL;
+	}
 	return nl;
 }
 

@@ -3,6 +3,7 @@
 #ifndef NFFLOWD_NLSOCK_H
 #define NFFLOWD_NLSOCK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -12,8 +13,11 @@ struct mnl_socket;
 /* Open a non-blocking socket subscribed to conntrack NEW and DESTROY events
  * with a receive buffer of rcvbuf bytes (SO_RCVBUFFORCE, which needs
  * CAP_NET_ADMIN, else SO_RCVBUF up to rmem_max). *got is the size the kernel
- * granted. NULL with errno set on failure. */
-struct mnl_socket *nlsock_open_events(size_t rcvbuf, size_t *got);
+ * granted. With reliable, ask for the kernel's reliable event delivery
+ * (NETLINK_BROADCAST_ERROR and NETLINK_NO_ENOBUFS): a DESTROY that does not
+ * fit is kept and delivered again, and the kernel may then drop packets of
+ * new connections rather than lose events. NULL with errno set on failure. */
+struct mnl_socket *nlsock_open_events(size_t rcvbuf, bool reliable, size_t *got);
 
 /* Open a non-blocking socket and ask it for a dump of the whole conntrack
  * table (IPv4 and IPv6), with sequence number seq. NULL with errno set on

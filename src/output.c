@@ -6,21 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include "csv.h"
 
 #define NS_PER_MS 1000000ull
-#define NS_PER_S  1000000000ull
 #define DGRAM_MAX IPFIX_MTU_MAX
-
-static uint64_t realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
-}
 
 /* The source address of the first IPv4 collector that has one: the CSV
  * copies' exaddr field. */
@@ -56,10 +46,12 @@ static int open_collector(struct output *o, const struct collector_conf *c, char
 }
 
 int output_open(struct output *o, const struct nf_config *cfg, bool foreground, uint64_t boot_ms,
-		char *err, size_t errlen)
+		output_clock_fn now, void *now_ctx, char *err, size_t errlen)
 {
 	memset(o, 0, sizeof *o);
 	o->cfg = cfg;
+	o->now = now;
+	o->now_ctx = now_ctx;
 	o->boot_ms = boot_ms;
 	set_exaddr(o);
 	o->queue = calloc(OUTPUT_QUEUE, sizeof *o->queue);
@@ -115,7 +107,7 @@ void output_carry_over(struct output *fresh, const struct output *old)
 static void v5_flush(struct output *o)
 {
 	struct output_v5_batch *b = &o->batch;
-	struct nfv5_header h = {.now_ns = realtime_ns(),
+	struct nfv5_header h = {.now_ns = o->now(o->now_ctx),
 				.boot_ms = o->boot_ms,
 				.engine_type = o->cfg->engine_type,
 				.engine_id = o->cfg->engine_id};
@@ -243,7 +235,7 @@ static void ipfix_send_all(struct output *o, struct output_collector *oc, uint64
 
 static void ipfix_flush(struct output *o)
 {
-	uint64_t now_ns = realtime_ns();
+	uint64_t now_ns = o->now(o->now_ctx);
 
 	if (o->qlen == 0)
 		return;

@@ -45,8 +45,13 @@ struct output_stats {
 	uint64_t nat_creates;	    /* NAT create events queued */
 };
 
+/* The current time, Unix epoch ns: the clock, or a recording's time. */
+typedef uint64_t (*output_clock_fn)(void *ctx);
+
 struct output {
 	const struct nf_config *cfg;
+	output_clock_fn now;
+	void *now_ctx;
 	uint64_t boot_ms; /* Unix epoch ms at which v5 and v9 sysUptime was 0 */
 	uint8_t exaddr[4];
 	struct output_collector col[CONFIG_MAX_COLLECTORS];
@@ -61,10 +66,11 @@ struct output {
 	struct output_stats st;
 };
 
-/* Open the collectors and local copies of cfg (which must outlive o).
- * Returns 0, or -1 with a message in err and nothing left open. */
+/* Open the collectors and local copies of cfg (which must outlive o); now
+ * gives the export time of each datagram. Returns 0, or -1 with a message in
+ * err and nothing left open. */
 int output_open(struct output *o, const struct nf_config *cfg, bool foreground, uint64_t boot_ms,
-		char *err, size_t errlen);
+		output_clock_fn now, void *now_ctx, char *err, size_t errlen);
 
 /* Close everything o opened (pending records are not sent: flush first). */
 void output_close(struct output *o);

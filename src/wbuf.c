@@ -48,6 +48,25 @@ void wbuf_put_u64(struct wbuf *w, uint64_t v)
 	put_be(w, v, 8);
 }
 
+static void put_le(struct wbuf *w, uint32_t v, size_t n)
+{
+	if (!reserve(w, n))
+		return;
+	for (size_t i = 0; i < n; i++)
+		w->buf[w->len + i] = (uint8_t)(v >> (8 * i));
+	w->len += n;
+}
+
+void wbuf_put_le16(struct wbuf *w, uint16_t v)
+{
+	put_le(w, v, 2);
+}
+
+void wbuf_put_le32(struct wbuf *w, uint32_t v)
+{
+	put_le(w, v, 4);
+}
+
 void wbuf_put_bytes(struct wbuf *w, const void *p, size_t n)
 {
 	if (!reserve(w, n))

@@ -21,6 +21,10 @@ void wbuf_put_u8(struct wbuf *w, uint8_t v);
 void wbuf_put_u16(struct wbuf *w, uint16_t v);
 void wbuf_put_u32(struct wbuf *w, uint32_t v);
 void wbuf_put_u64(struct wbuf *w, uint64_t v);
+/* Append a value in little-endian order: only for file formats whose writer
+ * chooses its byte order (pcap), never for NetFlow or IPFIX. */
+void wbuf_put_le16(struct wbuf *w, uint16_t v);
+void wbuf_put_le32(struct wbuf *w, uint32_t v);
 /* Append n raw bytes (addresses already in network order). */
 void wbuf_put_bytes(struct wbuf *w, const void *p, size_t n);
 /* Overwrite a u16 at an earlier offset (set and message lengths); an offset
