@@ -55,6 +55,7 @@ struct daemon {
 	struct nf_config *cfg; /* swapped whole on reload */
 	const char *path;
 	struct daemon_opts opts;
+	const char *user; /* whom it runs as: cfg->user, or nobody */
 	bool foreground;
 	struct kernel_settings ks;
 	struct mnl_socket *ev;
@@ -396,11 +397,13 @@ static int reload(struct daemon *d, char *err, size_t errlen)
 
 /* The user to run as: the configured one, or nobody if the default user
  * does not exist on this system. */
-static int target_user(const struct nf_config *cfg, uid_t *uid, gid_t *gid, char *err,
-		       size_t errlen)
+static int target_user(const struct nf_config *cfg, uid_t *uid, gid_t *gid, const char **name,
+		       char *err, size_t errlen)
 {
+	*name = cfg->user;
 	if (privs_lookup(cfg->user, uid, gid, err, errlen) == 0)
 		return 0;
+	*name = "nobody";
 	if (strcmp(cfg->user, CONFIG_DEFAULT_USER) != 0 ||
 	    privs_lookup("nobody", uid, gid, err, errlen) != 0)
 		return -1;
@@ -459,7 +462,7 @@ static int drop_privileges(struct daemon *d, uid_t uid, gid_t gid, char *err, si
 	}
 	if (privs_drop(uid, gid, err, errlen) != 0)
 		return -1;
-	log_info("running as %s (uid %d, gid %d) with CAP_NET_ADMIN only", d->cfg->user, (int)uid,
+	log_info("running as %s (uid %d, gid %d) with CAP_NET_ADMIN only", d->user, (int)uid,
 		 (int)gid);
 	return 0;
 }
@@ -483,7 +486,7 @@ static int start(struct daemon *d, char *err, size_t errlen)
 			 d->cfg->pidfile);
 		return -1;
 	}
-	if (geteuid() == 0 && target_user(d->cfg, &uid, &gid, err, errlen) != 0)
+	if (geteuid() == 0 && target_user(d->cfg, &uid, &gid, &d->user, err, errlen) != 0)
 		return -1;
 	if (open_privileged(d, uid, gid, err, errlen) != 0 ||
 	    drop_privileges(d, uid, gid, err, errlen) != 0)

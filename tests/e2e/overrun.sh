@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# End-to-end, netlink overrun: with the smallest receive buffer (64K) and
+# nfflowd stopped (SIGSTOP) while 20,000 connections are created, the kernel
+# must drop events. nfflowd must detect it (ENOBUFS), count it, log it with
+# its figures, grow its buffer, dump the table again, and keep working: the
+# connections that were open across the overrun are exported with the
+# kernel's exact counters when they end, and so are connections made after.
+# Exit 0 pass, 1 fail, 77 skipped.
+set -euo pipefail
+LAB_NAME=overrun
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+FLOOD=20000
+
+lab_require
+lab_require_nfflowd
+lab_up
+lab_servers_start
+lab_nfcapd_start "$LAB_COLLECTOR_PORT"
+lab_ct_start
+
+lab_nfflowd_start_with "$LAB_COLLECTOR_PORT" "netlink_rcvbuf 64K" "user nobody" \
+	"pidfile $LAB_TMP/nfflowd.pid" "control_socket $LAB_TMP/nfflowd.sock"
+pid=$(cat "$LAB_TMP/nfflowd.pid")
+
+# Two connections open across the overrun, with traffic before and after.
+lab_udp_exchange "before" 41001
+lab_udp_exchange "before" 41002
+
+lab_log "stopping nfflowd (pid $pid) and creating $FLOOD connections"
+kill -STOP "$pid"
+# One datagram from port 42000 to each of FLOOD server ports: FLOOD new
+# connections. No one
+# listens there, so the server answers with ICMP errors; that is fine.
+ip netns exec "$LAB_CLI" timeout 60 python3 - "$LAB_SERVER_IP" "$FLOOD" <<'PY'
+import socket, sys
+dst, n = sys.argv[1], int(sys.argv[2])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", 42000))
+for i in range(n):
+    s.sendto(b"x", (dst, 10000 + i))
+PY
+kill -CONT "$pid"
+
+overrun_logged() { grep -q "netlink overrun" "$LAB_TMP/nfflowd.err"; }
+lab_wait_for 10 "nfflowd to report the overrun" overrun_logged ||
+	lab_fail "nfflowd did not log a netlink overrun"
+stats() { ip netns exec "$LAB_RTR" "$NFFLOWD" -c "$LAB_TMP/nfflowd.conf" check 2>/dev/null; }
+value() { stats | awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) { print $(i + 1); exit } }'; }
+dumped_again() { [ "$(value dumps)" -ge 2 ]; }
+lab_wait_for 10 "a dump after the overrun" dumped_again || lab_fail "no table dump after the overrun"
+lab_alive nfflowd || lab_die "nfflowd died: $(cat "$LAB_TMP/nfflowd.err")"
+overruns=$(value overruns)
+buffer=$(value buffer)
+lab_log "nfflowd counted $overruns overrun(s); receive buffer now $buffer bytes"
+[ "${overruns:-0}" -ge 1 ] || lab_fail "nfflowd's counters show no overrun"
+[ "${buffer:-0}" -gt 65536 ] || lab_fail "the receive buffer did not grow (${buffer:-?} bytes)"
+
+# End the flood (its DESTROYs may overrun again: only counted), then the
+# connections that lived across the overrun, after more traffic.
+ip netns exec "$LAB_RTR" conntrack -D -p udp -s "$LAB_CLIENT_IP" --sport 42000 >/dev/null 2>&1 ||
+	true
+lab_udp_exchange "after" 41001
+lab_udp_exchange "after" 41002
+lab_ping 2
+sleep 2 # let the flood's DESTROY burst drain first
+lab_ct_stop
+: >"$LAB_TMP/ct-xml.out"
+: >"$LAB_TMP/ct-txt.out"
+lab_ct_start
+ended=$(lab_ct_flush_client)
+lab_log "ended $ended client connections"
+lab_ct_wait_destroys 3 || true
+lab_alive nfflowd || lab_fail "nfflowd died"
+lab_nfflowd_stop
+[ "$LAB_RC" -eq 0 ] || lab_fail "nfflowd exited with status $LAB_RC"
+lab_nfcapd_stop "$LAB_COLLECTOR_PORT"
+lab_ct_stop
+
+# The three connections ended last (two across the overrun, one after) must
+# be exported with the kernel's own counters. The collector also holds
+# whatever survived of the flood; only these are required.
+lab_ct_destroys | awk -v c="$LAB_CLIENT_IP" '$3 == c' >"$LAB_TMP/destroys.txt"
+lab_check_destroys "$LAB_TMP/destroys.txt" 3 "1 17 17"
+lab_expected_triplets ct <"$LAB_TMP/destroys.txt" >"$LAB_TMP/expected.txt"
+lab_nfdump_flows "$LAB_COLLECTOR_PORT" >"$LAB_TMP/collector.txt"
+lab_compare "$LAB_TMP/expected.txt" "$LAB_TMP/collector.txt" "collector vs kernel (after the overrun)" \
+	2000 extra-ok || lab_fail "connections open across the overrun were not exported right"
+grep -E "^skipped|^netlink|overrun" "$LAB_TMP/nfflowd.err" | sed 's/^/    /' >&2 || true
+
+[ "$LAB_FAILURES" -eq 0 ] || lab_show_evidence
+lab_finish
