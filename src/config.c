@@ -27,6 +27,7 @@ enum slot {
 	SLOT_RESYNC,
 	SLOT_LOG_FACILITY,
 	SLOT_RELIABLE,
+	SLOT_ACTIVE,
 	SLOT_USER,
 	SLOT_PIDFILE,
 	SLOT_CONTROL,
@@ -956,6 +957,15 @@ static int do_sysctl(struct ctx *x, const struct cfg_node *n)
 	return flag(x, n, &x->c->sysctl_setup);
 }
 
+static int do_active(struct ctx *x, const struct cfg_node *n)
+{
+	uint64_t v = 0;
+	if (number(x, n, 0, 432000, &v) < 0)
+		return -1;
+	x->c->active_timeout = (unsigned)v;
+	return 0;
+}
+
 static int do_reliable(struct ctx *x, const struct cfg_node *n)
 {
 	return flag(x, n, &x->c->netlink_reliable);
@@ -1018,6 +1028,7 @@ static const struct top {
     {"netlink_rcvbuf", false, SLOT_RCVBUF, do_rcvbuf},
     {"resync_interval", false, SLOT_RESYNC, do_resync},
     {"netlink_reliable", false, SLOT_RELIABLE, do_reliable},
+    {"active_timeout", false, SLOT_ACTIVE, do_active},
     {"log_facility", false, SLOT_LOG_FACILITY, do_log_facility},
     {"user", false, SLOT_USER, do_user},
     {"pidfile", false, SLOT_PIDFILE, do_path},
@@ -1059,6 +1070,7 @@ void config_defaults(struct nf_config *c)
 	c->sysctl_setup = true;
 	c->rcvbuf = 8u * 1024 * 1024;
 	c->resync_interval = 10;
+	c->active_timeout = 1800;
 	c->log_facility = LOG_DAEMON;
 	strcpy(c->user, CONFIG_DEFAULT_USER);
 	strcpy(c->pidfile, CONFIG_DEFAULT_PIDFILE);

@@ -64,6 +64,7 @@ struct nf_config {
 	size_t rcvbuf;		       /* netlink_rcvbuf: bytes */
 	bool netlink_reliable;	       /* netlink_reliable: the kernel's reliable event delivery */
 	unsigned resync_interval;      /* resync_interval: s between table dumps */
+	unsigned active_timeout;       /* active_timeout: s between records of open connections */
 	int log_facility;	       /* log_facility: operational messages */
 	char user[CONFIG_NAME_MAX];    /* user: whom to run as after start */
 	char pidfile[CONFIG_PATH_MAX]; /* pidfile */

@@ -78,7 +78,7 @@ struct daemon {
 	uint64_t replay_ns; /* the recording's time: the clock while replaying */
 	FILE *rec;	    /* -w: every datagram received goes here */
 	uint64_t rec_errors;
-	uint64_t next_resync_ns, next_expire_ns;
+	uint64_t next_resync_ns, next_expire_ns, next_active_ns;
 	struct daemon_stats st;
 	uint8_t rx[RXBUF_SIZE];
 };
@@ -155,12 +155,13 @@ static void signals_setup(sigset_t *waitmask)
 
 /* ---- what the tracker hands over ------------------------------------ */
 
-/* tracker_emit_fn: a finished connection. */
-static void on_conn(void *ctx, const struct ct_event *ev, const struct flow_rec *recs, size_t n)
+/* tracker_emit_fn: a connection's records. */
+static void on_conn(void *ctx, const struct ct_event *ev, const struct flow_rec *recs, size_t n,
+		    bool interim)
 {
 	struct daemon *d = ctx;
 
-	output_conn(&d->out, ev, recs, n, now_mono(d));
+	output_conn(&d->out, ev, recs, n, interim, now_mono(d));
 }
 
 /* tracker_new_fn: a new connection, for NAT create events. */
@@ -389,6 +390,7 @@ static int reload(struct daemon *d, char *err, size_t errlen)
 	free(d->cfg);
 	d->cfg = cfg;
 	d->tr.ttl_ns = (uint64_t)cfg->ttl * NS_PER_S;
+	tracker_set_active_timeout(&d->tr, (uint64_t)cfg->active_timeout * NS_PER_S);
 	log_init("nfflowd", cfg->log_facility, d->foreground);
 	log_info("reloaded %s: %zu collector(s), ttl %u s", d->path, cfg->ncollectors, cfg->ttl);
 	snprintf(err, errlen, "reloaded %s", d->path);
@@ -496,6 +498,7 @@ static int start(struct daemon *d, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	tracker_set_active_timeout(&d->tr, (uint64_t)d->cfg->active_timeout * NS_PER_S);
 	dump_start(d, true);
 	if (!d->dump) {
 		snprintf(err, errlen, "cannot dump the conntrack table: %s", strerror(errno));
@@ -586,6 +589,15 @@ static void control_serve(struct daemon *d, uint64_t mono)
 
 /* ---- the loop ----------------------------------------------------------- */
 
+/* Dumps for active timeouts: a quarter of it, from 1 s to 60 s apart, so
+ * that an interim record leaves at most that late. */
+static uint64_t active_period(const struct nf_config *cfg)
+{
+	uint64_t p = (uint64_t)cfg->active_timeout * NS_PER_S / 4;
+
+	return p < NS_PER_S ? NS_PER_S : p > 60 * NS_PER_S ? 60 * NS_PER_S : p;
+}
+
 static void timers(struct daemon *d, uint64_t mono)
 {
 	output_tick(&d->out, mono);
@@ -597,10 +609,12 @@ static void timers(struct daemon *d, uint64_t mono)
 		d->next_expire_ns = mono + EXPIRE_EVERY_NS;
 	}
 	bool resync_due = mono >= d->next_resync_ns && tracker_pending_snapshots(&d->tr);
-	if (!d->dump && d->ready && (resync_due || d->resync_wanted)) {
+	bool active_due = d->cfg->active_timeout && mono >= d->next_active_ns;
+	if (!d->dump && d->ready && (resync_due || active_due || d->resync_wanted)) {
 		d->resync_wanted = false;
 		dump_start(d, false);
 		d->next_resync_ns = mono + d->cfg->resync_interval * NS_PER_S;
+		d->next_active_ns = mono + active_period(d->cfg);
 	}
 }
 
@@ -612,6 +626,8 @@ static int poll_timeout_ms(const struct daemon *d, uint64_t mono)
 		due = output_due(&d->out);
 	if (tracker_pending_snapshots(&d->tr) && d->next_resync_ns < due)
 		due = d->next_resync_ns;
+	if (d->cfg->active_timeout && d->next_active_ns < due)
+		due = d->next_active_ns;
 	for (size_t i = 0; i < d->nclients; i++)
 		if (d->clients[i].due_ns < due)
 			due = d->clients[i].due_ns;
@@ -675,6 +691,7 @@ static void run(struct daemon *d, const sigset_t *waitmask, int ready_fd)
 
 	d->next_expire_ns = mono + EXPIRE_EVERY_NS;
 	d->next_resync_ns = mono + d->cfg->resync_interval * NS_PER_S;
+	d->next_active_ns = mono + active_period(d->cfg);
 	while (!got_stop) {
 		loop_once(d, waitmask, d->ready ? -1 : ready_fd);
 		if (got_hup) {

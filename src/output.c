@@ -257,7 +257,7 @@ static void ipfix_add(struct output *o, const struct output_conn *q, uint64_t mo
 /* ---- the interface ---------------------------------------------------- */
 
 void output_conn(struct output *o, const struct ct_event *ev, const struct flow_rec *recs, size_t n,
-		 uint64_t mono_ns)
+		 bool interim, uint64_t mono_ns)
 {
 	if (o->v5)
 		v5_conn(o, ev, recs, n, mono_ns);
@@ -266,7 +266,7 @@ void output_conn(struct output *o, const struct ct_event *ev, const struct flow_
 	struct output_conn q = {.ev = *ev,
 				.first_ms = recs[0].first_ms,
 				.last_ms = recs[0].last_ms,
-				.end_reason = ipfix_end_reason(ev)};
+				.end_reason = interim ? IPFIX_END_ACTIVE : ipfix_end_reason(ev)};
 	ipfix_add(o, &q, mono_ns);
 }
 

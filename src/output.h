@@ -79,9 +79,10 @@ void output_close(struct output *o);
  * continues old's sequence numbers; statistics carry over too. */
 void output_carry_over(struct output *fresh, const struct output *old);
 
-/* A finished connection and its v5 records (flow_from_conn). */
+/* A connection's v5 records (flow_from_conn): at its end, or with interim
+ * an active-timeout record of a connection still open. */
 void output_conn(struct output *o, const struct ct_event *ev, const struct flow_rec *recs, size_t n,
-		 uint64_t mono_ns);
+		 bool interim, uint64_t mono_ns);
 
 /* A new connection (conntrack NEW) at Unix epoch ms t_ms: a NAT create event
  * for the v9 and IPFIX collectors that want them, if NAT changed it. */

@@ -11,7 +11,8 @@ int tracker_init(struct tracker *t, uint64_t ttl_ns, bool kernel_ts, tracker_emi
 	memset(t, 0, sizeof *t);
 	t->table = cttable_new();
 	t->ended = cttable_new();
-	if (!t->table || !t->ended) {
+	t->interim = cttable_new();
+	if (!t->table || !t->ended || !t->interim) {
 		tracker_free(t);
 		return -1;
 	}
@@ -27,7 +28,13 @@ void tracker_free(struct tracker *t)
 {
 	cttable_free(t->table);
 	cttable_free(t->ended);
-	t->table = t->ended = NULL;
+	cttable_free(t->interim);
+	t->table = t->ended = t->interim = NULL;
+}
+
+void tracker_set_active_timeout(struct tracker *t, uint64_t active_ns)
+{
+	t->active_ns = active_ns;
 }
 
 static uint64_t start_of(const struct ct_event *ev, uint64_t fallback_ns)
@@ -35,18 +42,76 @@ static uint64_t start_of(const struct ct_event *ev, uint64_t fallback_ns)
 	return (ev->have & CT_HAVE_TS_START) ? ev->start_ns : fallback_ns;
 }
 
-static void export_conn(struct tracker *t, const struct ct_event *ev, uint64_t first_ns,
-			uint64_t last_ns)
+static void emit(struct tracker *t, const struct ct_event *ev, uint64_t first_ns, uint64_t last_ns,
+		 bool interim)
 {
 	struct flow_rec recs[FLOW_MAX_PER_CONN];
 
 	if (first_ns > last_ns)
 		first_ns = last_ns;
+	size_t n = flow_from_conn(ev, first_ns / NS_PER_MS, last_ns / NS_PER_MS, recs);
+	t->emit(t->ctx, ev, recs, n, interim);
+}
+
+static uint64_t minus(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
+/* ev's counters less what earlier records of it carried (snap). */
+static void subtract(struct ct_event *ev, const struct ct_event *snap)
+{
+	ev->cnt_orig.packets = minus(ev->cnt_orig.packets, snap->cnt_orig.packets);
+	ev->cnt_orig.bytes = minus(ev->cnt_orig.bytes, snap->cnt_orig.bytes);
+	ev->cnt_reply.packets = minus(ev->cnt_reply.packets, snap->cnt_reply.packets);
+	ev->cnt_reply.bytes = minus(ev->cnt_reply.bytes, snap->cnt_reply.bytes);
+}
+
+/* The final records of a connection: after active-timeout records, only
+ * what passed since the last of them, which also starts them. */
+static void export_conn(struct tracker *t, const struct ct_event *ev, uint64_t first_ns,
+			uint64_t last_ns)
+{
+	uint64_t key = cttable_key(ev);
+	struct ct_entry *e = t->active_ns ? cttable_find(t->interim, key) : NULL;
+	const struct ct_event *snap = e ? cttable_snapshot(t->interim, e) : NULL;
+
 	if (!(ev->have & CT_HAVE_COUNTERS))
 		t->st.no_counters++;
-	size_t n = flow_from_conn(ev, first_ns / NS_PER_MS, last_ns / NS_PER_MS, recs);
 	t->st.exported++;
-	t->emit(t->ctx, ev, recs, n);
+	if (!snap) {
+		emit(t, ev, first_ns, last_ns, false);
+		return;
+	}
+	struct ct_event rest = *ev;
+	subtract(&rest, snap);
+	emit(t, &rest, e->first_ns, last_ns, false);
+	cttable_remove(t->interim, key);
+}
+
+/* A dump shows ev open: if its last record (or its start) lies more than
+ * active_ns back, export what passed since and remember the counters. */
+static void maybe_interim(struct tracker *t, const struct ct_event *ev, uint64_t first_ns,
+			  uint64_t now_ns)
+{
+	uint64_t key = cttable_key(ev);
+	struct ct_entry *e = cttable_find(t->interim, key);
+	uint64_t since = e ? e->first_ns : first_ns;
+	bool created;
+
+	if (!(ev->have & CT_HAVE_COUNTERS) || now_ns < since + t->active_ns)
+		return;
+	struct ct_event delta = *ev;
+	if (e)
+		subtract(&delta, cttable_snapshot(t->interim, e));
+	emit(t, &delta, since, now_ns, true);
+	t->st.interim++;
+	e = cttable_insert(t->interim, key, now_ns, &created);
+	if (!e || cttable_set_snapshot(t->interim, e, ev) != 0) {
+		t->st.oom++;
+		return;
+	}
+	e->first_ns = now_ns;
 }
 
 /* When a new connection began: the kernel stamps events since Linux 6.14,
@@ -79,7 +144,7 @@ static void finish(struct tracker *t, const struct ct_event *ev, uint64_t now_ns
 		t->st.start_unknown++;
 	export_conn(t, ev, first, last);
 	if (e)
-		cttable_remove(t->table, key);
+		cttable_remove(t->table, cttable_key(ev));
 	if (t->dumping) {
 		bool created;
 		if (!cttable_insert(t->ended, key, now_ns, &created))
@@ -89,34 +154,41 @@ static void finish(struct tracker *t, const struct ct_event *ev, uint64_t now_ns
 
 /* A dump entry. The start-up dump remembers every connection with a snapshot
  * whose stop_ns is the time its timeout would end it if nothing more passed;
- * later dumps refresh the entries they find. */
-static void dump_entry(struct tracker *t, const struct ct_event *ev, uint64_t now_ns)
+ * later dumps refresh the entries they find. Returns the entry, or NULL. */
+static struct ct_entry *snapshot_entry(struct tracker *t, const struct ct_event *ev, uint64_t key,
+				       uint64_t now_ns)
 {
-	uint64_t key = cttable_key(ev);
 	struct ct_entry *e;
 	bool created;
 
 	if (t->startup_dump) {
-		if (cttable_find(t->ended, key))
-			return; /* its DESTROY came first: already exported */
 		e = cttable_insert(t->table, key, start_of(ev, now_ns), &created);
+		if (!e)
+			t->st.oom++;
 	} else {
 		e = cttable_find(t->table, key);
-		if (!e || e->snap == 0) {
-			if (e)
-				e->gen = t->gen;
-			return;
-		}
 	}
-	if (!e) {
-		t->st.oom++;
-		return;
-	}
+	if (!e)
+		return NULL;
 	e->gen = t->gen;
+	if (!t->startup_dump && e->snap == 0)
+		return e;
 	struct ct_event snap = *ev;
 	snap.stop_ns = now_ns + (uint64_t)ev->timeout * NS_PER_S;
 	if (cttable_set_snapshot(t->table, e, &snap) != 0)
 		t->st.oom++;
+	return e;
+}
+
+static void dump_entry(struct tracker *t, const struct ct_event *ev, uint64_t now_ns)
+{
+	uint64_t key = cttable_key(ev);
+
+	if (t->startup_dump && cttable_find(t->ended, key))
+		return; /* its DESTROY came first: already exported */
+	struct ct_entry *e = snapshot_entry(t, ev, key, now_ns);
+	if (t->active_ns)
+		maybe_interim(t, ev, start_of(ev, e ? e->first_ns : now_ns), now_ns);
 }
 
 void tracker_event(struct tracker *t, const struct ct_event *ev, uint64_t now_ns)
@@ -160,6 +232,7 @@ static bool reconcile_one(void *ctx, const struct ct_entry *e, const struct ct_e
 
 	if (!snap || e->gen == rc->t->gen)
 		return false;
+	/* The table sweeps: export_conn may only touch the interim table. */
 	struct ct_event ev = *snap;
 	uint64_t last = ev.stop_ns < rc->now_ns ? ev.stop_ns : rc->now_ns;
 	ev.type = CT_EV_DESTROY;
@@ -214,6 +287,9 @@ size_t tracker_expire(struct tracker *t, uint64_t now_ns)
 	struct expire_ctx c = {.cutoff_ns = now_ns > t->ttl_ns ? now_ns - t->ttl_ns : 0};
 	size_t n = cttable_sweep(t->table, expire_one, &c);
 
+	/* An interim entry is refreshed at each record: one older than ttl
+	 * belongs to a connection whose end went unseen. */
+	cttable_sweep(t->interim, expire_one, &c);
 	t->st.expired += n;
 	return n;
 }

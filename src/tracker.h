@@ -13,9 +13,12 @@
 #include "cttable.h"
 #include "flow.h"
 
-/* Receives the records of one finished connection (1..3, see flow_from_conn). */
+/* Receives the records of one connection (1..3, see flow_from_conn): its
+ * end, or with interim an active-timeout record of a connection still open.
+ * ev's counters are what the records carry: what passed since the previous
+ * record of the same connection. */
 typedef void (*tracker_emit_fn)(void *ctx, const struct ct_event *ev, const struct flow_rec *recs,
-				size_t n);
+				size_t n, bool interim);
 
 /* Receives each new connection (conntrack NEW) and when it began, Unix ms. */
 typedef void (*tracker_new_fn)(void *ctx, const struct ct_event *ev, uint64_t t_ms);
@@ -30,12 +33,17 @@ struct tracker_stats {
 	uint64_t start_unknown;	 /* exported without a known start: FIRST = LAST */
 	uint64_t no_counters;	 /* exported without counters (accounting was off) */
 	uint64_t oom;		 /* entries not stored for lack of memory */
+	uint64_t interim;	 /* active-timeout records of open connections */
 };
 
 struct tracker {
 	struct cttable *table;
 	struct cttable *ended; /* keys destroyed while a dump runs */
-	bool kernel_ts;	       /* nf_conntrack_timestamp is on: NEW needs no entry */
+	/* Connections with an active-timeout record: first_ns is when the last
+	 * one ended, the snapshot holds the counters exported so far. */
+	struct cttable *interim;
+	uint64_t active_ns; /* active_timeout; 0: off */
+	bool kernel_ts;	    /* nf_conntrack_timestamp is on: NEW needs no entry */
 	uint64_t ttl_ns;
 	bool dumping;
 	bool startup_dump; /* the dump running is the start-up one */
@@ -70,6 +78,10 @@ size_t tracker_dump_end(struct tracker *t, uint64_t now_ns);
 
 /* The dump failed: forget what it was collecting, keep the table. */
 void tracker_dump_abort(struct tracker *t);
+
+/* Export connections open longer than active_ns since their start or their
+ * last record as dumps show them: set it (0: off) before dumps run. */
+void tracker_set_active_timeout(struct tracker *t, uint64_t active_ns);
 
 /* Forget entries whose connection started more than ttl before now_ns.
  * Returns how many. */

@@ -9,15 +9,22 @@
 #define T0 (1700000000ull * S) /* the injected clock starts here */
 
 struct sink {
-	size_t conns, recs;
+	size_t conns, recs, interims;
+	uint64_t sum_opkts, sum_obytes, sum_rpkts, sum_rbytes;
 	struct flow_rec last[FLOW_MAX_PER_CONN];
 	uint32_t last_id;
 };
 
-static void collect(void *ctx, const struct ct_event *ev, const struct flow_rec *recs, size_t n)
+static void collect(void *ctx, const struct ct_event *ev, const struct flow_rec *recs, size_t n,
+		    bool interim)
 {
 	struct sink *s = ctx;
 
+	s->interims += interim;
+	s->sum_opkts += ev->cnt_orig.packets;
+	s->sum_obytes += ev->cnt_orig.bytes;
+	s->sum_rpkts += ev->cnt_reply.packets;
+	s->sum_rbytes += ev->cnt_reply.bytes;
 	s->conns++;
 	s->recs += n;
 	s->last_id = ev->id;
@@ -191,6 +198,66 @@ static void test_ttl(void)
 	tracker_free(&t);
 }
 
+static void dump_at(struct tracker *t, struct ct_event *ev, uint64_t now)
+{
+	tracker_dump_begin(t, false);
+	tracker_event(t, ev, now);
+	tracker_dump_end(t, now);
+}
+
+/* active_timeout: a connection open for several timeouts gets a record per
+ * timeout with what passed since the previous one; the records add up to
+ * the kernel's totals. */
+static void test_active_timeout(void)
+{
+	struct tracker t;
+	struct sink s = {0};
+	uint64_t T = 60 * S;
+
+	CHECK(tracker_init(&t, 604800 * S, true, collect, NULL, &s) == 0);
+	tracker_set_active_timeout(&t, T);
+	struct ct_event u = conn(CT_EV_UPDATE, 7, 7000);
+	u.have |= CT_HAVE_COUNTERS | CT_HAVE_TS_START;
+	u.start_ns = T0;
+	u.cnt_orig = (struct ct_counters){10, 1000};
+	u.cnt_reply = (struct ct_counters){20, 20000};
+	dump_at(&t, &u, T0 + T - 1); /* not yet */
+	CHECK_EQ_U64(s.conns, 0);
+	u.cnt_orig = (struct ct_counters){15, 1500};
+	dump_at(&t, &u, T0 + T + 5 * S);
+	CHECK_EQ_U64(s.interims, 1);
+	CHECK_EQ_U64(s.last[0].packets, 15);
+	CHECK_EQ_U64(s.last[0].first_ms, T0 / 1000000);
+	CHECK_EQ_U64(s.last[0].last_ms, (T0 + T + 5 * S) / 1000000);
+	u.cnt_orig = (struct ct_counters){40, 4000};
+	u.cnt_reply = (struct ct_counters){50, 50000};
+	dump_at(&t, &u, T0 + T + 30 * S); /* less than T since the last record */
+	CHECK_EQ_U64(s.interims, 1);
+	dump_at(&t, &u, T0 + 2 * T + 6 * S);
+	CHECK_EQ_U64(s.interims, 2);
+	CHECK_EQ_U64(s.last[0].packets, 25); /* 40 - 15 */
+	CHECK_EQ_U64(s.last[2].bytes, 30000);
+	CHECK_EQ_U64(s.last[0].first_ms, (T0 + T + 5 * S) / 1000000);
+	struct ct_event d = destroy(7, 7000);
+	d.have |= CT_HAVE_TS_START | CT_HAVE_TS_STOP;
+	d.start_ns = T0;
+	d.stop_ns = T0 + 2 * T + 20 * S;
+	d.cnt_orig = (struct ct_counters){41, 4100};
+	d.cnt_reply = (struct ct_counters){52, 52000};
+	tracker_event(&t, &d, T0 + 2 * T + 20 * S);
+	CHECK_EQ_U64(s.conns, 3);
+	CHECK_EQ_U64(s.interims, 2);
+	CHECK_EQ_U64(s.last[0].packets, 1);
+	CHECK_EQ_U64(s.last[0].first_ms, (T0 + 2 * T + 6 * S) / 1000000);
+	CHECK_EQ_U64(s.sum_opkts, 41);
+	CHECK_EQ_U64(s.sum_obytes, 4100);
+	CHECK_EQ_U64(s.sum_rpkts, 52);
+	CHECK_EQ_U64(s.sum_rbytes, 52000);
+	CHECK_EQ_U64(cttable_count(t.interim), 0);
+	CHECK_EQ_U64(t.st.interim, 2);
+	tracker_free(&t);
+}
+
 int main(void)
 {
 	test_without_kernel_timestamps();
@@ -198,5 +265,6 @@ int main(void)
 	test_startup_dump_reconcile();
 	test_destroy_during_startup_dump();
 	test_ttl();
+	test_active_timeout();
 	CHECK_DONE();
 }
