@@ -28,6 +28,7 @@ enum slot {
 	SLOT_LOG_FACILITY,
 	SLOT_RELIABLE,
 	SLOT_ACTIVE,
+	SLOT_FILTER,
 	SLOT_USER,
 	SLOT_PIDFILE,
 	SLOT_CONTROL,
@@ -494,6 +495,132 @@ static int do_collector(struct ctx *x, const struct cfg_node *b)
 		return -1;
 	x->c->ncollectors++;
 	return 0;
+}
+
+/* ---- <filter>: which connections are exported ---- */
+
+static int filter_net(struct ctx *x, const struct cfg_node *n, struct filter_net *list,
+		      size_t *count)
+{
+	if (*count == FILTER_MAX)
+		return fail(x, n->line, "%s: more than %d values", n->name, FILTER_MAX);
+	if (filter_parse_net(val(n), &list[*count]) != 0)
+		return fail(x, n->line, "%s: '" SHOW "' is not an address or network (ADDR/PREFIX)",
+			    n->name, val(n));
+	(*count)++;
+	return 0;
+}
+
+static int filter_proto(struct ctx *x, const struct cfg_node *n, struct filter *f)
+{
+	static const struct name_value protos[] = {
+	    {"icmp", 1}, {"tcp", 6},	 {"udp", 17},	{"gre", 47},	  {"esp", 50},
+	    {"ah", 51},	 {"icmpv6", 58}, {"sctp", 132}, {"udplite", 136}, {"dccp", 33}};
+	int p = lookup(protos, sizeof protos / sizeof protos[0], val(n));
+	uint64_t v = 0;
+	if (f->nprotos == FILTER_MAX)
+		return fail(x, n->line, "protocol: more than %d values", FILTER_MAX);
+	if (p < 0 && !parse_u64(val(n), 255, &v))
+		return fail(x, n->line, "protocol: '" SHOW "' is not a protocol name or number",
+			    val(n));
+	f->protos[f->nprotos++] = (uint8_t)(p < 0 ? (int)v : p);
+	return 0;
+}
+
+static int filter_u16(struct ctx *x, const struct cfg_node *n, uint16_t *list, size_t *count,
+		      uint64_t lo)
+{
+	uint64_t v = 0;
+	if (*count == FILTER_MAX)
+		return fail(x, n->line, "%s: more than %d values", n->name, FILTER_MAX);
+	if (number(x, n, lo, 65535, &v) < 0)
+		return -1;
+	list[(*count)++] = (uint16_t)v;
+	return 0;
+}
+
+/* A mark: VALUE or VALUE/MASK, decimal or 0x hexadecimal. */
+static int filter_mark(struct ctx *x, const struct cfg_node *n, struct filter *f)
+{
+	char *end;
+	const char *s = val(n);
+	struct filter_mark m = {.mask = UINT32_MAX};
+	unsigned long long v = strtoull(s, &end, 0);
+	if (f->nmarks == FILTER_MAX)
+		return fail(x, n->line, "mark: more than %d values", FILTER_MAX);
+	bool ok = s[0] >= '0' && s[0] <= '9' && v <= UINT32_MAX;
+	if (ok && *end == '/') {
+		s = end + 1;
+		unsigned long long mk = strtoull(s, &end, 0);
+		ok = s[0] >= '0' && s[0] <= '9' && mk <= UINT32_MAX;
+		m.mask = (uint32_t)mk;
+	}
+	if (!ok || *end)
+		return fail(x, n->line, "mark: '" SHOW "' is not VALUE or VALUE/MASK", val(n));
+	m.value = (uint32_t)v & m.mask;
+	f->marks[f->nmarks++] = m;
+	return 0;
+}
+
+static int filter_key(struct ctx *x, const struct cfg_node *n, struct filter *f)
+{
+	const char *k = n->name;
+	if (n->is_block)
+		return unknown(x, n, "filter");
+	if (need_value(x, n) < 0)
+		return -1;
+	if (strcmp(k, "address") == 0)
+		return filter_net(x, n, f->any, &f->nany);
+	if (strcmp(k, "original_address") == 0)
+		return filter_net(x, n, f->orig, &f->norig);
+	if (strcmp(k, "translated_address") == 0)
+		return filter_net(x, n, f->xlat, &f->nxlat);
+	if (strcmp(k, "protocol") == 0)
+		return filter_proto(x, n, f);
+	if (strcmp(k, "port") == 0)
+		return filter_u16(x, n, f->ports, &f->nports, 1);
+	if (strcmp(k, "zone") == 0)
+		return filter_u16(x, n, f->zones, &f->nzones, 0);
+	if (strcmp(k, "mark") == 0)
+		return filter_mark(x, n, f);
+	if (strcmp(k, "nat_only") == 0)
+		return flag(x, n, &f->nat_only);
+	if (strcmp(k, "export_self") == 0)
+		return flag(x, n, &f->export_self);
+	return unknown(x, n, "filter");
+}
+
+static int do_filter(struct ctx *x, const struct cfg_node *b)
+{
+	if (once_block(x, b, &x->seen[SLOT_FILTER]) < 0 || no_argument(x, b) < 0)
+		return -1;
+	for (const struct cfg_node *n = b->child; n; n = n->next)
+		if (filter_key(x, n, &x->c->filter) < 0)
+			return -1;
+	return 0;
+}
+
+/* Every collector's address and port, so that the filter can leave out
+ * nfflowd's own export traffic. */
+static void filter_collectors(struct nf_config *c)
+{
+	struct filter *f = &c->filter;
+	for (size_t i = 0; i < c->ncollectors && f->nself < sizeof f->self / sizeof f->self[0];
+	     i++) {
+		const struct sockaddr_storage *ss = &c->collectors[i].addr;
+		struct filter_self *s = &f->self[f->nself++];
+		memset(s, 0, sizeof *s);
+		s->family = (uint8_t)ss->ss_family;
+		if (ss->ss_family == AF_INET) {
+			const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+			memcpy(s->addr, &in->sin_addr, 4);
+			s->port = ntohs(in->sin_port);
+		} else {
+			const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+			memcpy(s->addr, &in6->sin6_addr, 16);
+			s->port = ntohs(in6->sin6_port);
+		}
+	}
 }
 
 /* ---- <ct2ft>, and the helper programs' blocks ---- */
@@ -1017,6 +1144,7 @@ static const struct top {
 } tops[] = {
     {"flow_send", true, -1, do_flow_send},
     {"collector", true, -1, do_collector},
+    {"filter", true, -1, do_filter},
     {"ct2ft", true, -1, do_ct2ft},
     {"ptee", true, -1, do_ptee},
     {"conntrack", true, -1, do_conntrack},
@@ -1088,6 +1216,7 @@ static int apply(struct ctx *x, const struct cfg_node *root)
 		if (top_item(x, n) < 0)
 			return -1;
 	}
+	filter_collectors(x->c);
 	if (x->c->ncollectors == 0)
 		return fail(x, 0,
 			    "no collector configured: give <flow_send> args SOURCE COLLECTOR PORT, "

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "cfgfile.h"
+#include "filter.h"
 
 #define CONFIG_MAX_COLLECTORS  16
 #define CONFIG_MAX_COPIES      8
@@ -66,6 +67,7 @@ struct nf_config {
 	unsigned resync_interval;      /* resync_interval: s between table dumps */
 	unsigned active_timeout;       /* active_timeout: s between records of open connections */
 	int log_facility;	       /* log_facility: operational messages */
+	struct filter filter;	       /* <filter>: which connections are exported */
 	char user[CONFIG_NAME_MAX];    /* user: whom to run as after start */
 	char pidfile[CONFIG_PATH_MAX]; /* pidfile */
 	char control[CONFIG_SOCKET_MAX]; /* control_socket: for check and reload */

@@ -39,6 +39,7 @@ struct daemon_stats {
 	uint64_t nl_overruns;
 	uint64_t parse_errors;
 	uint64_t dumps, dump_errors;
+	uint64_t filtered; /* messages of connections the filter leaves out */
 };
 
 #define MAX_CLIENTS	  4
@@ -214,10 +215,15 @@ static void handle_msg(struct daemon *d, const struct nlmsghdr *nlh, uint64_t no
 	struct ct_event ev;
 	enum ctmsg_result r = ctmsg_parse(nlh, &ev);
 
-	if (r == CTMSG_OK)
-		tracker_event(&d->tr, &ev, now_ns);
-	else if (r != CTMSG_NOT_CT)
-		d->st.parse_errors++;
+	if (r != CTMSG_OK) {
+		d->st.parse_errors += r != CTMSG_NOT_CT;
+		return;
+	}
+	if (!filter_match(&d->cfg->filter, &ev)) {
+		d->st.filtered++;
+		return;
+	}
+	tracker_event(&d->tr, &ev, now_ns);
 }
 
 /* Returns 1 when a dump ended (NLMSG_DONE or error), else 0. */
@@ -351,9 +357,9 @@ static size_t format_stats(const struct daemon *d, char *buf, size_t len)
 	    t->exported, t->ended_by_dump, cttable_count(d->tr.table), t->expired, t->start_unknown,
 	    t->no_counters, t->oom);
 	ADD("netlink: datagrams %" PRIu64 " overruns %" PRIu64 " parse-errors %" PRIu64
-	    " dumps %" PRIu64 " dump-errors %" PRIu64 " buffer %zu\n",
+	    " dumps %" PRIu64 " dump-errors %" PRIu64 " buffer %zu filtered %" PRIu64 "\n",
 	    d->st.nl_datagrams, d->st.nl_overruns, d->st.parse_errors, d->st.dumps,
-	    d->st.dump_errors, d->rcvbuf);
+	    d->st.dump_errors, d->rcvbuf, d->st.filtered);
 #undef ADD
 	if (n < len)
 		n += output_format_stats(&d->out, buf + n, len - n);
@@ -391,6 +397,8 @@ static int reload(struct daemon *d, char *err, size_t errlen)
 	d->cfg = cfg;
 	d->tr.ttl_ns = (uint64_t)cfg->ttl * NS_PER_S;
 	tracker_set_active_timeout(&d->tr, (uint64_t)cfg->active_timeout * NS_PER_S);
+	if (nlsock_filter(d->ev, &cfg->filter) != 0)
+		log_warn("cannot filter events in the kernel: filtering in nfflowd only");
 	log_init("nfflowd", cfg->log_facility, d->foreground);
 	log_info("reloaded %s: %zu collector(s), ttl %u s", d->path, cfg->ncollectors, cfg->ttl);
 	snprintf(err, errlen, "reloaded %s", d->path);
@@ -441,6 +449,8 @@ static int open_privileged(struct daemon *d, uid_t uid, gid_t gid, char *err, si
 			 strerror(errno));
 		return -1;
 	}
+	if (nlsock_filter(d->ev, &d->cfg->filter) != 0)
+		log_warn("cannot filter events in the kernel: filtering in nfflowd only");
 	d->boot_ms = (clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME)) / NS_PER_MS;
 	if (output_open(&d->out, d->cfg, d->foreground, d->boot_ms, output_now, d, err, errlen) !=
 	    0)

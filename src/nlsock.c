@@ -2,9 +2,12 @@
 
 #include <errno.h>
 #include <libmnl/libmnl.h>
+#include <libnetfilter_conntrack/libnetfilter_conntrack.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
 #include <sys/socket.h>
+
+#include "filter.h"
 
 size_t nlsock_set_rcvbuf(struct mnl_socket *nl, size_t bytes)
 {
@@ -78,6 +81,28 @@ struct mnl_socket *nlsock_open_dump(uint32_t seq)
 		return NULL;
 	}
 	return nl;
+}
+
+int nlsock_filter(struct mnl_socket *nl, const struct filter *f)
+{
+	int fd = mnl_socket_get_fd(nl);
+
+	nfct_filter_detach(fd); /* none attached yet is fine */
+	if (f->nprotos == 0 && f->nmarks == 0)
+		return 0;
+	struct nfct_filter *nf = nfct_filter_create();
+	if (!nf)
+		return -1;
+	for (size_t i = 0; i < f->nprotos; i++)
+		nfct_filter_add_attr_u32(nf, NFCT_FILTER_L4PROTO, f->protos[i]);
+	for (size_t i = 0; i < f->nmarks; i++) {
+		struct nfct_filter_dump_mark m = {.val = f->marks[i].value,
+						  .mask = f->marks[i].mask};
+		nfct_filter_add_attr(nf, NFCT_FILTER_MARK, &m);
+	}
+	int rc = nfct_filter_attach(fd, nf);
+	nfct_filter_destroy(nf);
+	return rc;
 }
 
 ssize_t nlsock_recv(struct mnl_socket *nl, void *buf, size_t len)

@@ -28,6 +28,14 @@ struct mnl_socket *nlsock_open_dump(uint32_t seq);
  * without the kernel's doubling for bookkeeping), 0 on failure. */
 size_t nlsock_set_rcvbuf(struct mnl_socket *nl, size_t bytes);
 
+struct filter;
+
+/* Have the kernel drop events of connections whose protocol or mark f does
+ * not want, before they are queued (a socket filter built by
+ * libnetfilter_conntrack); f's other keys are checked in user space. With
+ * neither key, any earlier filter is removed. Returns 0, or -1 with errno. */
+int nlsock_filter(struct mnl_socket *nl, const struct filter *f);
+
 /* Receive one datagram into buf; returns its length, 0 if nothing is queued
  * (EAGAIN), or -1 with errno (ENOBUFS: the kernel dropped messages). */
 ssize_t nlsock_recv(struct mnl_socket *nl, void *buf, size_t len);

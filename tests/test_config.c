@@ -663,6 +663,43 @@ static void test_collector_blocks(void)
 		  "t.conf:3: unknown key 'colour' in <collector>");
 }
 
+/* <filter>: which connections are exported. */
+static void test_filter_block(void)
+{
+	check_ok(COLLECTOR "<filter>\n address 10.0.0.0/8\n address 2001:db8::/32\n"
+			   " original_address 10.1.0.0/16\n translated_address 203.0.113.1\n"
+			   " protocol tcp\n protocol 17\n port 80\n zone 5\n mark 0x10/0xf0\n"
+			   " nat_only yes\n</filter>\n");
+	const struct filter *f = &conf.filter;
+	CHECK_EQ_U64(f->nany, 2);
+	CHECK_EQ_U64(f->any[1].family, AF_INET6);
+	CHECK_EQ_U64(f->norig, 1);
+	CHECK_EQ_U64(f->nxlat, 1);
+	CHECK_EQ_U64(f->xlat[0].prefix, 32);
+	CHECK_EQ_U64(f->nprotos, 2);
+	CHECK_EQ_U64(f->protos[0], 6);
+	CHECK_EQ_U64(f->protos[1], 17);
+	CHECK_EQ_U64(f->ports[0], 80);
+	CHECK_EQ_U64(f->zones[0], 5);
+	CHECK_EQ_U64(f->marks[0].value, 0x10);
+	CHECK_EQ_U64(f->marks[0].mask, 0xf0);
+	CHECK(f->nat_only && !f->export_self);
+	CHECK_EQ_U64(f->nself, 1); /* the collector, to leave out our own traffic */
+	CHECK_EQ_U64(f->self[0].port, 2055);
+	CHECK_STR(error_of(COLLECTOR "<filter>\n address 10.0.0.0/40\n</filter>\n"),
+		  "t.conf:7: address: '10.0.0.0/40' is not an address or network (ADDR/PREFIX)");
+	CHECK_STR(error_of(COLLECTOR "<filter>\n protocol tcpp\n</filter>\n"),
+		  "t.conf:7: protocol: 'tcpp' is not a protocol name or number");
+	CHECK_STR(error_of(COLLECTOR "<filter>\n mark 0x10/\n</filter>\n"),
+		  "t.conf:7: mark: '0x10/' is not VALUE or VALUE/MASK");
+	CHECK_STR(error_of(COLLECTOR "<filter>\n port 0\n</filter>\n"),
+		  "t.conf:7: port: '0' is not a number from 1 to 65535");
+	CHECK_STR(error_of(COLLECTOR "<filter>\n colour red\n</filter>\n"),
+		  "t.conf:7: unknown key 'colour' in <filter>");
+	CHECK_STR(error_of(COLLECTOR "<filter>\n</filter>\n<filter>\n</filter>\n"),
+		  "t.conf:8: <filter> given twice (first at line 6)");
+}
+
 int main(void)
 {
 	test_defaults();
@@ -674,6 +711,7 @@ int main(void)
 	test_load_too_large();
 	test_flow_send();
 	test_collector_blocks();
+	test_filter_block();
 	test_helpers_and_ct2ft();
 	test_top_level_keys();
 	test_ptee_selects_copies();
