@@ -10,6 +10,8 @@ PACKAGES=(
 	iproute2 nftables conntrack util-linux
 	# collectors and decoders
 	nfdump tshark
+	# the Debian package and the systemd unit check
+	debhelper systemd
 	# traffic for the lab
 	socat curl python3 iputils-ping
 )

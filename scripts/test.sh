@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Build nfflowd and run every test: unit tests, fuzz-corpus replays and the
 # end-to-end tests on the real kernel (those need root; without it they are
-# reported as skipped). The unit tests and replays run a second time under
-# AddressSanitizer and UndefinedBehaviorSanitizer.
+# reported as skipped); then build, install, run and purge the Debian package;
+# then the unit tests and replays once more under AddressSanitizer and
+# UndefinedBehaviorSanitizer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +16,9 @@ cmake --build build -j"$jobs"
 
 echo "== unit, fuzz-corpus and end-to-end tests"
 (cd build && ctest --output-on-failure 2>&1 | tee ctest.log) || status=1
+
+echo "== the Debian package: build, contents, install, service, purge"
+tests/package/build-and-check.sh || [ $? -eq 77 ] || status=1
 
 echo "== unit tests and fuzz corpora under ASan and UBSan"
 cmake -S . -B build-asan -DNFFLOWD_WERROR=ON -DNFFLOWD_SANITIZE=ON \

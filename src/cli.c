@@ -84,15 +84,17 @@ static int wait_ready(int fd, pid_t child)
 	return 1;
 }
 
-/* Second child: the daemon, in its own session, detached from the terminal. */
+/* Second child: the daemon, in its own session, detached from the terminal,
+ * keeping no descriptor of whoever started it but the readiness pipe. */
 static void become_daemon(const char *path, int ready_fd, const char *record)
 {
-	struct daemon_opts opts = {.foreground = false, .ready_fd = ready_fd, .record = record};
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
 	if (fork() != 0)
 		_exit(0);
-	if (chdir("/") != 0 || null < 0) {
+	if (ready_fd <= STDERR_FILENO)
+		ready_fd = fcntl(ready_fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+	if (chdir("/") != 0 || null < 0 || ready_fd < 0) {
 		dprintf(ready_fd, "cannot detach: %s\n", strerror(errno));
 		_exit(1);
 	}
@@ -100,6 +102,10 @@ static void become_daemon(const char *path, int ready_fd, const char *record)
 	dup2(null, STDIN_FILENO);
 	dup2(null, STDOUT_FILENO);
 	dup2(null, STDERR_FILENO);
+	if (ready_fd > STDERR_FILENO + 1)
+		close_range(STDERR_FILENO + 1, (unsigned)ready_fd - 1, 0);
+	close_range((unsigned)ready_fd + 1, ~0u, 0);
+	struct daemon_opts opts = {.foreground = false, .ready_fd = ready_fd, .record = record};
 	_exit(daemon_run(path, &opts));
 }
 
@@ -129,7 +135,7 @@ static int detach(const char *path, const char *record)
 int cli_start(const char *path, bool foreground, const char *record)
 {
 	static struct nf_config cfg;
-	char abs[PATH_MAX];
+	char abs[PATH_MAX], conf[PATH_MAX];
 
 	if (load(path, &cfg, false) != 0)
 		return 1;
@@ -138,6 +144,9 @@ int cli_start(const char *path, bool foreground, const char *record)
 		fprintf(stderr, "nfflowd: already running (pid %d, %s)\n", (int)pid, cfg.pidfile);
 		return 1;
 	}
+	/* The daemon works in / and reads the file again on reload. */
+	if (realpath(path, conf))
+		path = conf;
 	/* The daemon works in /: a relative recording path would move. */
 	if (record && record[0] != '/' && getcwd(abs, sizeof abs) &&
 	    strlen(abs) + strlen(record) + 2 <= sizeof abs) {

@@ -618,6 +618,10 @@ lab_nfflowd_conf() {
 		    ttl 604800
 		</ct2ft>
 		flush_interval ${LAB_FLUSH_INTERVAL:-0.2}
+		# This run's own pid file and control socket, as a user that exists.
+		pidfile $LAB_TMP/nfflowd.pid
+		control_socket $LAB_TMP/nfflowd.sock
+		user nobody
 		<ptee>
 		    <conf>
 		        dispatchers screen
@@ -1027,4 +1031,746 @@ lab_tshark_v5_flows() {
 				printf "%s %s %s %s %s %s %s %.0f %.0f %.0f\n", pr[i], sa[i], sp[i], da[i], dp[i],
 					pk[i], by[i], boot + ms(ts[i]), boot + ms(te[i]), ms($1)
 		}'
+}
+
+# ---------------------------------------------------------------------------
+# nfflowd as a detached daemon, driven by its own commands (start, stop,
+# reload, check) in the router namespace; the process it leaves running.
+
+# lab_nfflowd_daemon_conf FILE PORT [LINE...]: lab_nfflowd_conf plus what a
+# detached nfflowd of the lab needs: user nobody, its pid file and control
+# socket in $LAB_TMP; then the LINEs (top-level keys).
+lab_nfflowd_daemon_conf() {
+	local file=$1 port=$2 line
+	shift 2
+	# lab_nfflowd_conf already names this run's pid file, socket and user.
+	lab_nfflowd_conf "$file" "$port"
+	for line in "$@"; do
+		printf '%s\n' "$line"
+	done >>"$file"
+}
+
+# lab_nfflowd_cmd NAME ARG...: run "$NFFLOWD ARG..." in the router namespace
+# (at most 60 s); stdout and stderr go to $LAB_TMP/NAME.out and NAME.err, the
+# exit status to LAB_RC. Never fails itself.
+lab_nfflowd_cmd() {
+	local name=$1
+	shift
+	LAB_RC=0
+	ip netns exec "$LAB_RTR" timeout -k 5 60 "$NFFLOWD" "$@" \
+		</dev/null >"$LAB_TMP/$name.out" 2>"$LAB_TMP/$name.err" || LAB_RC=$?
+}
+
+# lab_stat_value PREFIX KEY: from the lines on stdin (e.g. "nfflowd check"
+# output), the word after KEY on the first line starting with PREFIX.
+lab_stat_value() {
+	awk -v p="$1" -v k="$2" 'index($0, p) == 1 {
+		for (i = 1; i < NF; i++) if ($i == k) { print $(i + 1); exit }
+	}'
+}
+
+# lab_proc_status PID FIELD: the value of FIELD in /proc/PID/status, its
+# words separated by single spaces (e.g. Uid -> "65534 65534 65534 65534").
+lab_proc_status() {
+	awk -v f="$2:" '$1 == f { $1 = ""; sub(/^ +/, ""); print; exit }' "/proc/$1/status" 2>/dev/null
+}
+
+# lab_ns_pids_named NS NAME: the pids (one line, sorted) of the processes in
+# network namespace NS whose command name is NAME.
+lab_ns_pids_named() {
+	local pid out=()
+	for pid in $(ip netns pids "$1" 2>/dev/null); do
+		[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$2" ] && out+=("$pid")
+	done
+	[ "${#out[@]}" -eq 0 ] || printf '%s\n' "${out[@]}" | sort -n | tr '\n' ' ' | sed 's/ $//'
+}
+
+# ---------------------------------------------------------------------------
+# For bench/run.sh: more server addresses (each a new conntrack tuple), and a
+# process's netlink sockets as its namespace's /proc/net/netlink shows them.
+
+# lab_server_add_addrs FIRST N: add N consecutive addresses from FIRST (in
+# the server's /24, e.g. 203.0.113.10) to the server's interface.
+lab_server_add_addrs() {
+	local base=${1%.*} last=${1##*.} i
+	for ((i = 0; i < $2; i++)); do
+		ip -n "$LAB_SRV" addr add "$base.$((last + i))/32" dev eth0
+	done
+}
+
+# lab_netlink_socks PID: the /proc/net/netlink lines of PID's netlink
+# sockets (seen from PID's own namespace): sk Eth Pid Groups Rmem Wmem Dump
+# Locks Drops Inode. Nothing if PID has none or is gone.
+lab_netlink_socks() {
+	local inodes
+	inodes=$(find "/proc/$1/fd" -maxdepth 1 -lname 'socket:*' -printf '%l\n' 2>/dev/null | tr -cd '0-9\n' | tr '\n' ' ')
+	[ -n "${inodes// /}" ] || return 0
+	awk -v want="$inodes" 'BEGIN { n = split(want, w, " "); for (i = 1; i <= n; i++) ok[w[i]] = 1 }
+		NR > 1 && ($10 in ok)' "/proc/$1/net/netlink" 2>/dev/null || true
+}
+
+# ---------------------------------------------------------------------------
+# The full lab (opt-in: lab_up_full instead of lab_up): the same three
+# namespaces, plus
+#   - IPv6: client fd77:1::2/64 - router fd77:1::1 | 2001:db8:113::1 -
+#     server 2001:db8:113::2/64, NAT66 (masquerade on wan0, table ip6 nat);
+#   - a port forward (DNAT) on the router: TCP and UDP to
+#     203.0.113.1:8081 and [2001:db8:113::1]:8081 from the server side go to
+#     the client's 10.77.1.2:8000 / [fd77:1::2]:8000;
+#   - a path without NAT: the server reaches the client's networks through
+#     the router directly (routes to 10.77.1.0/24 and fd77:1::/64 via the
+#     router); masquerade only applies to what leaves wan0 as a new
+#     connection, so server -> client connections are not translated.
+# lab_servers_full_start adds the servers for these paths, lab_ct_full_start
+# listeners for NEW and DESTROY of both families, lab_ct_full_events their
+# parser. Nothing here changes what lab_up and the functions above do.
+
+LAB_CLIENT_IP6=fd77:1::2
+LAB_ROUTER_LAN_IP6=fd77:1::1
+LAB_ROUTER_WAN_IP6=2001:db8:113::1
+LAB_SERVER_IP6=2001:db8:113::2
+LAB_FWD_PORT=${LAB_FWD_PORT:-8081}               # router: DNAT to the client
+LAB_CLIENT_PORT=${LAB_CLIENT_PORT:-8000}         # client: TCP sink and UDP echo
+
+# lab_up_full: lab_up, then IPv6, the port forward and the no-NAT routes.
+lab_up_full() {
+	lab_up
+	local ns
+	for ns in "$LAB_CLI" "$LAB_RTR" "$LAB_SRV"; do
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 \
+			net.ipv6.conf.default.disable_ipv6=0 net.ipv6.conf.all.accept_dad=0 \
+			net.ipv6.conf.default.accept_dad=0
+	done
+	# nodad: the addresses are usable at once (no duplicate address detection).
+	ip -n "$LAB_CLI" addr add "$LAB_CLIENT_IP6/64" dev eth0 nodad
+	ip -n "$LAB_CLI" route add default via "$LAB_ROUTER_LAN_IP6"
+	ip -n "$LAB_SRV" addr add "$LAB_SERVER_IP6/64" dev eth0 nodad
+	ip -n "$LAB_SRV" route add default via "$LAB_ROUTER_WAN_IP6"
+	ip -n "$LAB_RTR" addr add "$LAB_ROUTER_LAN_IP6/64" dev lan0 nodad
+	ip -n "$LAB_RTR" addr add "$LAB_ROUTER_WAN_IP6/64" dev wan0 nodad
+	ip netns exec "$LAB_RTR" sysctl -qw net.ipv6.conf.all.forwarding=1
+	# The server reaches the client's networks through the router (no NAT).
+	ip -n "$LAB_SRV" route add 10.77.1.0/24 via "$LAB_ROUTER_WAN_IP"
+	ip -n "$LAB_SRV" route add fd77:1::/64 via "$LAB_ROUTER_WAN_IP6"
+
+	# NAT66 as lab_up's NAT44, the port forwards, and loopback kept out of
+	# the IPv6 connection table too (an IPv6 collector on ::1).
+	ip netns exec "$LAB_RTR" nft -f - <<-EOF
+		table ip lab_fwd {
+			chain pre {
+				type nat hook prerouting priority dstnat; policy accept;
+				iifname "wan0" ip daddr $LAB_ROUTER_WAN_IP meta l4proto { tcp, udp } th dport $LAB_FWD_PORT dnat to $LAB_CLIENT_IP:$LAB_CLIENT_PORT
+			}
+		}
+		table ip6 nat {
+			chain pre {
+				type nat hook prerouting priority dstnat; policy accept;
+				iifname "wan0" ip6 daddr $LAB_ROUTER_WAN_IP6 meta l4proto { tcp, udp } th dport $LAB_FWD_PORT dnat to [$LAB_CLIENT_IP6]:$LAB_CLIENT_PORT
+			}
+			chain post {
+				type nat hook postrouting priority srcnat; policy accept;
+				oifname "wan0" masquerade
+			}
+		}
+		table ip6 raw {
+			chain pre {
+				type filter hook prerouting priority raw; policy accept;
+				iifname "lo" notrack
+			}
+			chain out {
+				type filter hook output priority raw; policy accept;
+				oifname "lo" notrack
+			}
+		}
+	EOF
+	lab_wait_for 5 "the client to reach the server over IPv6" \
+		ip netns exec "$LAB_CLI" ping -6 -c 1 -W 1 -q "$LAB_SERVER_IP6" >/dev/null ||
+		lab_die "IPv6 routing does not work in the lab"
+	lab_wait_for 5 "the server to reach the client without NAT" \
+		ip netns exec "$LAB_SRV" ping -c 1 -W 1 -q "$LAB_CLIENT_IP" >/dev/null ||
+		lab_die "the no-NAT route does not work in the lab"
+	lab_wait_for 5 "the server to reach the client over IPv6 without NAT" \
+		ip netns exec "$LAB_SRV" ping -6 -c 1 -W 1 -q "$LAB_CLIENT_IP6" >/dev/null ||
+		lab_die "the IPv6 no-NAT route does not work in the lab"
+	lab_ct_flush_all >/dev/null
+	lab_log "full lab: + IPv6 $LAB_CLIENT_IP6 - $LAB_ROUTER_LAN_IP6/$LAB_ROUTER_WAN_IP6 (NAT66) - $LAB_SERVER_IP6; port forward :$LAB_FWD_PORT -> client :$LAB_CLIENT_PORT; server -> client without NAT"
+}
+
+# lab_ct_flush_all: delete (end) every connection in the router, both
+# families; prints how many were deleted.
+lab_ct_flush_all() {
+	local fam out n total=0
+	for fam in ipv4 ipv6; do
+		out=$(ip netns exec "$LAB_RTR" conntrack -D -f "$fam" 2>&1 >/dev/null) || true
+		n=$(printf '%s\n' "$out" | sed -n 's/.* \([0-9][0-9]*\) flow entries have been deleted.*/\1/p')
+		total=$((total + ${n:-0}))
+	done
+	echo "$total"
+}
+
+# lab_ct_delete ARGS...: conntrack -D ARGS in the router; prints how many
+# connections were deleted.
+lab_ct_delete() {
+	local out n
+	out=$(ip netns exec "$LAB_RTR" conntrack -D "$@" 2>&1 >/dev/null) || true
+	n=$(printf '%s\n' "$out" | sed -n 's/.* \([0-9][0-9]*\) flow entries have been deleted.*/\1/p')
+	echo "${n:-0}"
+}
+
+# lab_host_port HOST PORT: HOST:PORT for socat, an IPv6 HOST in brackets.
+lab_host_port() {
+	case $1 in
+	*:*) echo "[$1]:$2" ;;
+	*) echo "$1:$2" ;;
+	esac
+}
+
+# lab_family HOST: 4 or 6.
+lab_family() {
+	case $1 in
+	*:*) echo 6 ;;
+	*) echo 4 ;;
+	esac
+}
+
+# lab_servers_full_start: lab_servers_start, plus the server's IPv6 TCP sink
+# and UDP echo (the same ports) and the client's TCP sink and UDP echo on
+# LAB_CLIENT_PORT (both families), reached through the port forward and
+# the no-NAT path.
+lab_servers_full_start() {
+	lab_servers_start
+	lab_bg tcp-sink6 "$LAB_SRV" socat -u \
+		"TCP6-LISTEN:$LAB_TCP_SINK_PORT,bind=[$LAB_SERVER_IP6],reuseaddr,fork" OPEN:/dev/null,wronly=1
+	lab_bg udp-echo6 "$LAB_SRV" socat -T 2 \
+		"UDP6-RECVFROM:$LAB_UDP_ECHO_PORT,bind=[$LAB_SERVER_IP6],fork" PIPE
+	lab_bg cli-tcp-sink "$LAB_CLI" socat -u \
+		"TCP4-LISTEN:$LAB_CLIENT_PORT,bind=$LAB_CLIENT_IP,reuseaddr,fork" OPEN:/dev/null,wronly=1
+	lab_bg cli-udp-echo "$LAB_CLI" socat -T 2 \
+		"UDP4-RECVFROM:$LAB_CLIENT_PORT,bind=$LAB_CLIENT_IP,fork" PIPE
+	lab_bg cli-tcp-sink6 "$LAB_CLI" socat -u \
+		"TCP6-LISTEN:$LAB_CLIENT_PORT,bind=[$LAB_CLIENT_IP6],reuseaddr,fork" OPEN:/dev/null,wronly=1
+	lab_bg cli-udp-echo6 "$LAB_CLI" socat -T 2 \
+		"UDP6-RECVFROM:$LAB_CLIENT_PORT,bind=[$LAB_CLIENT_IP6],fork" PIPE
+	local ns proto port
+	for ns in "$LAB_SRV:tcp:$LAB_TCP_SINK_PORT" "$LAB_SRV:udp:$LAB_UDP_ECHO_PORT" \
+		"$LAB_CLI:tcp:$LAB_CLIENT_PORT" "$LAB_CLI:udp:$LAB_CLIENT_PORT"; do
+		IFS=: read -r ns proto port <<<"$ns"
+		lab_wait_for 10 "$proto servers on port $port in $ns" lab_listening_n "$ns" "$proto" "$port" 2 ||
+			lab_die "servers did not start (see $LAB_TMP/*.err)"
+	done
+}
+
+# lab_listening_n NS tcp|udp PORT N: at least N sockets listen on PORT.
+lab_listening_n() {
+	local opt=-Htln
+	[ "$2" = udp ] && opt=-Huln
+	[ "$(ip netns exec "$1" ss "$opt" "sport = :$3" 2>/dev/null | wc -l)" -ge "$4" ]
+}
+
+# lab_tcp_send NS HOST PORT BYTES: one TCP connection from namespace NS to
+# HOST:PORT (IPv4 or IPv6) carrying BYTES (to a sink).
+lab_tcp_send() {
+	local ns=$1 host=$2 port=$3 bytes=$4 f
+	f=$LAB_TMP/send-$bytes.bin
+	[ -s "$f" ] || head -c "$bytes" /dev/urandom >"$f"
+	ip netns exec "$ns" timeout 20 socat -u "OPEN:$f" \
+		"TCP$(lab_family "$host"):$(lab_host_port "$host" "$port")" ||
+		lab_die "TCP send of $bytes bytes to $(lab_host_port "$host" "$port") failed"
+}
+
+# lab_udp_send NS HOST PORT PAYLOAD: one UDP request from NS to HOST:PORT
+# and its echoed reply (socat waits 0.5 s for it).
+lab_udp_send() {
+	local ns=$1 host=$2 port=$3 payload=$4 reply
+	reply=$(printf '%s' "$payload" | ip netns exec "$ns" timeout 5 \
+		socat -T 2 -t 0.5 - "UDP$(lab_family "$host"):$(lab_host_port "$host" "$port")") ||
+		lab_die "UDP exchange with $(lab_host_port "$host" "$port") failed"
+	[ "$reply" = "$payload" ] ||
+		lab_die "UDP echo $(lab_host_port "$host" "$port") replied '$reply' instead of '$payload'"
+}
+
+# lab_ping_from NS HOST COUNT: ICMP or ICMPv6 echo, every reply required.
+lab_ping_from() {
+	ip netns exec "$1" timeout 20 ping "-$(lab_family "$2")" -c "$3" -i 0.2 -W 2 -q "$2" >/dev/null ||
+		lab_die "ping $2 from $1 failed"
+}
+
+# Shorthands for the client side over IPv6, as lab_tcp_upload,
+# lab_udp_exchange and lab_ping for IPv4.
+lab_tcp_upload6() { lab_tcp_send "$LAB_CLI" "$LAB_SERVER_IP6" "$LAB_TCP_SINK_PORT" "$1"; }
+lab_udp_exchange6() { lab_udp_send "$LAB_CLI" "$LAB_SERVER_IP6" "$LAB_UDP_ECHO_PORT" "${1:-query6}"; }
+lab_ping6() { lab_ping_from "$LAB_CLI" "$LAB_SERVER_IP6" "$1"; }
+
+# ---------------------------------------------------------------------------
+# The kernel's truth for the full lab: NEW and DESTROY events of both
+# families, from two listeners (XML with ktimestamp for the times in ns;
+# text for the ICMP type, code and echo identifier), joined by CTA_ID.
+
+lab_ct_full_start() {
+	lab_bg ct-full-xml "$LAB_RTR" conntrack -E -e NEW,DESTROY -o xml,ktimestamp
+	lab_bg ct-full-txt "$LAB_RTR" conntrack -E -e NEW,DESTROY -o extended,id
+	lab_ct_full_probe || lab_die "conntrack -E listeners did not report a probe entry"
+}
+
+lab_ct_full_stop() {
+	lab_stop ct-full-xml 5
+	lab_stop ct-full-txt 5
+}
+
+lab_ct_full_seen_probe() { # SPORT
+	grep -q "<flow type=\"destroy\">.*<src>$LAB_PROBE_SRC</src>.*<sport>$1</sport>" "$LAB_TMP/ct-full-xml.out" &&
+		grep -q "DESTROY.* src=$LAB_PROBE_SRC .*sport=$1 " "$LAB_TMP/ct-full-txt.out"
+}
+
+# lab_ct_full_probe: as lab_ct_probe, for the listeners of lab_ct_full_start.
+lab_ct_full_probe() {
+	local attempt sport
+	for attempt in 1 2 3 4 5 6 7 8 9 10; do
+		LAB_PROBE_SEQ=$((LAB_PROBE_SEQ + 1))
+		sport=$((40000 + LAB_PROBE_SEQ))
+		ip netns exec "$LAB_RTR" conntrack -I -p udp -s "$LAB_PROBE_SRC" -d "$LAB_PROBE_DST" \
+			--sport "$sport" --dport 9 -t 30 >/dev/null 2>&1 || return 1
+		ip netns exec "$LAB_RTR" conntrack -D -p udp -s "$LAB_PROBE_SRC" --sport "$sport" \
+			>/dev/null 2>&1 || return 1
+		if lab_wait_for 1 "probe $attempt" lab_ct_full_seen_probe "$sport" 2>/dev/null; then
+			return 0
+		fi
+	done
+	return 1
+}
+
+# lab_ct_full_events: one line per NEW and DESTROY event the kernel reported
+# (probes left out), in the order reported:
+#   event id family proto osrc osport odst odport rsrc rsport rdst rdport
+#         opkts obytes rpkts rbytes start_ms stop_ms tcp_state
+# event: new or destroy; family: 4 or 6. ICMP and ICMPv6: sport is the echo
+# identifier and dport type*256+code of that direction (nfflowd's NetFlow
+# v9/IPFIX convention). NEW events carry no counters (0) and no times (-);
+# tcp_state is the TCP state when the event was sent (- for other protocols).
+lab_ct_full_events() {
+	awk -v probe="$LAB_PROBE_SRC" '
+	function tag(s, name,   t, i, j) {
+		t = "<" name ">"; i = index(s, t)
+		if (!i) return ""
+		s = substr(s, i + length(t)); j = index(s, "</" name ">")
+		return substr(s, 1, j - 1)
+	}
+	function section(s, dir,   i, j) {
+		i = index(s, "<meta direction=\"" dir "\">")
+		if (!i) return ""
+		s = substr(s, i); j = index(s, "</meta>")
+		return substr(s, 1, j)
+	}
+	function attr(s, name,   i) {
+		i = index(s, name "=\"")
+		s = substr(s, i + length(name) + 2)
+		return substr(s, 1, index(s, "\"") - 1)
+	}
+	function ns2ms(s) { return length(s) > 6 ? substr(s, 1, length(s) - 6) : "-" }
+	function z(s) { return s == "" ? 0 : s }
+	FILENAME == ARGV[1] {
+		if ($0 ~ /\[NEW\]/) ev = "new"
+		else if ($0 ~ /\[DESTROY\]/) ev = "destroy"
+		else next
+		id = ""; n = 0; prev = ""
+		for (k = 1; k <= NF; k++) {
+			if ($k ~ /^type=/) { n++; ty[n] = substr($k, 6) }
+			else if ($k ~ /^code=/) cd[n] = substr($k, 6)
+			else if ($k ~ /^id=/) {
+				if (prev ~ /^code=/) ei[n] = substr($k, 4) # ICMP echo identifier
+				else id = substr($k, 4)                   # CTA_ID
+			}
+			prev = $k
+		}
+		if (n >= 2) icmp[ev, id] = ei[1] " " (ty[1] * 256 + cd[1]) " " ei[2] " " (ty[2] * 256 + cd[2])
+		next
+	}
+	/<flow type="(new|destroy)">/ {
+		ev = attr($0, "<flow type")
+		o = section($0, "original"); r = section($0, "reply"); ind = section($0, "independent")
+		if (tag(o, "src") == probe) next
+		id = tag(ind, "id"); fam = (attr(o, "<layer3 protonum") == 10) ? 6 : 4
+		p = attr(o, "<layer4 protonum")
+		osp = tag(o, "sport"); odp = tag(o, "dport"); rsp = tag(r, "sport"); rdp = tag(r, "dport")
+		if (p == 1 || p == 58) {
+			split(((ev, id) in icmp) ? icmp[ev, id] : "? ? ? ?", tc, " ")
+			osp = tc[1]; odp = tc[2]; rsp = tc[3]; rdp = tc[4]
+		}
+		st = tag(ind, "state")
+		print ev, id, fam, p, tag(o, "src"), z(osp), tag(o, "dst"), z(odp), tag(r, "src"), z(rsp),
+			tag(r, "dst"), z(rdp), z(tag(o, "packets")), z(tag(o, "bytes")), z(tag(r, "packets")),
+			z(tag(r, "bytes")), ns2ms(tag(ind, "start")), ns2ms(tag(ind, "stop")), (st == "" ? "-" : st)
+	}' "$LAB_TMP/ct-full-txt.out" "$LAB_TMP/ct-full-xml.out"
+}
+
+lab_ct_full_count() { # EVENT: how many such events were reported
+	lab_ct_full_events | awk -v e="$1" '$1 == e { n++ } END { print n + 0 }'
+}
+
+lab_ct_full_have() { [ "$(lab_ct_full_count "$1")" -ge "$2" ]; }
+
+# lab_ct_full_wait EVENT N [SECONDS]: until N such events were reported.
+lab_ct_full_wait() {
+	lab_wait_for "${3:-10}" "$2 $1 events" lab_ct_full_have "$1" "$2"
+}
+
+# lab_nfcapd_start_at ADDRESS PORT: as lab_nfcapd_start, bound to ADDRESS
+# (e.g. ::1); the files, the process name and lab_nfcapd_stop/_check are
+# those of PORT.
+lab_nfcapd_start_at() {
+	local addr=$1 port=$2 dir
+	dir=$(lab_nfcapd_dir "$port")
+	mkdir -p "$dir"
+	lab_bg "nfcapd-$port" "$LAB_RTR" nfcapd -b "$addr" -p "$port" -w "$dir" -t 300
+	lab_wait_for 10 "nfcapd on $(lab_host_port "$addr" "$port")" lab_listening "$LAB_RTR" udp "$port" ||
+		lab_die "nfcapd did not start: $(cat "$LAB_TMP/nfcapd-$port.err")"
+}
+
+# ---------------------------------------------------------------------------
+# NetFlow v9 and IPFIX records with NAT, as nfdump and tshark decode them,
+# compared with the kernel's connections. One record per line ("nat record"):
+#    1 kind      create (all counters 0) or delete
+#    2 proto     3 src  4 sport  5 dst  6 dport            (before NAT)
+#    7 xsrc      8 xsport  9 xdst  10 xdport               (after NAT)
+#   11 in_pkts  12 in_bytes  13 out_pkts  14 out_bytes    (orig, reply)
+#   15 start_ms 16 end_ms   17 natEvent  18 flowId  19 flowEndReason
+# "-" where the decoder does not show a field. ICMP: sport is the echo
+# identifier, dport type*256+code.
+
+# lab_nfdump_nat_records PORT|DIR: every record nfcapd on PORT (or in DIR)
+# stored, from
+# nfdump -o raw (the only output of nfdump 1.7.1 that prints natEvent as a
+# number: "nat event = 4: UNKNOW"). nfdump shows ICMP as type.code without
+# the identifier (sport -), no flowId in IPFIX, no flowEndReason in v9, and
+# no IPv6 post-NAT address (281/282) in IPFIX.
+lab_nfdump_nat_records() {
+	local dir=$1
+	[ -d "$dir" ] || dir=$(lab_nfcapd_dir "$1")
+	nfdump -N -R "$dir" -o raw 2>/dev/null | awk '
+	function val(s) { sub(/^[^=]*= */, "", s); sub(/ .*/, "", s); sub(/:$/, "", s); return s }
+	function emit(   k, kind) {
+		if (!have) return
+		kind = (r["in packets"] + r["out packets"] + r["in bytes"] + r["out bytes"] == 0) ? "create" : "delete"
+		print kind, d("proto"), d("src addr"), d("src port"), d("dst addr"), d("dst port"),
+			d("src xlt ip"), d("src xlt port"), d("dst xlt ip"), d("dst xlt port"),
+			d("in packets"), d("in bytes"), d("out packets"), d("out bytes"),
+			d("first"), d("last"), d("nat event"), d("connect ID"), d("end reason")
+		for (k in r) delete r[k]
+		have = 0
+	}
+	function d(k) { return (k in r) ? r[k] : "-" }
+	/^Flow Record:/ { emit(); have = 1; next }
+	have && /^  [^ ].* = / {
+		key = $0; sub(/^  /, "", key); sub(/ *=.*/, "", key)
+		if (key == "ICMP") { # "ICMP = 8.0 type.code": no ports
+			split(val($0), tc, ".")
+			r["dst port"] = tc[1] * 256 + tc[2]
+			next
+		}
+		if (key == "end reason") { r[key] = val($0) + 0; next } # 0x01 -> 1
+		if (!(key in r)) r[key] = val($0)
+	}
+	END { emit() }'
+}
+
+# lab_tshark_nat_parse PORT: what tshark decodes in the capture of the
+# NetFlow v9 or IPFIX stream to PORT (lab_tshark_start), in capture order:
+#   M frame captured_ms payload_bytes version sequence count_or_length
+#     domain set_ids templates data_records export_s
+#   R frame set_id <nat record, 19 columns> icmp_type_code observation_ms
+#     octets packets
+# set_ids: the message's (Flow)Set IDs in order, comma-separated; templates:
+# template records; export_s: the header's time (v9 UNIX Secs, IPFIX Export
+# Time); in v9 the counters of the nat record are 231/298 and
+# 232/299 and octets/packets are 1/2, in IPFIX they are 1/2 and their RFC
+# 5103 reverse forms and octets/packets repeat 1/2. icmp_type_code: IE 32,
+# or 139 (IPFIX) or 178/179 (v9) as type*256+code.
+lab_tshark_nat_parse() {
+	local port=$1
+	tshark -n -r "$(lab_tshark_file "$port")" -d "udp.port==$port,cflow" \
+		-Y "udp.dstport == $port" -T pdml 2>/dev/null | awk '
+	function attr(name,   s) {
+		if (!match($0, " " name "=\"[^\"]*\"")) return ""
+		return substr($0, RSTART + length(name) + 3, RLENGTH - length(name) - 4)
+	}
+	function hex(s,   i, n) {
+		n = 0; s = tolower(s)
+		for (i = 1; i <= length(s); i++) n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+		return sprintf("%.0f", n)
+	}
+	function ms(s,   p) { # seconds with a fraction -> ms
+		p = index(s, ".")
+		if (!p) return sprintf("%.0f", s * 1000)
+		return sprintf("%.0f", substr(s, 1, p - 1) * 1000 + substr(substr(s, p + 1) "000", 1, 3))
+	}
+	function g(k) { return (k in f) ? f[k] : "-" }
+	function emit_rec(   v9, ip, ib, op, ob, kind, icmp, src, dst, xs, xd) {
+		if (!inrec) return
+		inrec = 0
+		v9 = (version == 9)
+		if (v9) { ip = g("initiator_packets"); ib = g("initiator_octets"); op = g("responder_packets"); ob = g("responder_octets") }
+		else { ip = g("packets"); ib = g("octets"); op = g("rev.packets"); ob = g("rev.octets") }
+		kind = (ip + ib + op + ob == 0) ? "create" : "delete"
+		icmp = g("icmp_type_code_ipv4")
+		if (icmp == "-" && ("icmp_ipv6_type" in f)) icmp = f["icmp_ipv6_type"] * 256 + f["icmp_ipv6_code"]
+		src = ("srcaddr" in f) ? f["srcaddr"] : g("srcaddrv6")
+		dst = ("dstaddr" in f) ? f["dstaddr"] : g("dstaddrv6")
+		xs = ("post_natsource_ipv4_address" in f) ? f["post_natsource_ipv4_address"] : g("post_nat_source_ipv6_address")
+		xd = ("post_natdestination_ipv4_address" in f) ? f["post_natdestination_ipv4_address"] : g("post_nat_destination_ipv6_address")
+		recs[++nrecs] = sprintf("R %s %s %s %s %s %s %s %s %s %s %s %s %s %s %s %s %s %s %s %s %s %s %s %s %s", frame, set, kind,
+			g("protocol"), src, g("srcport"), dst, g("dstport"), xs, g("post_naptsource_transport_port"),
+			xd, g("post_naptdestination_transport_port"), ip, ib, op, ob, g("abstimestart"), g("abstimeend"),
+			g("nat_event"), g("flow_id"), g("flow_end_reason"), icmp, g("observation_time_milliseconds"),
+			g("packets"), g("octets"))
+		for (k in f) delete f[k]
+	}
+	function emit_msg() {
+		if (frame == "") return
+		emit_rec()
+		print "M", frame, cap, payload, version, seq, cnt, dom, (sets == "" ? "-" : sets), ntmpl, ndata, etime
+		for (i = 1; i <= nrecs; i++) print recs[i]
+		nrecs = 0; frame = ""
+	}
+	/<packet>/ { emit_msg(); sets = ""; ntmpl = 0; ndata = 0; version = seq = cnt = dom = cap = payload = etime = "-"; inrec = 0; next }
+	/<field name="num" / { frame = attr("show"); next }
+	/<field name="frame.time_epoch"/ { cap = ms(attr("show")); next }
+	/<field name="udp.length"/ { payload = attr("show") - 8; next }
+	/<field name="cflow.version"/ { version = attr("show"); next }
+	/<field name="cflow.sequence"/ { seq = attr("show"); next }
+	/<field name="cflow.(count|len)"/ { cnt = attr("show"); next }
+	/<field name="cflow.(source_id|od_id)"/ { dom = attr("show"); next }
+	/<field name="cflow.(unix_secs|exporttime)"/ { etime = attr("show"); next }
+	/<field name="cflow.flowset_id"/ { emit_rec(); set = attr("show"); sets = sets (sets == "" ? "" : ",") set; next }
+	/<field name="" show="Template \(Id = / { ntmpl++; next }
+	/<field name="" show="Flow [0-9]+"/ { emit_rec(); inrec = 1; ndata++; next }
+	inrec && /<field name="cflow\./ {
+		name = attr("name"); sub(/^cflow\./, "", name)
+		if (name ~ /^(abstimestart|abstimeend|observation_time_milliseconds|icmp_type_code_ipv4)$/)
+			v = hex(attr("value"))
+		else
+			v = attr("show")
+		if (attr("showname") ~ /\(Reverse /) name = "rev." name
+		if (!(name in f)) f[name] = v
+	}
+	END { emit_msg() }'
+}
+
+# lab_nat_expected DECODER CODES CREATES [TOLERANCE_MS]: read
+# lab_ct_full_events lines on stdin, print the nat records nfflowd must
+# send for their DESTROYs, as DECODER (tshark, nfdump-ipfix or nfdump-v9)
+# shows them, each line: label <nat record> tolerance_ms.
+#   - one delete record per connection: the original tuple; after NAT the
+#     inverted reply tuple (the pre-NAT values again without NAT); the
+#     kernel's counters of both directions; its start and stop times;
+#     natEvent 5 (IPv4) or 2 (IPv6 or CODES legacy) with NAT, 0 without;
+#     flowId the conntrack id; flowEndReason 3 (end of flow) for TCP that
+#     was closing, else 1 (idle timeout);
+#   - with CREATES yes, one create record per NATed connection: the same
+#     tuples, zero counters, start = end = the kernel's start, natEvent 4
+#     (IPv4) or 1, flowEndReason 0.
+# Times must match within TOLERANCE_MS (default 2: the kernel's ns
+# timestamps truncated to ms; a create carries the time the kernel created
+# the entry, which precedes the start it reports, set when the first packet
+# was confirmed, by microseconds).
+lab_nat_expected() {
+	awk -v dec="$1" -v codes="$2" -v creates="$3" -v tol="${4:-2}" '
+	$1 != "destroy" { next }
+	{
+		id = $2; fam = $3; p = $4; osrc = $5; osp = $6; odst = $7; odp = $8
+		rsrc = $9; rsp = $10; rdst = $11; rdp = $12
+		icmp = (p == 1 || p == 58)
+		nat = (osrc != rdst || odst != rsrc || (icmp ? osp != rsp : (osp != rdp || odp != rsp)))
+		if (nat) { xs = rdst; xsp = icmp ? rsp : rdp; xd = rsrc; xdp = icmp ? odp : rsp }
+		else { xs = osrc; xsp = osp; xd = odst; xdp = odp }
+		legacy = (codes == "legacy" || fam == 6)
+		er = (p == 6 && $19 ~ /^(FIN_WAIT|CLOSE_WAIT|LAST_ACK|TIME_WAIT|CLOSE)$/) ? 3 : 1
+		fid = id
+		sp = osp
+		if (dec ~ /^nfdump/ && icmp) sp = "-"                 # nfdump: type.code only
+		if (dec == "nfdump-ipfix") fid = "-"                  # 148 not decoded
+		if (dec == "nfdump-ipfix" && fam == 6) xs = xd = "-"  # 281/282 not decoded
+		if (dec == "nfdump-v9") er = "-"                      # 136 not decoded
+		print "ct" id ":delete", "delete", p, osrc, sp, odst, odp, xs, xsp, xd, xdp, $13, $14, $15, $16,
+			$17, $18, (nat ? (legacy ? 2 : 5) : 0), fid, er, tol
+		if (nat && creates == "yes")
+			print "ct" id ":create", "create", p, osrc, sp, odst, odp, xs, xsp, xd, xdp, 0, 0, 0, 0,
+				$17, $17, (legacy ? 1 : 4), fid, (er == "-" ? "-" : 0), tol
+	}'
+}
+
+# lab_nat_compare EXPECTED GOT WHAT: every expected record (lab_nat_expected)
+# must be in GOT (nat records) exactly once, found by its kind and original
+# tuple, with the same tuple after NAT, counters, natEvent, flowId and
+# flowEndReason, and times within the record's tolerance. Any other record
+# in GOT is unexpected.
+# Prints a report; fails on any difference.
+lab_nat_compare() {
+	awk -v what="$3" '
+	function abs(x) { return x < 0 ? -x : x }
+	BEGIN {
+		split("kind proto src sport dst dport xsrc xsport xdst xdport in_pkts in_bytes out_pkts out_bytes " \
+			"start_ms end_ms natEvent flowId flowEndReason", name, " ")
+	}
+	FILENAME == ARGV[1] {
+		key = $1; for (i = 2; i <= 6; i++) key = key " " $i
+		n = ++cnt[key]; got[key, n] = $0; used[key, n] = 0; ngot++
+		next
+	}
+	{
+		nexp++
+		key = $2; for (i = 3; i <= 7; i++) key = key " " $i
+		hit = 0
+		for (i = 1; i <= cnt[key]; i++) if (!used[key, i]) { hit = i; break }
+		if (!hit) {
+			printf "  MISSING    %-20s %s\n", $1, key
+			printf "             expected: %s\n", $0
+			bad++
+			next
+		}
+		used[key, hit] = 1
+		split(got[key, hit], g, " ")
+		diff = ""
+		for (i = 7; i <= 19; i++) {
+			e = $(i + 1)
+			if (i == 15 || i == 16) {
+				if (e == "-" || g[i] == "-" || abs(g[i] - e) > $21)
+					diff = diff sprintf(" %s %s (expected %s, %+d ms)", name[i], g[i], e, g[i] - e)
+				else if (abs(g[i] - e) > maxdev) maxdev = abs(g[i] - e)
+			} else if (g[i] != e)
+				diff = diff sprintf(" %s %s (expected %s)", name[i], g[i], e)
+		}
+		if (diff != "") { printf "  DIFFERENT  %-20s %s:%s\n", $1, key, diff; bad++ }
+		else matched++
+	}
+	END {
+		for (k in cnt) for (i = 1; i <= cnt[k]; i++) if (!used[k, i]) {
+			printf "  UNEXPECTED %-20s %s\n", "", got[k, i]
+			bad++
+		}
+		printf "%s: %d expected records, %d received, %d identical, largest time offset %d ms: %s\n",
+			what, nexp, ngot, matched, maxdev, bad ? "FAIL" : "ok"
+		exit bad ? 1 : 0
+	}' "$2" "$1"
+}
+
+# lab_ct_full_categories < events: for each DESTROY, its path in the full
+# lab and protocol, e.g. snat4/6 (client -> server, masquerade), nat66/58,
+# dnat4/17 (server -> router's port forward -> client), nonat4/1 (server ->
+# client, routed), other/P for anything else.
+lab_ct_full_categories() {
+	awk -v c4="$LAB_CLIENT_IP" -v s4="$LAB_SERVER_IP" -v w4="$LAB_ROUTER_WAN_IP" \
+		-v c6="$LAB_CLIENT_IP6" -v s6="$LAB_SERVER_IP6" -v w6="$LAB_ROUTER_WAN_IP6" '
+	$1 != "destroy" { next }
+	{
+		c = ($3 == 6) ? c6 : c4; s = ($3 == 6) ? s6 : s4; w = ($3 == 6) ? w6 : w4
+		if ($5 == c && $7 == s && $9 == s && $11 == w) cat = ($3 == 6) ? "nat66" : "snat4"
+		else if ($5 == s && $7 == w && $9 == c && $11 == s) cat = "dnat" $3
+		else if ($5 == s && $7 == c && $9 == c && $11 == s) cat = "nonat" $3
+		else cat = "other"
+		print cat "/" $4
+	}'
+}
+
+# lab_nfflowd_start_conf FILE: start nfflowd in the router namespace with
+# the configuration FILE (written by the test), wait for "ready".
+lab_nfflowd_start_conf() {
+	LAB_NFFLOWD_T0_MS=$(lab_now_ms)
+	lab_bg nfflowd "$LAB_RTR" "$NFFLOWD" -f -c "$1" start
+	if ! lab_wait_for 15 "nfflowd to log \"ready\"" lab_nfflowd_ready; then
+		lab_alive nfflowd || lab_log "nfflowd exited; its stderr:"
+		sed 's/^/    /' "$LAB_TMP/nfflowd.err" >&2
+		lab_die "nfflowd did not become ready"
+	fi
+	lab_log "nfflowd ready ($(lab_now_ms | awk -v t="$LAB_NFFLOWD_T0_MS" '{ print $1 - t }') ms after start)"
+}
+
+# lab_nfflowd_collector_stats CONF: nfflowd's counters per collector, from
+# the running daemon (nfflowd -c CONF check; CONF must name a pidfile and a
+# control_socket), one line each:
+#   ADDRESS:PORT datagrams records send_errors dropped queued version name
+lab_nfflowd_collector_stats() {
+	ip netns exec "$LAB_RTR" "$NFFLOWD" -c "$1" check 2>&1 |
+		awk '$1 == "collector" && $3 == "datagrams" {
+			sub(/:$/, "", $2); print $2, $4, $6, $8, $10, $12, $14, $16 }'
+}
+
+# lab_nfcapd_check_total PORT RECORDS: as lab_nfcapd_check, over every
+# summary nfcapd printed: it prints one per file, and starts a new file at
+# each multiple of its -t interval (300 s) of the wall clock, so a run that
+# crosses one has its records in an earlier summary than the last.
+lab_nfcapd_check_total() {
+	local port=$1 records=$2 total
+	total=$(awk '/^Ident: .*Flows: / {
+		n++
+		for (i = 1; i < NF; i++) {
+			v = $(i + 1); gsub(/,/, "", v)
+			if ($i == "Flows:") f += v
+			else if ($i == "Errors:" && $(i - 1) == "Sequence") s += v
+			else if ($i == "Packets:" && $(i - 1) == "Bad") b += v
+		}
+	} END { if (n) printf "%d files, Flows: %d, Sequence Errors: %d, Bad Packets: %d\n", n, f, s, b }' \
+		"$LAB_TMP/nfcapd-$port.err")
+	if [ -z "$total" ]; then
+		lab_fail "nfcapd printed no summary (see $LAB_TMP/nfcapd-$port.err)"
+		return
+	fi
+	lab_log "nfcapd on port $port: $total"
+	grep -q "Flows: $records," <<<"$total" || lab_fail "nfcapd on port $port counted other than $records flows: $total"
+	grep -q "Sequence Errors: 0," <<<"$total" || lab_fail "nfcapd on port $port saw NetFlow v5 sequence errors: $total"
+	grep -q "Bad Packets: 0" <<<"$total" || lab_fail "nfcapd on port $port saw bad packets: $total"
+}
+
+# ---------------------------------------------------------------------------
+# Connection marks and zones as the kernel reported them, and a collector in
+# another namespace than the router's.
+
+# lab_ct_marks FILE: from the output of a "conntrack -E -o extended,id"
+# listener (e.g. $LAB_TMP/ct-txt.out of lab_ct_start), one line per event,
+# probes left out: "event id mark zone" (event new, update or destroy; mark
+# in decimal; 0 where the kernel sent no mark or no zone).
+lab_ct_marks() {
+	awk -v probe="src=$LAB_PROBE_SRC" '
+	/\[(NEW|UPDATE|DESTROY)\]/ {
+		if (index($0, probe " ")) next
+		ev = tolower($0); sub(/^[^[]*\[/, "", ev); sub(/\].*/, "", ev)
+		id = ""; mark = 0; zone = 0
+		for (k = 1; k <= NF; k++) {
+			if ($k ~ /^id=/) id = substr($k, 4) # the last id= is CTA_ID
+			else if ($k ~ /^mark=/) mark = substr($k, 6)
+			else if ($k ~ /^zone=/) zone = substr($k, 6)
+		}
+		print ev, id, mark, zone
+	}' "$1"
+}
+
+# lab_nfcapd_start_in NS ADDRESS PORT: as lab_nfcapd_start, in namespace NS
+# (e.g. the server's, so that the export datagrams cross the router's
+# connection tracking), bound to ADDRESS; lab_nfcapd_stop/_check work as
+# for PORT.
+lab_nfcapd_start_in() {
+	local ns=$1 addr=$2 port=$3 dir
+	dir=$(lab_nfcapd_dir "$port")
+	mkdir -p "$dir"
+	lab_bg "nfcapd-$port" "$ns" nfcapd -b "$addr" -p "$port" -w "$dir" -t 300
+	lab_wait_for 10 "nfcapd on $addr:$port in $ns" lab_listening "$ns" udp "$port" ||
+		lab_die "nfcapd did not start: $(cat "$LAB_TMP/nfcapd-$port.err")"
+}
+
+# lab_tshark_start_many PORT...: lab_tshark_start for several ports at once
+# (one capture each, started together, so that they start in the time of
+# one).
+lab_tshark_start_many() {
+	local port
+	for port in "$@"; do
+		lab_bg "tshark-$port" "$LAB_RTR" tshark -n -i lo \
+			-f "udp dst port $port or udp dst port $LAB_TSHARK_PROBE_PORT" -w "$(lab_tshark_file "$port")"
+	done
+	for port in "$@"; do
+		lab_wait_for 15 "tshark to start capturing" grep -q "Capturing on" "$LAB_TMP/tshark-$port.err" ||
+			lab_die "tshark did not start: $(cat "$LAB_TMP/tshark-$port.err")"
+	done
+	for port in "$@"; do
+		lab_wait_for 10 "tshark to capture a probe datagram" lab_tshark_capturing "$port" ||
+			lab_die "tshark captures nothing on the router's loopback"
+	done
 }

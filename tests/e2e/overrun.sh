@@ -20,8 +20,7 @@ lab_servers_start
 lab_nfcapd_start "$LAB_COLLECTOR_PORT"
 lab_ct_start
 
-lab_nfflowd_start_with "$LAB_COLLECTOR_PORT" "netlink_rcvbuf 64K" "user nobody" \
-	"pidfile $LAB_TMP/nfflowd.pid" "control_socket $LAB_TMP/nfflowd.sock"
+lab_nfflowd_start_with "$LAB_COLLECTOR_PORT" "netlink_rcvbuf 64K"
 pid=$(cat "$LAB_TMP/nfflowd.pid")
 
 # Two connections open across the overrun, with traffic before and after.
