@@ -389,7 +389,7 @@ static int reload(struct daemon *d, char *err, size_t errlen)
 		free(cfg);
 		return -1;
 	}
-	output_flush(&d->out); /* pending records leave with the old settings */
+	output_flush(&d->out, now_mono(d)); /* pending records leave with the old settings */
 	output_carry_over(&fresh, &d->out);
 	output_close(&d->out);
 	d->out = fresh;
@@ -542,7 +542,7 @@ static void stop(struct daemon *d)
 {
 	log_info("stopping: sending what is pending");
 	drain_events(d);
-	output_flush(&d->out);
+	output_flush(&d->out, now_mono(d));
 	log_stats(d);
 }
 
@@ -823,7 +823,7 @@ static int replay_run(struct daemon *d, const char *file, char *err, size_t errl
 	uint64_t t0 = clock_ns(CLOCK_MONOTONIC);
 	int rc = replay_file(d, f, err, errlen);
 	fclose(f);
-	output_flush(&d->out);
+	output_flush(&d->out, now_mono(d));
 	double secs = (double)(clock_ns(CLOCK_MONOTONIC) - t0) / 1e9;
 	uint64_t events = d->tr.st.new_events + d->tr.st.update_events + d->tr.st.destroy_events;
 	log_stats(d);

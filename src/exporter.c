@@ -16,18 +16,15 @@
 static void name_of(const struct sockaddr_storage *ss, char *buf, size_t len)
 {
 	char host[INET6_ADDRSTRLEN] = "?";
-	uint16_t port = 0;
 
 	if (ss->ss_family == AF_INET) {
 		const struct sockaddr_in *s = (const struct sockaddr_in *)ss;
 		inet_ntop(AF_INET, &s->sin_addr, host, sizeof host);
-		port = ntohs(s->sin_port);
-		snprintf(buf, len, "%s:%u", host, port);
+		snprintf(buf, len, "%s:%u", host, ntohs(s->sin_port));
 	} else {
 		const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)ss;
 		inet_ntop(AF_INET6, &s->sin6_addr, host, sizeof host);
-		port = ntohs(s->sin6_port);
-		snprintf(buf, len, "[%s]:%u", host, port);
+		snprintf(buf, len, "[%s]:%u", host, ntohs(s->sin6_port));
 	}
 }
 
@@ -80,31 +77,72 @@ static void note_error(struct exporter *e, int err)
 	e->last_errno = err;
 	e->last_log_s = now;
 	errno = err;
-	log_warn("collector %s: send failed (%" PRIu64 " errors so far; repeats within a "
-		 "minute are only counted)",
+	log_warn("collector %s: %" PRIu64 " datagrams lost so far (repeats within a minute are "
+		 "only counted); holding records until it takes them again",
 		 e->name, e->st.errors);
 }
 
-/* 1: sent, 0: no room now, -1: failed. ECONNREFUSED reports an ICMP error
- * caused by an earlier datagram; this one was not sent, so send it again. */
-static int try_send(struct exporter *e, const uint8_t *buf, size_t len, unsigned nrecords)
+/* Errors that say the collector cannot take datagrams now. */
+static bool unreachable(int err)
 {
-	for (int attempt = 0; attempt < 2; attempt++) {
-		if (send(e->fd, buf, len, 0) == (ssize_t)len) {
-			e->st.datagrams++;
-			e->st.records += nrecords;
-			e->came_back |= e->failing;
-			e->failing = false;
-			return 1;
-		}
-		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
-			return 0;
-		e->failing = true;
-		note_error(e, errno);
-		if (errno != ECONNREFUSED)
-			break;
+	return err == ECONNREFUSED || err == EHOSTUNREACH || err == ENETUNREACH ||
+	       err == EHOSTDOWN || err == ENETDOWN;
+}
+
+static void hold_first(struct exporter *e, struct exporter_dgram *d);
+
+/* The error answers the last datagram sent: hold it again, first in line. */
+static void go_down(struct exporter *e, int err)
+{
+	note_error(e, err);
+	if (!e->down)
+		e->st.outages++;
+	e->down = true;
+	e->probing = false;
+	if (e->last.data) {
+		hold_first(e, &e->last);
+		e->st.resent++;
 	}
-	return -1;
+}
+
+/* Keep a copy of the datagram just sent, in case an error answers it. */
+static void remember_sent(struct exporter *e, const uint8_t *buf, size_t len, unsigned nrecords)
+{
+	uint8_t *copy = realloc(e->last.data, len);
+
+	if (!copy)
+		return;
+	memcpy(copy, buf, len);
+	e->last = (struct exporter_dgram){
+	    .len = (uint16_t)len, .records = (uint16_t)nrecords, .data = copy};
+}
+
+enum sent { SENT, WAIT, REFUSED };
+
+/* SENT, WAIT (no room now, or the collector is down: keep it), or REFUSED
+ * (an error no retry can mend: drop it). An ICMP error reported here was
+ * caused by an earlier datagram; this one was not sent. */
+static enum sent try_send(struct exporter *e, const uint8_t *buf, size_t len, unsigned nrecords)
+{
+	if (send(e->fd, buf, len, 0) == (ssize_t)len) {
+		e->st.datagrams++;
+		e->st.records += nrecords;
+		remember_sent(e, buf, len, nrecords);
+		return SENT;
+	}
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
+		return WAIT;
+	if (unreachable(errno)) {
+		go_down(e, errno);
+		return WAIT;
+	}
+	note_error(e, errno);
+	return REFUSED;
+}
+
+static struct exporter_dgram *slot(struct exporter *e, size_t i)
+{
+	return &e->queue[(e->qhead + i) % EXPORTER_QUEUE];
 }
 
 static void enqueue(struct exporter *e, const uint8_t *buf, size_t len, unsigned nrecords)
@@ -116,51 +154,165 @@ static void enqueue(struct exporter *e, const uint8_t *buf, size_t len, unsigned
 		return;
 	}
 	memcpy(copy, buf, len);
-	struct exporter_dgram *d = &e->queue[(e->qhead + e->qlen++) % EXPORTER_QUEUE];
+	struct exporter_dgram *d = slot(e, e->qlen);
 	*d = (struct exporter_dgram){
 	    .len = (uint16_t)len, .records = (uint16_t)nrecords, .data = copy};
+	e->qlen++;
 	e->st.queued++;
 }
 
-size_t exporter_drain(struct exporter *e)
+/* Put d (taking its buffer) ahead of everything held. */
+static void hold_first(struct exporter *e, struct exporter_dgram *d)
 {
-	while (e->qlen > 0) {
-		struct exporter_dgram *d = &e->queue[e->qhead];
-		int r = try_send(e, d->data, d->len, d->records);
-		if (r == 0)
-			break;
-		if (r < 0)
-			e->st.dropped++;
+	if (e->qlen == EXPORTER_QUEUE) {
 		free(d->data);
-		e->qhead = (e->qhead + 1) % EXPORTER_QUEUE;
-		e->qlen--;
+		e->st.dropped++;
+	} else {
+		e->qhead = (e->qhead + EXPORTER_QUEUE - 1) % EXPORTER_QUEUE;
+		*slot(e, 0) = *d;
+		e->qlen++;
+		e->st.queued++;
 	}
+	*d = (struct exporter_dgram){0};
+}
+
+static void pop(struct exporter *e)
+{
+	free(slot(e, 0)->data);
+	e->qhead = (e->qhead + 1) % EXPORTER_QUEUE;
+	e->qlen--;
+}
+
+/* A collector that is down: a probe answered by no error within a second was
+ * delivered, and the collector is up again; else probe again. */
+static void probe(struct exporter *e, uint64_t mono_ns)
+{
+	int err = 0;
+	socklen_t elen = sizeof err;
+
+	if (mono_ns < e->probe_ns + EXPORTER_PROBE_NS)
+		return;
+	getsockopt(e->fd, SOL_SOCKET, SO_ERROR, &err, &elen); /* reads and clears it */
+	if (e->probing && err == 0) {
+		if (!e->probe_msg)
+			pop(e); /* the probe was the oldest datagram: it arrived */
+		exporter_set_probe(e, NULL, 0);
+		e->down = e->probing = false;
+		e->came_back = true;
+		log_info("collector %s takes datagrams again; sending the %zu held", e->name,
+			 e->qlen);
+		return;
+	}
+	if (err)
+		note_error(e, err);
+	if (e->qlen == 0)
+		return;
+	struct exporter_dgram *d = slot(e, 0);
+	const uint8_t *msg = e->probe_msg ? e->probe_msg : d->data;
+	size_t len = e->probe_msg ? e->probe_len : d->len;
+	e->probing = send(e->fd, msg, len, 0) == (ssize_t)len;
+	e->probe_ns = mono_ns;
+	if (e->probing)
+		e->st.datagrams++;
+}
+
+/* Send what waits, oldest first, until the socket is full or the collector
+ * is found down. */
+static void flush_queue(struct exporter *e)
+{
+	while (e->qlen > 0 && !e->down) {
+		struct exporter_dgram *d = slot(e, 0);
+		enum sent r = try_send(e, d->data, d->len, d->records);
+		if (r == WAIT)
+			break;
+		if (r == REFUSED)
+			e->st.dropped++;
+		pop(e);
+	}
+}
+
+size_t exporter_drain(struct exporter *e, uint64_t mono_ns)
+{
+	bool was_down = e->down;
+
+	if (e->down)
+		probe(e, mono_ns);
+	flush_queue(e);
+	if (e->down && !was_down)
+		e->probe_ns = mono_ns;
 	return e->qlen;
 }
 
 void exporter_send(struct exporter *e, const uint8_t *buf, size_t len, unsigned nrecords)
 {
-	if (exporter_drain(e) == 0) {
-		int r = try_send(e, buf, len, nrecords);
-		if (r > 0)
+	bool was_down = e->down;
+
+	flush_queue(e);
+	if (!e->down && e->qlen == 0) {
+		enum sent r = try_send(e, buf, len, nrecords);
+		if (r == SENT)
 			return;
-		if (r < 0) {
+		if (r == REFUSED) {
 			e->st.dropped++;
 			return;
 		}
 	}
+	if (e->down && !was_down)
+		e->probe_ns = 0; /* probe at the next drain */
 	enqueue(e, buf, len, nrecords);
+}
+
+void exporter_set_probe(struct exporter *e, const uint8_t *msg, size_t len)
+{
+	free(e->probe_msg);
+	e->probe_msg = msg ? malloc(len) : NULL;
+	e->probe_len = e->probe_msg ? len : 0;
+	if (e->probe_msg)
+		memcpy(e->probe_msg, msg, len);
+}
+
+const uint8_t *exporter_oldest(const struct exporter *e, size_t *len)
+{
+	if (e->qlen == 0)
+		return NULL;
+	*len = e->queue[e->qhead].len;
+	return e->queue[e->qhead].data;
+}
+
+void exporter_adopt(struct exporter *fresh, struct exporter *old)
+{
+	struct exporter_dgram *q = fresh->queue;
+
+	fresh->flow_seq = old->flow_seq;
+	fresh->st = old->st;
+	fresh->down = old->down;
+	fresh->probing = false;
+	fresh->probe_ns = 0;
+	fresh->came_back = old->came_back;
+	exporter_set_probe(fresh, old->probe_msg, old->probe_len);
+	free(fresh->last.data);
+	fresh->last = old->last;
+	old->last = (struct exporter_dgram){0};
+	fresh->queue = old->queue;
+	fresh->qhead = old->qhead;
+	fresh->qlen = old->qlen;
+	old->queue = q; /* empty */
+	old->qhead = old->qlen = 0;
 }
 
 void exporter_close(struct exporter *e)
 {
+	if (e->qlen)
+		log_warnx("collector %s: %zu datagrams held for it are lost%s", e->name, e->qlen,
+			  e->down ? " (it was down)" : "");
+	while (e->queue && e->qlen > 0)
+		pop(e);
+	exporter_set_probe(e, NULL, 0);
+	free(e->last.data);
+	e->last.data = NULL;
 	if (e->fd >= 0)
 		close(e->fd);
 	e->fd = -1;
-	for (; e->queue && e->qlen > 0; e->qlen--) {
-		free(e->queue[e->qhead].data);
-		e->qhead = (e->qhead + 1) % EXPORTER_QUEUE;
-	}
 	free(e->queue);
 	e->queue = NULL;
 }

@@ -1,6 +1,14 @@
 /* exporter: one UDP socket per collector, bound to the configured source
- * address and connected to the collector. Sending never blocks: a datagram
- * the socket cannot take now waits in a bounded queue. */
+ * address and connected to the collector. Sending never blocks and loses
+ * nothing it can keep: a datagram the socket cannot take now, or that a
+ * collector known to be down would not take, waits in a bounded queue.
+ *
+ * A collector is down once the kernel reports an ICMP error for it (port or
+ * host unreachable). The error is reported on the send after the one it
+ * answers: that last datagram sent is held again, first in line. While the
+ * collector is down nothing is sent but one probe a second (templates, or the
+ * oldest datagram held); a probe no error answers within a second arrived,
+ * and the collector is up again. */
 #ifndef NFFLOWD_EXPORTER_H
 #define NFFLOWD_EXPORTER_H
 
@@ -10,14 +18,17 @@
 
 #include "config.h"
 
-#define EXPORTER_QUEUE 512 /* datagrams held while the socket is full */
+#define EXPORTER_QUEUE	  4096 /* datagrams held: 120k v5 records, 6 MB at most */
+#define EXPORTER_PROBE_NS 1000000000ull
 
 struct exporter_stats {
-	uint64_t datagrams; /* handed to the kernel */
+	uint64_t datagrams; /* handed to the kernel (probes included) */
 	uint64_t records;   /* in those datagrams */
-	uint64_t errors;    /* failed sends (refused, unreachable, ...) */
-	uint64_t dropped;   /* datagrams dropped: queue full or send failed twice */
-	uint64_t queued;    /* datagrams that had to wait for room */
+	uint64_t errors;    /* errors reported: each means a datagram was lost */
+	uint64_t dropped;   /* datagrams dropped: queue full */
+	uint64_t queued;    /* datagrams that had to wait */
+	uint64_t outages;   /* times the collector was found down */
+	uint64_t resent;    /* datagrams refused and held again */
 };
 
 struct exporter_dgram {
@@ -33,8 +44,13 @@ struct exporter {
 	uint32_t flow_seq;   /* v5: flows exported before the next datagram */
 	int last_errno;	     /* the last error logged */
 	uint64_t last_log_s; /* when, in monotonic seconds */
-	bool failing;	     /* the last send failed */
-	bool came_back;	     /* a send succeeded after failures: resend templates */
+	bool down;	     /* the collector refuses or cannot be reached */
+	bool probing;	     /* the oldest queued datagram was sent as a probe */
+	uint64_t probe_ns;   /* monotonic time of the last probe */
+	bool came_back;	     /* it is up again: templates must be resent */
+	uint8_t *probe_msg;  /* what to probe with (templates), else the oldest held */
+	size_t probe_len;
+	struct exporter_dgram last; /* the last datagram sent, until the next one */
 	struct exporter_dgram *queue;
 	size_t qhead, qlen;
 	struct exporter_stats st;
@@ -43,12 +59,25 @@ struct exporter {
 /* Open the socket for collector c. Returns 0, or -1 with a message in err. */
 int exporter_open(struct exporter *e, const struct collector_conf *c, char *err, size_t errlen);
 
-/* Send one datagram of nrecords records, or queue it while the socket is
- * full. A failure is counted and logged (once per kind of error). */
+/* Send one datagram of nrecords records, or queue it (socket full, collector
+ * down). Errors are counted and logged (the first of a kind, then at most
+ * once a minute). */
 void exporter_send(struct exporter *e, const uint8_t *buf, size_t len, unsigned nrecords);
 
-/* Try to send what waits in the queue. Returns the number still waiting. */
-size_t exporter_drain(struct exporter *e);
+/* At monotonic time mono_ns: probe a collector that is down, or send what
+ * waits. Returns the number still waiting. */
+size_t exporter_drain(struct exporter *e, uint64_t mono_ns);
+
+/* Probe with msg (a copy is kept) rather than with the oldest datagram
+ * held: a probe that arrives is then not also sent again. NULL clears it. */
+void exporter_set_probe(struct exporter *e, const uint8_t *msg, size_t len);
+
+/* The oldest datagram held, or NULL. */
+const uint8_t *exporter_oldest(const struct exporter *e, size_t *len);
+
+/* fresh replaces old for the same collector (a reload): it takes over the
+ * sequence numbers, counters, state and the datagrams waiting. */
+void exporter_adopt(struct exporter *fresh, struct exporter *old);
 
 /* Close the socket and free the queue. */
 void exporter_close(struct exporter *e);

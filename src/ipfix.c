@@ -562,6 +562,29 @@ size_t ipfix_encode(struct ipfix_state *s, uint8_t *buf, size_t cap, uint64_t no
 	return m.w.len;
 }
 
+static uint32_t get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+size_t ipfix_templates_before(const struct ipfix_state *s, const uint8_t *msg, size_t msglen,
+			      uint8_t *buf, size_t cap, uint64_t now_ns, uint64_t boot_ms)
+{
+	struct ipfix_state tmp = *s;
+	size_t used;
+
+	/* The sequence number: RFC 7011 §3.1 at offset 8, RFC 3954 §5.1 at 12. */
+	size_t at = s->version == IPFIX_V10 ? 8 : 12;
+	if (msglen < at + 4 || (msg[0] << 8 | msg[1]) != s->version)
+		return 0;
+	if (s->version == IPFIX_V10)
+		tmp.records = get_be32(msg + at);
+	else
+		tmp.packets = get_be32(msg + at);
+	tmp.tmpl_forced = true;
+	return ipfix_encode(&tmp, buf, cap, now_ns, boot_ms, NULL, 0, &used);
+}
+
 uint8_t ipfix_end_reason(const struct ct_event *ev)
 {
 	if (ev->orig.proto != IPPROTO_TCP || !(ev->have & CT_HAVE_TCP_STATE))

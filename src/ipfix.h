@@ -102,4 +102,13 @@ bool ipfix_templates_pending(const struct ipfix_state *s, uint64_t now_ns);
 size_t ipfix_encode(struct ipfix_state *s, uint8_t *buf, size_t cap, uint64_t now_ns,
 		    uint64_t boot_ms, const struct ipfix_rec *recs, size_t n, size_t *used);
 
+/* A message carrying only the templates, as if encoded when the message msg
+ * (one this state encoded earlier) was: with msg's sequence number, so that
+ * it can be sent just before msg (a collector that comes back after an
+ * outage gets the templates before the data held for it). s is not changed.
+ * In v9 the two packets then share a sequence number. Returns the length,
+ * or 0 if msg is not a message of this version or cap is too small. */
+size_t ipfix_templates_before(const struct ipfix_state *s, const uint8_t *msg, size_t msglen,
+			      uint8_t *buf, size_t cap, uint64_t now_ns, uint64_t boot_ms);
+
 #endif

@@ -42,6 +42,7 @@ static int open_collector(struct output *o, const struct collector_conf *c, char
 	o->ncol++;
 	o->v5 |= c->version == 5;
 	o->ipfix |= c->version != 5;
+	o->nat_events |= c->version != 5 && c->nat_events;
 	return 0;
 }
 
@@ -87,15 +88,14 @@ static bool same_collector(const struct output_collector *a, const struct output
 	       strcmp(a->ex.name, b->ex.name) == 0 && a->ex.conf->version == b->ex.conf->version;
 }
 
-void output_carry_over(struct output *fresh, const struct output *old)
+void output_carry_over(struct output *fresh, struct output *old)
 {
 	fresh->st = old->st;
 	for (size_t i = 0; i < fresh->ncol; i++) {
 		for (size_t j = 0; j < old->ncol; j++) {
 			if (!same_collector(&fresh->col[i], &old->col[j]))
 				continue;
-			fresh->col[i].ex.flow_seq = old->col[j].ex.flow_seq;
-			fresh->col[i].ex.st = old->col[j].ex.st;
+			exporter_adopt(&fresh->col[i].ex, &old->col[j].ex);
 			fresh->col[i].ipfix.packets = old->col[j].ipfix.packets;
 			fresh->col[i].ipfix.records = old->col[j].ipfix.records;
 		}
@@ -219,7 +219,10 @@ static void ipfix_send_all(struct output *o, struct output_collector *oc, uint64
 	uint8_t buf[DGRAM_MAX];
 	size_t n = ipfix_recs(o, oc->ex.conf, recs), off = 0, used;
 
-	if (oc->ex.came_back) { /* it may have missed the templates */
+	/* While a collector is down, every message it will get carries the
+	 * templates, and so does the first after it is back: whatever it lost
+	 * or forgot meanwhile, each message can be decoded. */
+	if (oc->ex.down || oc->ex.came_back) {
 		ipfix_templates_due(&oc->ipfix);
 		oc->ex.came_back = false;
 	}
@@ -272,7 +275,7 @@ void output_conn(struct output *o, const struct ct_event *ev, const struct flow_
 
 void output_nat_create(struct output *o, const struct ct_event *ev, uint64_t t_ms, uint64_t mono_ns)
 {
-	if (!o->ipfix || !flow_nat_changed(ev))
+	if (!o->ipfix || !o->nat_events || !flow_nat_changed(ev))
 		return;
 	struct output_conn q = {.ev = *ev, .first_ms = t_ms, .last_ms = t_ms, .create = true};
 	q.ev.have &= ~(uint32_t)CT_HAVE_COUNTERS;
@@ -280,19 +283,37 @@ void output_nat_create(struct output *o, const struct ct_event *ev, uint64_t t_m
 	ipfix_add(o, &q, mono_ns);
 }
 
-void output_flush(struct output *o)
+void output_flush(struct output *o, uint64_t mono_ns)
 {
 	v5_flush(o);
 	ipfix_flush(o);
 	for (size_t i = 0; i < o->ncol; i++)
-		exporter_drain(&o->col[i].ex);
+		exporter_drain(&o->col[i].ex, mono_ns);
+}
+
+/* A v9 or IPFIX collector that is down is probed with the templates, as
+ * they would have been just before the oldest message held for it. */
+static void set_probe(struct output *o, struct output_collector *oc)
+{
+	uint8_t buf[DGRAM_MAX];
+	size_t hlen, len;
+	const uint8_t *head = exporter_oldest(&oc->ex, &hlen);
+
+	if (oc->ex.conf->version == 5 || !oc->ex.down || oc->ex.probe_msg || !head)
+		return;
+	len = ipfix_templates_before(&oc->ipfix, head, hlen, buf, sizeof buf, o->now(o->now_ctx),
+				     o->boot_ms);
+	if (len)
+		exporter_set_probe(&oc->ex, buf, len);
 }
 
 void output_tick(struct output *o, uint64_t mono_ns)
 {
-	for (size_t i = 0; i < o->ncol; i++)
+	for (size_t i = 0; i < o->ncol; i++) {
+		set_probe(o, &o->col[i]);
 		if (o->col[i].ex.qlen)
-			exporter_drain(&o->col[i].ex);
+			exporter_drain(&o->col[i].ex, mono_ns);
+	}
 	if (o->batch.n && mono_ns >= o->batch.due_ns)
 		v5_flush(o);
 	if (o->qlen && mono_ns >= o->q_due_ns)
@@ -307,6 +328,9 @@ uint64_t output_due(const struct output *o)
 		due = o->batch.due_ns;
 	if (o->qlen && o->q_due_ns < due)
 		due = o->q_due_ns;
+	for (size_t i = 0; i < o->ncol; i++) /* the next probe of a collector that is down */
+		if (o->col[i].ex.down && o->col[i].ex.probe_ns + EXPORTER_PROBE_NS < due)
+			due = o->col[i].ex.probe_ns + EXPORTER_PROBE_NS;
 	return due;
 }
 
@@ -315,7 +339,7 @@ size_t output_pollfds(const struct output *o, struct pollfd *pfd)
 	size_t n = 0;
 
 	for (size_t i = 0; i < o->ncol; i++)
-		if (o->col[i].ex.qlen)
+		if (o->col[i].ex.qlen && !o->col[i].ex.down)
 			pfd[n++] = (struct pollfd){.fd = o->col[i].ex.fd, .events = POLLOUT};
 	return n;
 }
@@ -334,9 +358,11 @@ size_t output_format_stats(const struct output *o, char *buf, size_t len)
 		n += (size_t)snprintf(buf + n, len - n,
 				      "collector %s: datagrams %" PRIu64 " records %" PRIu64
 				      " send-errors %" PRIu64 " dropped %" PRIu64 " queued %" PRIu64
-				      " version %d name %s\n",
+				      " version %d name %s outages %" PRIu64 " resent %" PRIu64
+				      " waiting %zu%s\n",
 				      e->name, e->st.datagrams, e->st.records, e->st.errors,
-				      e->st.dropped, e->st.queued, e->conf->version, e->conf->name);
+				      e->st.dropped, e->st.queued, e->conf->version, e->conf->name,
+				      e->st.outages, e->st.resent, e->qlen, e->down ? " down" : "");
 	}
 	return n < len ? n : len - 1;
 }

@@ -56,8 +56,9 @@ struct output {
 	uint8_t exaddr[4];
 	struct output_collector col[CONFIG_MAX_COLLECTORS];
 	size_t ncol;
-	bool v5;    /* a v5 collector or a local copy wants the triplets */
-	bool ipfix; /* a v9 or IPFIX collector */
+	bool v5;	 /* a v5 collector or a local copy wants the triplets */
+	bool ipfix;	 /* a v9 or IPFIX collector */
+	bool nat_events; /* one of them wants NAT create events */
 	struct output_v5_batch batch;
 	struct output_conn *queue;
 	size_t qlen;
@@ -76,8 +77,9 @@ int output_open(struct output *o, const struct nf_config *cfg, bool foreground, 
 void output_close(struct output *o);
 
 /* A collector in fresh that was in old (same name, address and version)
- * continues old's sequence numbers; statistics carry over too. */
-void output_carry_over(struct output *fresh, const struct output *old);
+ * continues old's sequence numbers, counters and state, and takes over the
+ * datagrams waiting for it. */
+void output_carry_over(struct output *fresh, struct output *old);
 
 /* A connection's v5 records (flow_from_conn): at its end, or with interim
  * an active-timeout record of a connection still open. */
@@ -89,8 +91,8 @@ void output_conn(struct output *o, const struct ct_event *ev, const struct flow_
 void output_nat_create(struct output *o, const struct ct_event *ev, uint64_t t_ms,
 		       uint64_t mono_ns);
 
-/* Send everything pending now. */
-void output_flush(struct output *o);
+/* Send everything pending now (mono_ns: the monotonic time). */
+void output_flush(struct output *o, uint64_t mono_ns);
 
 /* Send what is due by mono_ns, and what waited for room in the sockets. */
 void output_tick(struct output *o, uint64_t mono_ns);
