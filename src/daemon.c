@@ -395,6 +395,7 @@ static int reload(struct daemon *d, char *err, size_t errlen)
 	d->out = fresh;
 	free(d->cfg);
 	d->cfg = cfg;
+	output_own_flows(&d->out, &cfg->filter);
 	d->tr.ttl_ns = (uint64_t)cfg->ttl * NS_PER_S;
 	tracker_set_active_timeout(&d->tr, (uint64_t)cfg->active_timeout * NS_PER_S);
 	if (nlsock_filter(d->ev, &cfg->filter) != 0)
@@ -456,6 +457,7 @@ static int open_privileged(struct daemon *d, uid_t uid, gid_t gid, char *err, si
 	    0)
 		return -1;
 	d->out_open = true;
+	output_own_flows(&d->out, &d->cfg->filter);
 	d->ctl = control_listen(d->cfg->control, uid, gid, err, errlen);
 	if (d->ctl < 0)
 		return -1;

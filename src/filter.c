@@ -106,8 +106,11 @@ static bool is_self(const struct filter *f, const struct ct_event *ev)
 {
 	for (size_t i = 0; i < f->nself; i++) {
 		const struct filter_self *s = &f->self[i];
-		if (ev->orig.proto == 17 && ev->family == s->family && ev->orig.dport == s->port &&
-		    memcmp(ev->orig.dst, s->addr, sizeof s->addr) == 0)
+		if (ev->orig.proto != 17 || ev->family != s->family || ev->orig.dport != s->port ||
+		    memcmp(ev->orig.dst, s->addr, sizeof s->addr) != 0)
+			continue;
+		if (s->sport == 0 || (ev->orig.sport == s->sport &&
+				      memcmp(ev->orig.src, s->src, sizeof s->src) == 0))
 			return true;
 	}
 	return false;

@@ -20,11 +20,14 @@ struct filter_mark {
 	uint32_t value, mask;
 };
 
-/* An endpoint nfflowd sends to: its own export traffic is not exported. */
+/* One of nfflowd's own export flows (its socket's local address and port,
+ * once known, to a collector's address and port): not exported. */
 struct filter_self {
 	uint8_t family;
 	uint8_t addr[16];
 	uint16_t port;
+	uint8_t src[16];
+	uint16_t sport; /* 0 until the socket is bound: then addr and port alone */
 };
 
 /* Each list that is not empty must match (and between keys), by any of its

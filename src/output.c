@@ -1,5 +1,6 @@
 #include "output.h"
 
+#include <arpa/inet.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -70,6 +71,26 @@ int output_open(struct output *o, const struct nf_config *cfg, bool foreground, 
 fail:
 	output_close(o);
 	return -1;
+}
+
+void output_own_flows(const struct output *o, struct filter *f)
+{
+	for (size_t i = 0; i < o->ncol && i < f->nself; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof ss;
+		struct filter_self *s = &f->self[i];
+		if (getsockname(o->col[i].ex.fd, (struct sockaddr *)&ss, &len) != 0)
+			continue;
+		if (ss.ss_family == AF_INET) {
+			const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
+			memcpy(s->src, &in->sin_addr, 4);
+			s->sport = ntohs(in->sin_port);
+		} else if (ss.ss_family == AF_INET6) {
+			const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
+			memcpy(s->src, &in6->sin6_addr, 16);
+			s->sport = ntohs(in6->sin6_port);
+		}
+	}
 }
 
 void output_close(struct output *o)

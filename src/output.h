@@ -73,6 +73,11 @@ struct output {
 int output_open(struct output *o, const struct nf_config *cfg, bool foreground, uint64_t boot_ms,
 		output_clock_fn now, void *now_ctx, char *err, size_t errlen);
 
+/* Fill f's own export flows (one per collector, in order) with the local
+ * address and port of each collector socket, so that only nfflowd's own
+ * traffic is told apart from others' traffic to the same collector. */
+void output_own_flows(const struct output *o, struct filter *f);
+
 /* Close everything o opened (pending records are not sent: flush first). */
 void output_close(struct output *o);
 
