@@ -1196,7 +1196,7 @@ void config_defaults(struct nf_config *c)
 	c->ttl = 604800;
 	c->flush_ms = 1000;
 	c->sysctl_setup = true;
-	c->rcvbuf = 8u * 1024 * 1024;
+	c->rcvbuf = 128u * 1024 * 1024; /* no loss at 250k events/s here: bench/run.sh */
 	c->resync_interval = 10;
 	c->active_timeout = 1800;
 	c->log_facility = LOG_DAEMON;

@@ -262,6 +262,9 @@ static void overrun(struct daemon *d)
 	size_t got = want > d->rcvbuf ? nlsock_set_rcvbuf(d->ev, want) : 0;
 
 	d->st.nl_overruns++;
+	/* The table is dumped again (at most once per resync_interval, so that
+	 * dumps do not add to an overload) to refresh what the tracker
+	 * remembers; a DESTROY the kernel dropped cannot be brought back. */
 	d->resync_wanted = true;
 	if (got > d->rcvbuf)
 		d->rcvbuf = got;
@@ -622,7 +625,8 @@ static void timers(struct daemon *d, uint64_t mono)
 	}
 	bool resync_due = mono >= d->next_resync_ns && tracker_pending_snapshots(&d->tr);
 	bool active_due = d->cfg->active_timeout && mono >= d->next_active_ns;
-	if (!d->dump && d->ready && (resync_due || active_due || d->resync_wanted)) {
+	bool overrun_due = d->resync_wanted && mono >= d->next_resync_ns;
+	if (!d->dump && d->ready && (resync_due || active_due || overrun_due)) {
 		d->resync_wanted = false;
 		dump_start(d, false);
 		d->next_resync_ns = mono + d->cfg->resync_interval * NS_PER_S;
@@ -806,8 +810,11 @@ static int replay_start(struct daemon *d, char *err, size_t errlen)
 	}
 	if (config_load(d->path, d->cfg, err, errlen, config_warning, NULL) != 0)
 		return -1;
-	/* Every NEW is remembered: the recording may lack kernel timestamps. */
-	if (tracker_init(&d->tr, (uint64_t)d->cfg->ttl * NS_PER_S, false, on_conn, on_new, d)) {
+	/* A recording made with sysctl_setup (the default) has kernel
+	 * timestamps, so NEW events need not be remembered; without it every
+	 * NEW is, in case the DESTROYs lack a start. */
+	if (tracker_init(&d->tr, (uint64_t)d->cfg->ttl * NS_PER_S, d->cfg->sysctl_setup, on_conn,
+			 on_new, d)) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}

@@ -128,7 +128,7 @@ static void test_defaults(void)
 	CHECK_EQ_U64(c.engine_type, 0);
 	CHECK_EQ_U64(c.engine_id, 0);
 	CHECK(c.sysctl_setup);
-	CHECK_EQ_U64(c.rcvbuf, 8 * 1024 * 1024);
+	CHECK_EQ_U64(c.rcvbuf, 128 * 1024 * 1024);
 	CHECK_EQ_U64(c.resync_interval, 10);
 	CHECK_EQ_U64(c.log_facility, LOG_DAEMON);
 	check_default_copies(&c);
