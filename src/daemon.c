@@ -356,9 +356,9 @@ static size_t format_stats(const struct daemon *d, char *buf, size_t len)
 	    t->update_events, t->destroy_events);
 	ADD("connections: exported %" PRIu64 " ended-unseen %" PRIu64 " remembered %zu"
 	    " expired-by-ttl %" PRIu64 " start-unknown %" PRIu64 " no-counters %" PRIu64
-	    " out-of-memory %" PRIu64 "\n",
+	    " out-of-memory %" PRIu64 " interim %" PRIu64 " interim-remembered %zu\n",
 	    t->exported, t->ended_by_dump, cttable_count(d->tr.table), t->expired, t->start_unknown,
-	    t->no_counters, t->oom);
+	    t->no_counters, t->oom, t->interim, cttable_count(d->tr.interim));
 	ADD("netlink: datagrams %" PRIu64 " overruns %" PRIu64 " parse-errors %" PRIu64
 	    " dumps %" PRIu64 " dump-errors %" PRIu64 " buffer %zu filtered %" PRIu64 "\n",
 	    d->st.nl_datagrams, d->st.nl_overruns, d->st.parse_errors, d->st.dumps,
