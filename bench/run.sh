@@ -7,8 +7,9 @@
 # The systems, one after another, each on an empty connection table:
 #   nfflowd       this tree's build: default configuration, one IPFIX
 #                 collector (nfcapd in the router namespace), no local copy
-#   nfflowd@128M  the same with netlink_rcvbuf 128M (any SYSTEM@SIZE sets
-#                 the netlink buffer of nfflowd, ulogd2 or minreader)
+#   nfflowd@8M    the same with netlink_rcvbuf 8M, the old default, for
+#                 comparison (any SYSTEM@SIZE sets the netlink buffer of
+#                 nfflowd, ulogd2 or minreader; the default is 128M)
 #   ulogd2        NFCT (hash) + IPFIX to nfcapd, 16 MiB netlink buffer
 #   minreader     bench/minreader.c: receive and count only (the floor);
 #                 minreader-mm: the same with recvmmsg, 64 datagrams a call
@@ -49,7 +50,7 @@ BENCH_T0=$(date +%s%3N)
 BENCH_CONNS=${BENCH_CONNS:-200000}
 BENCH_SWEEP_CONNS=${BENCH_SWEEP_CONNS:-50000}
 BENCH_SWEEP_RATES=${BENCH_SWEEP_RATES:-"10000 20000 40000 60000 0"}
-BENCH_SYSTEMS=${BENCH_SYSTEMS:-"nfflowd nfflowd@128M ulogd2 minreader conntrack"}
+BENCH_SYSTEMS=${BENCH_SYSTEMS:-"nfflowd nfflowd@8M ulogd2 minreader conntrack"}
 BENCH_SWEEP_SYSTEMS=${BENCH_SWEEP_SYSTEMS:-"nfflowd ulogd2 minreader conntrack"}
 BENCH_RECORD_AS=${BENCH_RECORD_AS:-nfflowd-w@128M}
 BENCH_SWEEP=${BENCH_SWEEP:-1}
@@ -62,7 +63,7 @@ BENCH_FIRST_ADDR=203.0.113.10
 BENCH_LAG_MS=100                # sweep: delete each connection this long after it was made
 BENCH_CT_MAX=1048576            # nf_conntrack_max during the run (initial namespace)
 BENCH_CT_BUCKETS=524288         # nf_conntrack_buckets, if it is smaller
-BENCH_NL_BUF=$((8 << 20))       # minreader: nfflowd's default netlink_rcvbuf
+BENCH_NL_BUF=$((128 << 20))     # minreader: nfflowd's default netlink_rcvbuf
 BENCH_ULOGD_BUF=$((16 << 20))   # ulogd2: netlink_socket_buffer_size ...
 BENCH_ULOGD_BUFMAX=$((256 << 20)) # ... grown on ENOBUFS up to this (nfflowd's cap)
 BENCH_NFCAPD_BUF=$((4 << 20))   # nfcapd -B (capped by net.core.rmem_max)

@@ -52,75 +52,104 @@ struct parse {
 	bool orig_ok;		 /* a whole original tuple was read */
 };
 
-/* One pass over a stream of attributes, noting how far it got. */
-struct walk {
-	mnl_attr_cb_t cb;
-	struct parse *p;
-	const char *base;
-	size_t done; /* from base to the padded end of the last attribute */
-};
+/* The attribute layer, inline: the parser runs for every event, and calls
+ * into the shared libmnl for each attribute cost more than the checks. The
+ * checks are libmnl's: a header that fits, a length that fits, 4-byte
+ * alignment (RFC 3549 §2.3.2), the type without its flag bits. */
+static inline uint16_t attr_type(const struct nlattr *a)
+{
+	return a->nla_type & NLA_TYPE_MASK;
+}
+
+static inline size_t attr_len(const struct nlattr *a)
+{
+	return (size_t)a->nla_len - NLA_HDRLEN;
+}
+
+static inline const void *attr_data(const struct nlattr *a)
+{
+	return (const char *)a + NLA_HDRLEN;
+}
+
+/* A type newer than the kernel headers nfflowd knows: skipped. */
+static inline bool type_unknown(const struct nlattr *a, uint16_t max)
+{
+	return attr_type(a) > max;
+}
 
 static int cb_result(bool ok)
 {
 	return ok ? MNL_CB_OK : MNL_CB_ERROR;
 }
 
-static int walk_cb(const struct nlattr *attr, void *data)
-{
-	struct walk *w = data;
-
-	w->done = (size_t)((const char *)attr - w->base) + MNL_ALIGN(attr->nla_len);
-	return w->cb(attr, w->p);
-}
-
 /* Runs cb on each attribute of the len bytes at payload. False if cb failed
  * or the bytes end inside an attribute. */
 static bool walk_payload(const void *payload, size_t len, mnl_attr_cb_t cb, struct parse *p)
 {
-	struct walk w = {.cb = cb, .p = p, .base = payload, .done = 0};
+	const char *base = payload;
+	size_t off = 0;
 
-	if (mnl_attr_parse_payload(payload, len, walk_cb, &w) != MNL_CB_OK)
-		return false;
-	return w.done >= len;
+	while (len - off >= sizeof(struct nlattr)) {
+		const struct nlattr *a = (const void *)(base + off);
+		if (a->nla_len < sizeof *a || a->nla_len > len - off || cb(a, p) != MNL_CB_OK)
+			return false;
+		off += NLA_ALIGN(a->nla_len);
+		if (off > len)
+			off = len; /* the last attribute's padding */
+	}
+	return off == len;
 }
 
+/* A nest: empty, or holding at least one attribute header. */
 static bool walk_nested(const struct nlattr *nest, mnl_attr_cb_t cb, struct parse *p)
 {
-	if (mnl_attr_validate(nest, MNL_TYPE_NESTED) < 0)
+	size_t len = attr_len(nest);
+
+	if (len > 0 && len < NLA_HDRLEN)
 		return false;
-	return walk_payload(mnl_attr_get_payload(nest), mnl_attr_get_payload_len(nest), cb, p);
+	return walk_payload(attr_data(nest), len, cb, p);
 }
 
+/* Fixed-size payloads must have exactly their size. u64 payloads are often
+ * only 4-byte aligned: every value is copied out. */
 static bool read_u8(const struct nlattr *attr, uint8_t *out)
 {
-	if (mnl_attr_validate(attr, MNL_TYPE_U8) < 0)
+	if (attr_len(attr) != sizeof *out)
 		return false;
-	*out = mnl_attr_get_u8(attr);
+	*out = *(const uint8_t *)attr_data(attr);
 	return true;
 }
 
 static bool read_be16(const struct nlattr *attr, uint16_t *out)
 {
-	if (mnl_attr_validate(attr, MNL_TYPE_U16) < 0)
+	uint16_t v;
+
+	if (attr_len(attr) != sizeof v)
 		return false;
-	*out = ntohs(mnl_attr_get_u16(attr));
+	memcpy(&v, attr_data(attr), sizeof v);
+	*out = ntohs(v);
 	return true;
 }
 
 static bool read_be32(const struct nlattr *attr, uint32_t *out)
 {
-	if (mnl_attr_validate(attr, MNL_TYPE_U32) < 0)
+	uint32_t v;
+
+	if (attr_len(attr) != sizeof v)
 		return false;
-	*out = ntohl(mnl_attr_get_u32(attr));
+	memcpy(&v, attr_data(attr), sizeof v);
+	*out = ntohl(v);
 	return true;
 }
 
-/* u64 payloads are often only 4-byte aligned; mnl_attr_get_u64 copies. */
 static bool read_be64(const struct nlattr *attr, uint64_t *out)
 {
-	if (mnl_attr_validate(attr, MNL_TYPE_U64) < 0)
+	uint64_t v;
+
+	if (attr_len(attr) != sizeof v)
 		return false;
-	*out = be64toh(mnl_attr_get_u64(attr));
+	memcpy(&v, attr_data(attr), sizeof v);
+	*out = be64toh(v);
 	return true;
 }
 
@@ -173,9 +202,9 @@ static int on_addr(const struct nlattr *attr, struct parse *p, uint8_t family, u
 {
 	size_t len = family == AF_INET ? IPV4_ADDR_LEN : IPV6_ADDR_LEN;
 
-	if (p->ev->family != family || mnl_attr_validate2(attr, MNL_TYPE_BINARY, len) < 0)
+	if (p->ev->family != family || attr_len(attr) != len)
 		return MNL_CB_ERROR;
-	memcpy(out, mnl_attr_get_payload(attr), len);
+	memcpy(out, attr_data(attr), len);
 	p->seen |= bit;
 	return MNL_CB_OK;
 }
@@ -185,9 +214,9 @@ static int ip_cb(const struct nlattr *attr, void *data)
 	struct parse *p = data;
 	struct ct_tuple *t = p->tuple;
 
-	if (mnl_attr_type_valid(attr, CTA_IP_MAX) < 0)
+	if (type_unknown(attr, CTA_IP_MAX))
 		return MNL_CB_OK;
-	switch (mnl_attr_get_type(attr)) {
+	switch (attr_type(attr)) {
 	case CTA_IP_V4_SRC:
 		return on_addr(attr, p, AF_INET, t->src, SEEN_SRC);
 	case CTA_IP_V4_DST:
@@ -239,9 +268,9 @@ static int proto_cb(const struct nlattr *attr, void *data)
 	struct parse *p = data;
 	struct ct_tuple *t = p->tuple;
 
-	if (mnl_attr_type_valid(attr, CTA_PROTO_MAX) < 0)
+	if (type_unknown(attr, CTA_PROTO_MAX))
 		return MNL_CB_OK;
-	switch (mnl_attr_get_type(attr)) {
+	switch (attr_type(attr)) {
 	case CTA_PROTO_NUM:
 		return on_proto_num(attr, p);
 	case CTA_PROTO_SRC_PORT:
@@ -265,15 +294,15 @@ static int tuple_cb(const struct nlattr *attr, void *data)
 {
 	struct parse *p = data;
 
-	if (mnl_attr_type_valid(attr, CTA_TUPLE_MAX) < 0)
+	if (type_unknown(attr, CTA_TUPLE_MAX))
 		return MNL_CB_OK;
-	switch (mnl_attr_get_type(attr)) {
+	switch (attr_type(attr)) {
 	case CTA_TUPLE_IP:
 		return cb_result(walk_nested(attr, ip_cb, p));
 	case CTA_TUPLE_PROTO:
 		return cb_result(walk_nested(attr, proto_cb, p));
 	case CTA_TUPLE_ZONE: /* checked, not kept: CTA_ZONE carries the zone */
-		return cb_result(mnl_attr_validate(attr, MNL_TYPE_U16) == 0);
+		return cb_result(attr_len(attr) == sizeof(uint16_t));
 	default:
 		return MNL_CB_OK;
 	}
@@ -309,9 +338,9 @@ static int counters_cb(const struct nlattr *attr, void *data)
 {
 	struct parse *p = data;
 
-	if (mnl_attr_type_valid(attr, CTA_COUNTERS_MAX) < 0)
+	if (type_unknown(attr, CTA_COUNTERS_MAX))
 		return MNL_CB_OK;
-	switch (mnl_attr_get_type(attr)) {
+	switch (attr_type(attr)) {
 	case CTA_COUNTERS_PACKETS:
 		return seen_be64(attr, &p->cnt->packets, p, SEEN_PACKETS);
 	case CTA_COUNTERS_BYTES:
@@ -345,9 +374,9 @@ static int tstamp_cb(const struct nlattr *attr, void *data)
 	struct parse *p = data;
 	struct ct_event *ev = p->ev;
 
-	if (mnl_attr_type_valid(attr, CTA_TIMESTAMP_MAX) < 0)
+	if (type_unknown(attr, CTA_TIMESTAMP_MAX))
 		return MNL_CB_OK;
-	switch (mnl_attr_get_type(attr)) {
+	switch (attr_type(attr)) {
 	case CTA_TIMESTAMP_START:
 		return have_be64(attr, &ev->start_ns, ev, CT_HAVE_TS_START);
 	case CTA_TIMESTAMP_STOP:
@@ -361,8 +390,7 @@ static int tcp_info_cb(const struct nlattr *attr, void *data)
 {
 	struct ct_event *ev = ((struct parse *)data)->ev;
 
-	if (mnl_attr_type_valid(attr, CTA_PROTOINFO_TCP_MAX) < 0 ||
-	    mnl_attr_get_type(attr) != CTA_PROTOINFO_TCP_STATE)
+	if (type_unknown(attr, CTA_PROTOINFO_TCP_MAX) || attr_type(attr) != CTA_PROTOINFO_TCP_STATE)
 		return MNL_CB_OK;
 	if (!read_u8(attr, &ev->tcp_state))
 		return MNL_CB_ERROR;
@@ -373,8 +401,7 @@ static int tcp_info_cb(const struct nlattr *attr, void *data)
 /* Only TCP's state is kept: it tells how a connection ended. */
 static int protoinfo_cb(const struct nlattr *attr, void *data)
 {
-	if (mnl_attr_type_valid(attr, CTA_PROTOINFO_MAX) < 0 ||
-	    mnl_attr_get_type(attr) != CTA_PROTOINFO_TCP)
+	if (type_unknown(attr, CTA_PROTOINFO_MAX) || attr_type(attr) != CTA_PROTOINFO_TCP)
 		return MNL_CB_OK;
 	return cb_result(walk_nested(attr, tcp_info_cb, data));
 }
@@ -384,9 +411,9 @@ static int top_cb(const struct nlattr *attr, void *data)
 	struct parse *p = data;
 	struct ct_event *ev = p->ev;
 
-	if (mnl_attr_type_valid(attr, CT_ATTR_MAX) < 0)
+	if (type_unknown(attr, CT_ATTR_MAX))
 		return MNL_CB_OK;
-	switch (mnl_attr_get_type(attr)) {
+	switch (attr_type(attr)) {
 	case CTA_TUPLE_ORIG:
 		return on_orig(attr, p);
 	case CTA_TUPLE_REPLY:
@@ -439,7 +466,7 @@ static enum ctmsg_result parse_family(const struct nlmsghdr *nlh, struct ct_even
 
 	if (nlh->nlmsg_len < MNL_NLMSG_HDRLEN + sizeof *nfg)
 		return CTMSG_MALFORMED;
-	nfg = mnl_nlmsg_get_payload(nlh);
+	nfg = (const void *)((const char *)nlh + MNL_NLMSG_HDRLEN);
 	if (nfg->nfgen_family != AF_INET && nfg->nfgen_family != AF_INET6)
 		return CTMSG_NOT_CT;
 	ev->family = nfg->nfgen_family;

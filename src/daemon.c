@@ -484,17 +484,23 @@ static int drop_privileges(struct daemon *d, uid_t uid, gid_t gid, char *err, si
 	return 0;
 }
 
-static int start(struct daemon *d, char *err, size_t errlen)
+/* Read the configuration file into a new d->cfg. */
+static int load_config(struct daemon *d, char *err, size_t errlen)
 {
-	uid_t uid = 0;
-	gid_t gid = 0;
-
 	d->cfg = malloc(sizeof *d->cfg);
 	if (!d->cfg) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (config_load(d->path, d->cfg, err, errlen, config_warning, NULL) != 0)
+	return config_load(d->path, d->cfg, err, errlen, config_warning, NULL);
+}
+
+static int start(struct daemon *d, char *err, size_t errlen)
+{
+	uid_t uid = 0;
+	gid_t gid = 0;
+
+	if (load_config(d, err, errlen) != 0)
 		return -1;
 	log_init("nfflowd", d->cfg->log_facility, d->foreground);
 	pid_t other = pidfile_running(d->cfg->pidfile);
@@ -803,12 +809,7 @@ static int replay_file(struct daemon *d, FILE *f, char *err, size_t errlen)
 
 static int replay_start(struct daemon *d, char *err, size_t errlen)
 {
-	d->cfg = malloc(sizeof *d->cfg);
-	if (!d->cfg) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	if (config_load(d->path, d->cfg, err, errlen, config_warning, NULL) != 0)
+	if (load_config(d, err, errlen) != 0)
 		return -1;
 	/* A recording made with sysctl_setup (the default) has kernel
 	 * timestamps, so NEW events need not be remembered; without it every
