@@ -31,7 +31,7 @@
 #include <unistd.h>
 
 #define MAX_VLEN 256
-#define SLOT 8192 /* bytes per datagram with -m: events are well under 1 KiB */
+#define SLOT	 8192 /* bytes per datagram with -m: events are well under 1 KiB */
 
 struct counts {
 	uint64_t datagrams, new_, update, destroy, other, enobufs;

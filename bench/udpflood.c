@@ -42,7 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_BATCH 1024
+#define MAX_BATCH   1024
 #define DEL_MSG_MAX 128 /* bytes of one delete request (72 used) */
 
 struct opts {
@@ -51,8 +51,8 @@ struct opts {
 	struct in_addr first_addr;
 	uint32_t first_port;
 	uint32_t src_port;
-	double rate;     /* connections per second, 0: as fast as possible */
-	double seconds;  /* run time bound */
+	double rate;	/* connections per second, 0: as fast as possible */
+	double seconds; /* run time bound */
 	uint32_t batch;
 	const char *del_netns;
 	double lag_ms;
@@ -88,20 +88,21 @@ static void sleep_ns(uint64_t ns)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: udpflood [-n COUNT] [-a NADDRS] [-A FIRST_ADDR] [-p FIRST_PORT] [-s SRC_PORT]\n"
-		"                [-r RATE] [-t SECONDS] [-b BATCH] [-D NETNS_PATH [-L LAG_MS]]\n"
-		"  -n COUNT       datagrams = new connections (default 100000)\n"
-		"  -a NADDRS      destination addresses, consecutive from FIRST_ADDR (default 32)\n"
-		"  -A FIRST_ADDR  first destination address (default 203.0.113.10)\n"
-		"  -p FIRST_PORT  first destination port (default 1024)\n"
-		"  -s SRC_PORT    local source port (default: any)\n"
-		"  -r RATE        connections per second, 0 for as fast as possible (default 0)\n"
-		"  -t SECONDS     stop after this long whatever is left (default 60)\n"
-		"  -b BATCH       messages per sendmmsg (1-%d, default 64)\n"
-		"  -D NETNS_PATH  delete each tuple again from this namespace's conntrack table\n"
-		"  -L LAG_MS      ... this long after it was sent (default 300)\n",
-		MAX_BATCH);
+	fprintf(
+	    f,
+	    "usage: udpflood [-n COUNT] [-a NADDRS] [-A FIRST_ADDR] [-p FIRST_PORT] [-s SRC_PORT]\n"
+	    "                [-r RATE] [-t SECONDS] [-b BATCH] [-D NETNS_PATH [-L LAG_MS]]\n"
+	    "  -n COUNT       datagrams = new connections (default 100000)\n"
+	    "  -a NADDRS      destination addresses, consecutive from FIRST_ADDR (default 32)\n"
+	    "  -A FIRST_ADDR  first destination address (default 203.0.113.10)\n"
+	    "  -p FIRST_PORT  first destination port (default 1024)\n"
+	    "  -s SRC_PORT    local source port (default: any)\n"
+	    "  -r RATE        connections per second, 0 for as fast as possible (default 0)\n"
+	    "  -t SECONDS     stop after this long whatever is left (default 60)\n"
+	    "  -b BATCH       messages per sendmmsg (1-%d, default 64)\n"
+	    "  -D NETNS_PATH  delete each tuple again from this namespace's conntrack table\n"
+	    "  -L LAG_MS      ... this long after it was sent (default 300)\n",
+	    MAX_BATCH);
 }
 
 static bool parse_u64(const char *s, uint64_t max, uint64_t *out)
@@ -133,8 +134,12 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	uint64_t v;
 	int c;
 
-	*o = (struct opts){.count = 100000, .naddrs = 32, .first_port = 1024, .seconds = 60,
-			   .batch = 64, .lag_ms = 300};
+	*o = (struct opts){.count = 100000,
+			   .naddrs = 32,
+			   .first_port = 1024,
+			   .seconds = 60,
+			   .batch = 64,
+			   .lag_ms = 300};
 	inet_pton(AF_INET, "203.0.113.10", &o->first_addr);
 	while ((c = getopt(argc, argv, "n:a:A:p:s:r:t:b:D:L:h")) != -1) {
 		switch (c) {
@@ -195,8 +200,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	}
 	uint64_t tuples = (uint64_t)o->naddrs * (65536u - o->first_port);
 	if (o->count > tuples) {
-		fprintf(stderr, "udpflood: %" PRIu64 " tuples do not fit in %" PRIu32
-				" addresses x ports %" PRIu32 "-65535\n",
+		fprintf(stderr,
+			"udpflood: %" PRIu64 " tuples do not fit in %" PRIu32
+			" addresses x ports %" PRIu32 "-65535\n",
 			o->count, o->naddrs, o->first_port);
 		return -1;
 	}
@@ -425,7 +431,8 @@ static void delete_batch(const struct opts *o, struct deleter *d, struct in_addr
 	}
 	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
 	for (int tries = 0; tries < 1000; tries++) {
-		ssize_t r = sendto(d->fd, d->buf, d->len, 0, (struct sockaddr *)&kernel, sizeof kernel);
+		ssize_t r =
+		    sendto(d->fd, d->buf, d->len, 0, (struct sockaddr *)&kernel, sizeof kernel);
 		if (r >= 0) {
 			st->deleted += n;
 			break;
