@@ -253,6 +253,10 @@ lab_wait_for() {
 lab_bg() {
 	local name=$1 ns=$2
 	shift 2
+	# Emptied here, not only by the child's redirection, so that a wait on
+	# these files never reads what an earlier NAME left.
+	: >"$LAB_TMP/$name.out"
+	: >"$LAB_TMP/$name.err"
 	ip netns exec "$ns" timeout -k 5 "$LAB_MAX_SECONDS" "$@" \
 		</dev/null >"$LAB_TMP/$name.out" 2>"$LAB_TMP/$name.err" &
 	LAB_PID[$name]=$!
