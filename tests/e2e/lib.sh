@@ -54,6 +54,24 @@ LAB_PROBE_SEQ=0
 LAB_NFFLOWD_T0_MS=0       # wall clock (ms) just before nfflowd was started
 declare -gA LAB_PID=()    # background process name -> pid (a timeout(1) wrapper)
 
+# awk functions for conntrack -E -o xml lines, shared by the parsers below:
+# tag(s, name) is the text of the first <name>; section(s, dir) the
+# <meta direction="dir"> part of a flow.
+LAB_AWK_XML='
+	function tag(s, name,   t, i, j) {
+		t = "<" name ">"; i = index(s, t)
+		if (!i) return ""
+		s = substr(s, i + length(t)); j = index(s, "</" name ">")
+		return substr(s, 1, j - 1)
+	}
+	function section(s, dir,   i, j) {
+		i = index(s, "<meta direction=\"" dir "\">")
+		if (!i) return ""
+		s = substr(s, i); j = index(s, "</meta>")
+		return substr(s, 1, j)
+	}
+'
+
 # ---------------------------------------------------------------------------
 # Messages
 
@@ -478,8 +496,12 @@ lab_ct_seen_probe() { # SPORT
 
 # lab_ct_probe: create and delete a dummy entry until both listeners have
 # reported its DESTROY, i.e. until they are subscribed.
-lab_ct_probe() {
-	local attempt sport
+lab_ct_probe() { lab_ct_probe_with lab_ct_seen_probe; }
+
+# lab_ct_probe_with SEEN: the probe loop; SEEN SPORT says whether the
+# listeners have reported the probe with that source port.
+lab_ct_probe_with() {
+	local seen=$1 attempt sport
 	for attempt in 1 2 3 4 5 6 7 8 9 10; do
 		LAB_PROBE_SEQ=$((LAB_PROBE_SEQ + 1))
 		sport=$((40000 + LAB_PROBE_SEQ))
@@ -487,7 +509,7 @@ lab_ct_probe() {
 			--sport "$sport" --dport 9 -t 30 >/dev/null 2>&1 || return 1
 		ip netns exec "$LAB_RTR" conntrack -D -p udp -s "$LAB_PROBE_SRC" --sport "$sport" \
 			>/dev/null 2>&1 || return 1
-		if lab_wait_for 1 "probe $attempt" lab_ct_seen_probe "$sport" 2>/dev/null; then
+		if lab_wait_for 1 "probe $attempt" "$seen" "$sport" 2>/dev/null; then
 			return 0
 		fi
 	done
@@ -499,19 +521,7 @@ lab_ct_probe() {
 #      opkts obytes rpkts rbytes start_ms stop_ms
 # ICMP ports: osport/rsport 0, odport/rdport type*256+code of that direction.
 lab_ct_destroys() {
-	awk -v probe="$LAB_PROBE_SRC" '
-	function tag(s, name,   t, i, j) {
-		t = "<" name ">"; i = index(s, t)
-		if (!i) return ""
-		s = substr(s, i + length(t)); j = index(s, "</" name ">")
-		return substr(s, 1, j - 1)
-	}
-	function section(s, dir,   i, j) {
-		i = index(s, "<meta direction=\"" dir "\">")
-		if (!i) return ""
-		s = substr(s, i); j = index(s, "</meta>")
-		return substr(s, 1, j)
-	}
+	awk -v probe="$LAB_PROBE_SRC" "$LAB_AWK_XML"'
 	function l4proto(s,   i) {
 		i = index(s, "<layer4 protonum=\"")
 		s = substr(s, i + 18)
@@ -858,19 +868,7 @@ lab_ct_list() {
 	local xml=$LAB_TMP/ct-list.xml txt=$LAB_TMP/ct-list.txt
 	ip netns exec "$LAB_RTR" conntrack -L -o xml,id,ktimestamp >"$xml" 2>/dev/null
 	ip netns exec "$LAB_RTR" conntrack -L -o extended,id >"$txt" 2>/dev/null
-	awk -v probe="$LAB_PROBE_SRC" '
-	function tag(s, name,   t, i, j) {
-		t = "<" name ">"; i = index(s, t)
-		if (!i) return ""
-		s = substr(s, i + length(t)); j = index(s, "</" name ">")
-		return substr(s, 1, j - 1)
-	}
-	function section(s, dir,   i, j) {
-		i = index(s, "<meta direction=\"" dir "\">")
-		if (!i) return ""
-		s = substr(s, i); j = index(s, "</meta>")
-		return substr(s, 1, j)
-	}
+	awk -v probe="$LAB_PROBE_SRC" "$LAB_AWK_XML"'
 	function l4proto(s,   i) {
 		i = index(s, "<layer4 protonum=\"")
 		s = substr(s, i + 18)
@@ -1327,21 +1325,7 @@ lab_ct_full_seen_probe() { # SPORT
 }
 
 # lab_ct_full_probe: as lab_ct_probe, for the listeners of lab_ct_full_start.
-lab_ct_full_probe() {
-	local attempt sport
-	for attempt in 1 2 3 4 5 6 7 8 9 10; do
-		LAB_PROBE_SEQ=$((LAB_PROBE_SEQ + 1))
-		sport=$((40000 + LAB_PROBE_SEQ))
-		ip netns exec "$LAB_RTR" conntrack -I -p udp -s "$LAB_PROBE_SRC" -d "$LAB_PROBE_DST" \
-			--sport "$sport" --dport 9 -t 30 >/dev/null 2>&1 || return 1
-		ip netns exec "$LAB_RTR" conntrack -D -p udp -s "$LAB_PROBE_SRC" --sport "$sport" \
-			>/dev/null 2>&1 || return 1
-		if lab_wait_for 1 "probe $attempt" lab_ct_full_seen_probe "$sport" 2>/dev/null; then
-			return 0
-		fi
-	done
-	return 1
-}
+lab_ct_full_probe() { lab_ct_probe_with lab_ct_full_seen_probe; }
 
 # lab_ct_full_events: one line per NEW and DESTROY event the kernel reported
 # (probes left out), in the order reported:
@@ -1352,19 +1336,7 @@ lab_ct_full_probe() {
 # v9/IPFIX convention). NEW events carry no counters (0) and no times (-);
 # tcp_state is the TCP state when the event was sent (- for other protocols).
 lab_ct_full_events() {
-	awk -v probe="$LAB_PROBE_SRC" '
-	function tag(s, name,   t, i, j) {
-		t = "<" name ">"; i = index(s, t)
-		if (!i) return ""
-		s = substr(s, i + length(t)); j = index(s, "</" name ">")
-		return substr(s, 1, j - 1)
-	}
-	function section(s, dir,   i, j) {
-		i = index(s, "<meta direction=\"" dir "\">")
-		if (!i) return ""
-		s = substr(s, i); j = index(s, "</meta>")
-		return substr(s, 1, j)
-	}
+	awk -v probe="$LAB_PROBE_SRC" "$LAB_AWK_XML"'
 	function attr(s, name,   i) {
 		i = index(s, name "=\"")
 		s = substr(s, i + length(name) + 2)
