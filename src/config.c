@@ -607,19 +607,9 @@ static void filter_collectors(struct nf_config *c)
 	struct filter *f = &c->filter;
 	for (size_t i = 0; i < c->ncollectors && f->nself < sizeof f->self / sizeof f->self[0];
 	     i++) {
-		const struct sockaddr_storage *ss = &c->collectors[i].addr;
 		struct filter_self *s = &f->self[f->nself++];
 		memset(s, 0, sizeof *s);
-		s->family = (uint8_t)ss->ss_family;
-		if (ss->ss_family == AF_INET) {
-			const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
-			memcpy(s->addr, &in->sin_addr, 4);
-			s->port = ntohs(in->sin_port);
-		} else {
-			const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
-			memcpy(s->addr, &in6->sin6_addr, 16);
-			s->port = ntohs(in6->sin6_port);
-		}
+		s->family = filter_endpoint(&c->collectors[i].addr, s->addr, &s->port);
 	}
 }
 

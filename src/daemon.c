@@ -170,7 +170,8 @@ static void on_new(void *ctx, const struct ct_event *ev, uint64_t t_ms)
 {
 	struct daemon *d = ctx;
 
-	output_nat_create(&d->out, ev, t_ms, now_mono(d));
+	if (d->out.nat_events) /* no clock read for what no collector wants */
+		output_nat_create(&d->out, ev, t_ms, now_mono(d));
 }
 
 /* ---- netlink ------------------------------------------------------------ */

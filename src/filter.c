@@ -1,6 +1,7 @@
 #include "filter.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -31,6 +32,24 @@ int filter_parse_net(const char *s, struct filter_net *n)
 		prefix = (unsigned)v;
 	}
 	n->prefix = (uint8_t)prefix;
+	return 0;
+}
+
+uint8_t filter_endpoint(const struct sockaddr_storage *ss, uint8_t addr[16], uint16_t *port)
+{
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+		memset(addr, 0, 16);
+		memcpy(addr, &in->sin_addr, 4);
+		*port = ntohs(in->sin_port);
+		return AF_INET;
+	}
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+		memcpy(addr, &in6->sin6_addr, 16);
+		*port = ntohs(in6->sin6_port);
+		return AF_INET6;
+	}
 	return 0;
 }
 

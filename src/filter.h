@@ -57,6 +57,13 @@ struct filter {
  * Returns 0, or -1 if it is not a network. */
 int filter_parse_net(const char *s, struct filter_net *n);
 
+struct sockaddr_storage;
+
+/* The address (network order, in the first 4 or 16 bytes of addr, the rest
+ * zero) and port (host order) of an AF_INET or AF_INET6 socket address;
+ * returns its family, or 0 (nothing set) for another family. */
+uint8_t filter_endpoint(const struct sockaddr_storage *ss, uint8_t addr[16], uint16_t *port);
+
 /* True if ev is to be exported under f. */
 bool filter_match(const struct filter *f, const struct ct_event *ev);
 

@@ -79,17 +79,8 @@ void output_own_flows(const struct output *o, struct filter *f)
 		struct sockaddr_storage ss;
 		socklen_t len = sizeof ss;
 		struct filter_self *s = &f->self[i];
-		if (getsockname(o->col[i].ex.fd, (struct sockaddr *)&ss, &len) != 0)
-			continue;
-		if (ss.ss_family == AF_INET) {
-			const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
-			memcpy(s->src, &in->sin_addr, 4);
-			s->sport = ntohs(in->sin_port);
-		} else if (ss.ss_family == AF_INET6) {
-			const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
-			memcpy(s->src, &in6->sin6_addr, 16);
-			s->sport = ntohs(in6->sin6_port);
-		}
+		if (getsockname(o->col[i].ex.fd, (struct sockaddr *)&ss, &len) == 0)
+			filter_endpoint(&ss, s->src, &s->sport);
 	}
 }
 

@@ -69,11 +69,11 @@ static void subtract(struct ct_event *ev, const struct ct_event *snap)
 
 /* The final records of a connection: after active-timeout records, only
  * what passed since the last of them, which also starts them. */
-static void export_conn(struct tracker *t, const struct ct_event *ev, uint64_t first_ns,
-			uint64_t last_ns)
+static void export_conn(struct tracker *t, const struct ct_event *ev, uint64_t key,
+			uint64_t first_ns, uint64_t last_ns)
 {
-	uint64_t key = cttable_key(ev);
-	struct ct_entry *e = t->active_ns ? cttable_find(t->interim, key) : NULL;
+	/* Most connections never had an interim record: no lookup for them. */
+	struct ct_entry *e = cttable_count(t->interim) ? cttable_find(t->interim, key) : NULL;
 	const struct ct_event *snap = e ? cttable_snapshot(t->interim, e) : NULL;
 
 	if (!(ev->have & CT_HAVE_COUNTERS))
@@ -142,9 +142,9 @@ static void finish(struct tracker *t, const struct ct_event *ev, uint64_t now_ns
 		first = e->first_ns;
 	else
 		t->st.start_unknown++;
-	export_conn(t, ev, first, last);
+	export_conn(t, ev, key, first, last);
 	if (e)
-		cttable_remove(t->table, cttable_key(ev));
+		cttable_remove(t->table, key);
 	if (t->dumping) {
 		bool created;
 		if (!cttable_insert(t->ended, key, now_ns, &created))
@@ -237,7 +237,7 @@ static bool reconcile_one(void *ctx, const struct ct_entry *e, const struct ct_e
 	uint64_t last = ev.stop_ns < rc->now_ns ? ev.stop_ns : rc->now_ns;
 	ev.type = CT_EV_DESTROY;
 	ev.have &= ~(uint32_t)CT_HAVE_TS_STOP;
-	export_conn(rc->t, &ev, start_of(snap, e->first_ns), last);
+	export_conn(rc->t, &ev, e->key, start_of(snap, e->first_ns), last);
 	rc->t->st.ended_by_dump++;
 	rc->ended++;
 	return true;
