@@ -131,20 +131,8 @@ write_conf() {
 		<ct2ft>
 		    ttl 604800
 		</ct2ft>
-		flush_interval 0.2
-		pidfile $LAB_TMP/nfflowd.pid
-		control_socket $LAB_TMP/nfflowd.sock
-		<ptee>
-		    <conf>
-		        dispatchers screen
-		        <screen>
-		            class Log::Dispatch::Screen
-		            min_level debug
-		            stderr 0
-		        </screen>
-		    </conf>
-		</ptee>
 	EOF
+	lab_nfflowd_conf_common >>"$file"
 	if [ "$#" -gt 0 ]; then
 		{
 			echo "<filter>"

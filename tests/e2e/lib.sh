@@ -154,6 +154,23 @@ lab_ns_add() {
 	ip -n "$1" link set lo up
 }
 
+# lab_nft_lo_notrack FAMILY: an nftables table that keeps loopback traffic
+# (nfflowd -> the collectors) out of the connection table.
+lab_nft_lo_notrack() {
+	cat <<-EOF
+		table $1 raw {
+			chain pre {
+				type filter hook prerouting priority raw; policy accept;
+				iifname "lo" notrack
+			}
+			chain out {
+				type filter hook output priority raw; policy accept;
+				oifname "lo" notrack
+			}
+		}
+	EOF
+}
+
 lab_up() {
 	lab_install_traps
 	LAB_TMP=$(mktemp -d "${TMPDIR:-/tmp}/nfft.XXXXXX")
@@ -191,16 +208,7 @@ lab_up() {
 				oifname "wan0" masquerade
 			}
 		}
-		table ip raw {
-			chain pre {
-				type filter hook prerouting priority raw; policy accept;
-				iifname "lo" notrack
-			}
-			chain out {
-				type filter hook output priority raw; policy accept;
-				oifname "lo" notrack
-			}
-		}
+		$(lab_nft_lo_notrack ip)
 	EOF
 	# Counters and timestamps apply to connections created after they are
 	# set; events=1 makes every connection report its DESTROY (the default 2
@@ -631,8 +639,17 @@ lab_nfflowd_conf() {
 		<ct2ft>
 		    ttl 604800
 		</ct2ft>
+	EOF
+	lab_nfflowd_conf_common >>"$file"
+}
+
+# lab_nfflowd_conf_common: the keys every lab configuration ends with:
+# flush_interval (LAB_FLUSH_INTERVAL, default 0.2 s), this run's own pid
+# file and control socket, a user that exists, and the local copy on
+# stdout only.
+lab_nfflowd_conf_common() {
+	cat <<-EOF
 		flush_interval ${LAB_FLUSH_INTERVAL:-0.2}
-		# This run's own pid file and control socket, as a user that exists.
 		pidfile $LAB_TMP/nfflowd.pid
 		control_socket $LAB_TMP/nfflowd.sock
 		user nobody
@@ -1174,16 +1191,7 @@ lab_up_full() {
 				oifname "wan0" masquerade
 			}
 		}
-		table ip6 raw {
-			chain pre {
-				type filter hook prerouting priority raw; policy accept;
-				iifname "lo" notrack
-			}
-			chain out {
-				type filter hook output priority raw; policy accept;
-				oifname "lo" notrack
-			}
-		}
+		$(lab_nft_lo_notrack ip6)
 	EOF
 	lab_wait_for 5 "the client to reach the server over IPv6" \
 		ip netns exec "$LAB_CLI" ping -6 -c 1 -W 1 -q "$LAB_SERVER_IP6" >/dev/null ||

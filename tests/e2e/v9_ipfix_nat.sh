@@ -81,20 +81,8 @@ write_conf() {
 		    template_refresh_packets $V9_TMPL_EVERY
 		    nat_event_codes $4
 		</collector>
-		flush_interval 0.2
-		pidfile $LAB_TMP/nfflowd.pid
-		control_socket $LAB_TMP/nfflowd.sock
-		<ptee>
-		    <conf>
-		        dispatchers screen
-		        <screen>
-		            class Log::Dispatch::Screen
-		            min_level debug
-		            stderr 0
-		        </screen>
-		    </conf>
-		</ptee>
 	EOF
+	lab_nfflowd_conf_common >>"$1"
 }
 
 # end_all N: end every connection in the router (both families), expect N,
