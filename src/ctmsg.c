@@ -454,6 +454,7 @@ static enum ctmsg_result parse_type(const struct nlmsghdr *nlh, struct ct_event 
 		return CTMSG_OK;
 	case IPCTNL_MSG_CT_DELETE:
 		ev->type = CT_EV_DESTROY;
+		ev->by_request = nlh->nlmsg_pid != 0;
 		return CTMSG_OK;
 	default:
 		return CTMSG_NOT_CT;

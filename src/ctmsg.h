@@ -6,6 +6,7 @@
 
 #include <linux/netlink.h>
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 enum ct_evtype {
@@ -55,6 +56,8 @@ struct ct_event {
 	uint32_t mark;
 	uint16_t zone;
 	uint8_t tcp_state; /* enum tcp_conntrack (linux/netfilter/nf_conntrack_tcp.h) */
+	bool by_request;   /* a DESTROY a process asked for (conntrack -D or -F): the
+			    * kernel puts the requester's port id in nlmsg_pid */
 	struct ct_tuple orig;
 	struct ct_tuple reply;
 	struct ct_counters cnt_orig;

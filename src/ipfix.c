@@ -587,8 +587,10 @@ size_t ipfix_templates_before(const struct ipfix_state *s, const uint8_t *msg, s
 
 uint8_t ipfix_end_reason(const struct ct_event *ev)
 {
+	uint8_t otherwise = ev->by_request ? IPFIX_END_FORCED : IPFIX_END_IDLE;
+
 	if (ev->orig.proto != IPPROTO_TCP || !(ev->have & CT_HAVE_TCP_STATE))
-		return IPFIX_END_IDLE;
+		return otherwise;
 	switch (ev->tcp_state) {
 	case TCP_CONNTRACK_FIN_WAIT:
 	case TCP_CONNTRACK_CLOSE_WAIT:
@@ -597,6 +599,6 @@ uint8_t ipfix_end_reason(const struct ct_event *ev)
 	case TCP_CONNTRACK_CLOSE:
 		return IPFIX_END_OF_FLOW;
 	default:
-		return IPFIX_END_IDLE;
+		return otherwise;
 	}
 }

@@ -40,7 +40,8 @@
 #define IPFIX_END_RESOURCE 5 /* lack of resources */
 
 /* flowEndReason of a finished connection: end of flow detected for TCP that
- * was closing (FIN or RST seen), otherwise idle timeout. */
+ * was closing (FIN or RST seen); else forced end for one a process deleted
+ * (conntrack -D or -F); else idle timeout. */
 uint8_t ipfix_end_reason(const struct ct_event *ev);
 
 /* One connection to export (AF_INET or AF_INET6). The reply tuple, counters

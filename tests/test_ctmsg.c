@@ -218,9 +218,18 @@ static void test_event_types(void)
 	CHECK_EQ_U64(ctmsg_parse(nlh, &ev), CTMSG_OK);
 	CHECK_EQ_U64(ev.type, CT_EV_UPDATE);
 	CHECK_EQ_U64(ev.have, 0);
+	CHECK(!ev.by_request);
 	nlh = build_orig_only(&m, IPCTNL_MSG_CT_DELETE);
 	CHECK_EQ_U64(ctmsg_parse(nlh, &ev), CTMSG_OK);
 	CHECK_EQ_U64(ev.type, CT_EV_DESTROY);
+	CHECK(!ev.by_request); /* the kernel ended it (timeout) */
+	nlh->nlmsg_pid = 4242; /* conntrack -D: the requester's port id */
+	CHECK_EQ_U64(ctmsg_parse(nlh, &ev), CTMSG_OK);
+	CHECK(ev.by_request);
+	nlh = build_orig_only(&m, IPCTNL_MSG_CT_NEW);
+	nlh->nlmsg_pid = 4242; /* a dump entry answers our own port id */
+	CHECK_EQ_U64(ctmsg_parse(nlh, &ev), CTMSG_OK);
+	CHECK(!ev.by_request);
 }
 
 static void test_destroy_counters_timestamps(void)

@@ -1,4 +1,5 @@
 #include <arpa/inet.h>
+#include <linux/netfilter/nf_conntrack_tcp.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <string.h>
@@ -608,6 +609,28 @@ static void test_init(void)
 	CHECK_EQ_U64(s.mtu, 9000);
 }
 
+/* flowEndReason: FIN or RST seen beats who removed the entry; a removal a
+ * process asked for is a forced end; the kernel's own is an idle timeout. */
+static void test_end_reason(void)
+{
+	struct ct_event ev = {.type = CT_EV_DESTROY};
+
+	ev.orig.proto = IPPROTO_UDP;
+	CHECK_EQ_U64(ipfix_end_reason(&ev), IPFIX_END_IDLE);
+	ev.by_request = true;
+	CHECK_EQ_U64(ipfix_end_reason(&ev), IPFIX_END_FORCED);
+	ev.orig.proto = IPPROTO_TCP;
+	ev.have = CT_HAVE_TCP_STATE;
+	ev.tcp_state = TCP_CONNTRACK_ESTABLISHED;
+	CHECK_EQ_U64(ipfix_end_reason(&ev), IPFIX_END_FORCED);
+	ev.tcp_state = TCP_CONNTRACK_TIME_WAIT;
+	CHECK_EQ_U64(ipfix_end_reason(&ev), IPFIX_END_OF_FLOW);
+	ev.by_request = false;
+	CHECK_EQ_U64(ipfix_end_reason(&ev), IPFIX_END_OF_FLOW);
+	ev.tcp_state = TCP_CONNTRACK_ESTABLISHED;
+	CHECK_EQ_U64(ipfix_end_reason(&ev), IPFIX_END_IDLE);
+}
+
 int main(void)
 {
 	static const int versions[] = {IPFIX_V9, IPFIX_V10};
@@ -627,6 +650,7 @@ int main(void)
 	test_mtu_fill();
 	test_padding_room();
 	test_missing_parts();
+	test_end_reason();
 	CHECK_DONE();
 }
 

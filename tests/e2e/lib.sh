@@ -1548,7 +1548,8 @@ lab_tshark_nat_parse() {
 #     kernel's counters of both directions; its start and stop times;
 #     natEvent 5 (IPv4) or 2 (IPv6 or CODES legacy) with NAT, 0 without;
 #     flowId the conntrack id; flowEndReason 3 (end of flow) for TCP that
-#     was closing, else 1 (idle timeout);
+#     was closing, else 4 (forced end: every test ends its connections with
+#     conntrack -D, which the kernel reports with the requester's port id);
 #   - with CREATES yes, one create record per NATed connection: the same
 #     tuples, zero counters, start = end = the kernel's start, natEvent 4
 #     (IPv4) or 1, flowEndReason 0.
@@ -1567,7 +1568,7 @@ lab_nat_expected() {
 		if (nat) { xs = rdst; xsp = icmp ? rsp : rdp; xd = rsrc; xdp = icmp ? odp : rsp }
 		else { xs = osrc; xsp = osp; xd = odst; xdp = odp }
 		legacy = (codes == "legacy" || fam == 6)
-		er = (p == 6 && $19 ~ /^(FIN_WAIT|CLOSE_WAIT|LAST_ACK|TIME_WAIT|CLOSE)$/) ? 3 : 1
+		er = (p == 6 && $19 ~ /^(FIN_WAIT|CLOSE_WAIT|LAST_ACK|TIME_WAIT|CLOSE)$/) ? 3 : 4
 		fid = id
 		sp = osp
 		if (dec ~ /^nfdump/ && icmp) sp = "-"                 # nfdump: type.code only
