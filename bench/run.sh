@@ -35,7 +35,8 @@
 #
 # Environment: BENCH_CONNS, BENCH_SWEEP_CONNS, BENCH_SWEEP_RATES,
 # BENCH_SYSTEMS and BENCH_SWEEP_SYSTEMS (lists, in order), BENCH_SWEEP=0 (no
-# sweep), BENCH_REPLAY=0 (no recording and replay), BENCH_BUDGET (seconds after which sweep steps are skipped, 540),
+# sweep), BENCH_REPLAY=0 (no recording and replay), BENCH_REPLAY_RUNS (replays
+# of the recording, 5; the median is reported), BENCH_BUDGET (seconds after which sweep steps are skipped, 540),
 # NFFLOWD (a prebuilt binary instead of building bench/out/build),
 # BENCH_NFFLOWD_CONF (more nfflowd configuration lines, ";"-separated),
 # BENCH_INSTALL=0 (never apt-get), BENCH_PERF=1 (perf profiles of nfflowd on
@@ -55,6 +56,7 @@ BENCH_SWEEP_SYSTEMS=${BENCH_SWEEP_SYSTEMS:-"nfflowd ulogd2 minreader conntrack"}
 BENCH_RECORD_AS=${BENCH_RECORD_AS:-nfflowd-w@128M}
 BENCH_SWEEP=${BENCH_SWEEP:-1}
 BENCH_REPLAY=${BENCH_REPLAY:-1}
+BENCH_REPLAY_RUNS=${BENCH_REPLAY_RUNS:-5}
 BENCH_BUDGET=${BENCH_BUDGET:-540}
 BENCH_INSTALL=${BENCH_INSTALL:-1}
 BENCH_PERF=${BENCH_PERF:-0}
@@ -67,6 +69,7 @@ BENCH_NL_BUF=$((128 << 20))     # minreader: nfflowd's default netlink_rcvbuf
 BENCH_ULOGD_BUF=$((16 << 20))   # ulogd2: netlink_socket_buffer_size ...
 BENCH_ULOGD_BUFMAX=$((256 << 20)) # ... grown on ENOBUFS up to this (nfflowd's cap)
 BENCH_NFCAPD_BUF=$((4 << 20))   # nfcapd -B (capped by net.core.rmem_max)
+BENCH_REPLAY_NFCAPD_BUF=$((256 << 20)) # nfcapd -B for the replays
 ULOGD_PLUGIN_DIR=${ULOGD_PLUGIN_DIR:-/usr/lib/$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)/ulogd}
 
 say() { printf '[bench %4ss] %s\n' "$(elapsed_s)" "$*" >&2; }
@@ -154,9 +157,11 @@ sysctl_raise() { # KEY VALUE: set KEY to VALUE if it is lower now
 	SYSCTL_OLD[$key]=$old
 	sysctl -qw "$key=$want" || lab_warn "cannot set $key=$want"
 }
-sysctl_restore() {
-	local key
-	for key in "${!SYSCTL_OLD[@]}"; do
+sysctl_restore() { # [KEY...]: those keys only, else all
+	local key keys=("$@")
+	[ $# -gt 0 ] || keys=("${!SYSCTL_OLD[@]}")
+	for key in "${keys[@]}"; do
+		[ -n "${SYSCTL_OLD[$key]:-}" ] || continue
 		sysctl -qw "$key=${SYSCTL_OLD[$key]}" || lab_warn "cannot restore $key=${SYSCTL_OLD[$key]}"
 		unset "SYSCTL_OLD[$key]"
 	done
@@ -279,10 +284,10 @@ ct_empty() {
 # Collectors
 
 NEXT_PORT=9900
-nfcapd_start() { # PORT
+nfcapd_start() { # PORT [BUFFER]
 	local dir=$LAB_TMP/nfcapd-$1
 	mkdir -p "$dir"
-	lab_bg "nfcapd-$1" "$LAB_RTR" nfcapd -b 127.0.0.1 -p "$1" -w "$dir" -t 3600 -B "$BENCH_NFCAPD_BUF"
+	lab_bg "nfcapd-$1" "$LAB_RTR" nfcapd -b 127.0.0.1 -p "$1" -w "$dir" -t 3600 -B "${2:-$BENCH_NFCAPD_BUF}"
 	lab_wait_for 10 "nfcapd on port $1" lab_listening "$LAB_RTR" udp "$1" ||
 		die "nfcapd did not start: $(cat "$LAB_TMP/nfcapd-$1.err")"
 }
@@ -568,32 +573,52 @@ run_replay() {
 		REPLAY_LINE="not available (nfflowd -w wrote no $pcap)"
 		return 0
 	fi
+	# Kept, so that "nfflowd replay" can be run on it again by hand.
+	cp "$pcap" "$OUT/noloss.pcap"
 	port=$NEXT_PORT
 	NEXT_PORT=$((NEXT_PORT + 1))
-	nfcapd_start "$port"
+	# The replay outruns nfcapd: a buffer that holds all it sends (rmem_max
+	# is raised only while nfcapd sets it up).
+	sysctl_raise net.core.rmem_max "$BENCH_REPLAY_NFCAPD_BUF"
+	nfcapd_start "$port" "$BENCH_REPLAY_NFCAPD_BUF"
+	sysctl_restore net.core.rmem_max
 	nfflowd_conf "$LAB_TMP/replay.conf" "$port"
 	sed -i '/^pidfile\|^control_socket/d' "$LAB_TMP/replay.conf"
-	local perf=()
+	local perf=() i rates=() lines=() sent=0
 	[ "$BENCH_PERF" = 1 ] && perf=(perf record -q --call-graph "dwarf,16384" -F 2000 -e cpu-clock
 		-o "$OUT/perf-replay.data" --)
 	# One process, so at most one core; not pinned, so that other work on
-	# the machine does not decide which core it gets.
+	# the machine does not decide which core it gets. Run BENCH_REPLAY_RUNS
+	# times into the same collector: the median rate is reported.
 	local TIMEFORMAT='%U %S'
-	{ time ip netns exec "$LAB_RTR" timeout -k 5 300 "${perf[@]}" "$NFFLOWD" -c "$LAB_TMP/replay.conf" \
-		replay "$pcap" >"$LAB_TMP/replay.out" 2>"$LAB_TMP/replay.err" || rc=$?; } 2>"$LAB_TMP/replay.time"
+	for ((i = 1; i <= BENCH_REPLAY_RUNS; i++)); do
+		{ time ip netns exec "$LAB_RTR" timeout -k 5 300 "${perf[@]}" "$NFFLOWD" -c "$LAB_TMP/replay.conf" \
+			replay "$pcap" >"$LAB_TMP/replay.out" 2>"$LAB_TMP/replay.err" || rc=$?; } 2>"$LAB_TMP/replay.time"
+		perf=()
+		line=$(grep -h -E 'replayed [0-9]+ events' "$LAB_TMP/replay.err" "$LAB_TMP/replay.out" | tail -n 1)
+		if [ "$rc" -ne 0 ] || [ -z "$line" ]; then
+			break
+		fi
+		sent=$((sent + $(sed -n 's/.*collector .*: datagrams [0-9]* records \([0-9]*\) .*/\1/p' "$LAB_TMP/replay.err" | tail -n 1)))
+		rates+=("$(sed -n 's/.*: \([0-9.]*\) events\/s.*/\1/p' <<<"$line")")
+		lines+=("${line#*replayed }; $(awk -v l="$line" '{ sub(/.*replayed /, "", l); n = l + 0
+			c = $1 + $2; if (c > 0) printf "%.0f events per CPU second (%.2f s user+sys)", n / c, c }' \
+			"$LAB_TMP/replay.time")")
+	done
 	if [ "$BENCH_PERF" = 1 ]; then
 		perf report -i "$OUT/perf-replay.data" --children --sort sym --stdio -g none 2>/dev/null |
 			grep -v '^#' | grep -v '^$' | head -n 80 >"$OUT/perf-replay.txt" || true
 	fi
-	line=$(grep -h -E 'replayed [0-9]+ events' "$LAB_TMP/replay.err" "$LAB_TMP/replay.out" | tail -n 1)
 	REPLAY_EXPORTED=$(nfcapd_count "$port")
 	if [ "$rc" -ne 0 ] || [ -z "$line" ]; then
 		REPLAY_LINE="failed (exit $rc): $(tail -n 3 "$LAB_TMP/replay.err" | tr '\n' ' ')"
 	else
-		REPLAY_RATE=$(sed -n 's/.*: \([0-9.]*\) events\/s.*/\1/p' <<<"$line")
-		REPLAY_LINE="${line#*replayed }; $(awk -v l="$line" '{ sub(/.*replayed /, "", l); n = l + 0
-			c = $1 + $2; if (c > 0) printf "%.0f events per CPU second (%.2f s user+sys)", n / c, c }' \
-			"$LAB_TMP/replay.time"); $REPLAY_EXPORTED connections reached the collector"
+		local mid=$(((${#rates[@]} - 1) / 2))
+		REPLAY_RATE=$(printf '%s\n' "${rates[@]}" | sort -n | sed -n "$((mid + 1))p")
+		for i in "${!rates[@]}"; do
+			[ "${rates[$i]}" = "$REPLAY_RATE" ] && line=${lines[$i]}
+		done
+		REPLAY_LINE="median of ${#rates[@]} runs ($(printf '%s\n' "${rates[@]}" | sort -n | tr '\n' ' ' | sed 's/ $//') events/s): $line; $REPLAY_EXPORTED distinct connections and $(nfcapd_records "$port") of the $sent records sent reached the collector"
 	fi
 	say "replay: $REPLAY_LINE"
 }

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -705,6 +707,7 @@ static void loop_once(struct daemon *d, const sigset_t *waitmask, int ready_fd)
 	mono = clock_ns(CLOCK_MONOTONIC);
 	control_serve(d, mono);
 	timers(d, mono);
+	output_push(&d->out);
 }
 
 static void run(struct daemon *d, const sigset_t *waitmask, int ready_fd)
@@ -784,20 +787,41 @@ static void replay_datagram(struct daemon *d, const uint8_t *buf, size_t len)
 	output_tick(&d->out, d->replay_ns);
 }
 
-/* Read the recording in f; returns 0 at its end, -1 on a damaged file. */
-static int replay_file(struct daemon *d, FILE *f, char *err, size_t errlen)
+/* A recording being read: mapped when it is a regular file, else read as a
+ * stream into buf. */
+struct recording {
+	FILE *f;
+	const uint8_t *map;
+	size_t size, off;
+	uint8_t buf[PCAPNL_SNAPLEN];
+};
+
+/* The next n (at most PCAPNL_SNAPLEN) bytes, valid until the next call; NULL
+ * when fewer are left. */
+static const uint8_t *recording_next(struct recording *rec, size_t n)
 {
-	static uint8_t pkt[PCAPNL_SNAPLEN];
-	uint8_t hdr[PCAPNL_FILE_HEADER_LEN];
+	if (!rec->map)
+		return fread(rec->buf, n, 1, rec->f) == 1 ? rec->buf : NULL;
+	if (rec->size - rec->off < n)
+		return NULL;
+	rec->off += n;
+	return rec->map + rec->off - n;
+}
+
+/* Replay the recording; returns 0 at its end, -1 on a damaged file. */
+static int replay_file(struct daemon *d, struct recording *rec, char *err, size_t errlen)
+{
+	const uint8_t *hdr = recording_next(rec, PCAPNL_FILE_HEADER_LEN), *pkt;
 	struct pcapnl_reader r;
 	size_t caplen, dlen;
 	const uint8_t *dgram;
 
-	if (fread(hdr, sizeof hdr, 1, f) != 1 || pcapnl_open(&r, hdr, sizeof hdr, err, errlen))
+	if (!hdr || pcapnl_open(&r, hdr, PCAPNL_FILE_HEADER_LEN, err, errlen))
 		return -1;
-	for (uint64_t n = 1; fread(hdr, PCAPNL_RECORD_HEADER_LEN, 1, f) == 1; n++) {
+	for (uint64_t n = 1; (hdr = recording_next(rec, PCAPNL_RECORD_HEADER_LEN)); n++) {
 		if (pcapnl_record(&r, hdr, &d->replay_ns, &caplen) != 0 ||
-		    fread(pkt, caplen, 1, f) != 1 || pcapnl_payload(pkt, caplen, &dgram, &dlen)) {
+		    !(pkt = recording_next(rec, caplen)) ||
+		    pcapnl_payload(pkt, caplen, &dgram, &dlen)) {
 			snprintf(err, errlen, "packet %" PRIu64 " is damaged or cut short", n);
 			return -1;
 		}
@@ -823,17 +847,45 @@ static int replay_start(struct daemon *d, char *err, size_t errlen)
 	return 0;
 }
 
+/* Open the recording in file: mapped if it can be, else as a stream. */
+static struct recording *recording_open(const char *file, char *err, size_t errlen)
+{
+	struct recording *rec = calloc(1, sizeof *rec);
+	struct stat st;
+
+	if (!rec || !(rec->f = fopen(file, "re"))) {
+		snprintf(err, errlen, "%s: %s", file, rec ? strerror(errno) : "out of memory");
+		free(rec);
+		return NULL;
+	}
+	if (fstat(fileno(rec->f), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+		void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fileno(rec->f), 0);
+		if (m != MAP_FAILED) {
+			madvise(m, (size_t)st.st_size, MADV_SEQUENTIAL);
+			rec->map = m;
+			rec->size = (size_t)st.st_size;
+		}
+	}
+	return rec;
+}
+
+static void recording_close(struct recording *rec)
+{
+	if (rec->map)
+		munmap((void *)rec->map, rec->size);
+	fclose(rec->f);
+	free(rec);
+}
+
 static int replay_run(struct daemon *d, const char *file, char *err, size_t errlen)
 {
-	FILE *f = fopen(file, "re");
-
-	if (!f) {
-		snprintf(err, errlen, "%s: %s", file, strerror(errno));
-		return -1;
-	}
 	uint64_t t0 = clock_ns(CLOCK_MONOTONIC);
-	int rc = replay_file(d, f, err, errlen);
-	fclose(f);
+	struct recording *rec = recording_open(file, err, errlen);
+
+	if (!rec)
+		return -1;
+	int rc = replay_file(d, rec, err, errlen);
+	recording_close(rec);
 	output_flush(&d->out, now_mono(d));
 	double secs = (double)(clock_ns(CLOCK_MONOTONIC) - t0) / 1e9;
 	uint64_t events = d->tr.st.new_events + d->tr.st.update_events + d->tr.st.destroy_events;

@@ -11,7 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ipfix.h"
 #include "log.h"
+#include "nfv5.h"
 
 static void name_of(const struct sockaddr_storage *ss, char *buf, size_t len)
 {
@@ -52,9 +54,16 @@ int exporter_open(struct exporter *e, const struct collector_conf *c, char *err,
 	if (connect(e->fd, (const struct sockaddr *)&c->addr, c->addrlen) != 0)
 		return fail(e, err, errlen, "connect");
 	setsockopt(e->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+	e->slot_len = c->version == 5 ? NFV5_MAX_LEN : c->mtu ? c->mtu : IPFIX_MTU_DEFAULT;
 	e->queue = calloc(EXPORTER_QUEUE, sizeof *e->queue);
-	if (!e->queue)
+	e->arena = malloc(EXPORTER_BATCH * e->slot_len);
+	if (!e->queue || !e->arena) {
+		free(e->queue);
+		free(e->arena);
+		e->queue = NULL;
+		e->arena = NULL;
 		return fail(e, err, errlen, "queue");
+	}
 	return 0;
 }
 
@@ -119,25 +128,36 @@ static void remember_sent(struct exporter *e, const uint8_t *buf, size_t len, un
 
 enum sent { SENT, WAIT, REFUSED };
 
-/* SENT, WAIT (no room now, or the collector is down: keep it), or REFUSED
- * (an error no retry can mend: drop it). An ICMP error reported here was
- * caused by an earlier datagram; this one was not sent. */
-static enum sent try_send(struct exporter *e, const uint8_t *buf, size_t len, unsigned nrecords)
+/* What a send that failed with err means: WAIT (no room now, or the
+ * collector is down: keep it) or REFUSED (an error no retry can mend: drop
+ * it). An ICMP error reported here was caused by an earlier datagram. */
+static enum sent failure(struct exporter *e, int err)
 {
-	if (send(e->fd, buf, len, 0) == (ssize_t)len) {
-		e->st.datagrams++;
-		e->st.records += nrecords;
-		remember_sent(e, buf, len, nrecords);
+	if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS)
+		return WAIT;
+	if (unreachable(err)) {
+		go_down(e, err);
+		return WAIT;
+	}
+	note_error(e, err);
+	return REFUSED;
+}
+
+static void count_sent(struct exporter *e, const struct exporter_dgram *d)
+{
+	e->st.datagrams++;
+	e->st.records += d->records;
+}
+
+/* SENT, or what failure() makes of the error; this datagram was not sent. */
+static enum sent try_send(struct exporter *e, const struct exporter_dgram *d)
+{
+	if (send(e->fd, d->data, d->len, 0) == (ssize_t)d->len) {
+		count_sent(e, d);
+		remember_sent(e, d->data, d->len, d->records);
 		return SENT;
 	}
-	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
-		return WAIT;
-	if (unreachable(errno)) {
-		go_down(e, errno);
-		return WAIT;
-	}
-	note_error(e, errno);
-	return REFUSED;
+	return failure(e, errno);
 }
 
 static struct exporter_dgram *slot(struct exporter *e, size_t i)
@@ -145,18 +165,17 @@ static struct exporter_dgram *slot(struct exporter *e, size_t i)
 	return &e->queue[(e->qhead + i) % EXPORTER_QUEUE];
 }
 
-static void enqueue(struct exporter *e, const uint8_t *buf, size_t len, unsigned nrecords)
+static void enqueue(struct exporter *e, const struct exporter_dgram *dg)
 {
-	uint8_t *copy = e->qlen < EXPORTER_QUEUE && len <= UINT16_MAX ? malloc(len) : NULL;
+	uint8_t *copy = e->qlen < EXPORTER_QUEUE ? malloc(dg->len) : NULL;
 
 	if (!copy) {
 		e->st.dropped++;
 		return;
 	}
-	memcpy(copy, buf, len);
+	memcpy(copy, dg->data, dg->len);
 	struct exporter_dgram *d = slot(e, e->qlen);
-	*d = (struct exporter_dgram){
-	    .len = (uint16_t)len, .records = (uint16_t)nrecords, .data = copy};
+	*d = (struct exporter_dgram){.len = dg->len, .records = dg->records, .data = copy};
 	e->qlen++;
 	e->st.queued++;
 }
@@ -221,8 +240,7 @@ static void probe(struct exporter *e, uint64_t mono_ns)
 static void flush_queue(struct exporter *e)
 {
 	while (e->qlen > 0 && !e->down) {
-		struct exporter_dgram *d = slot(e, 0);
-		enum sent r = try_send(e, d->data, d->len, d->records);
+		enum sent r = try_send(e, slot(e, 0));
 		if (r == WAIT)
 			break;
 		if (r == REFUSED)
@@ -231,10 +249,83 @@ static void flush_queue(struct exporter *e)
 	}
 }
 
+/* sendmmsg stopped before staged datagram i and the reason is lost (it
+ * consumes a pending error). Send i alone to learn it. If that works, what
+ * stopped it was an ICMP error for an earlier datagram: the collector refuses
+ * them, so hold the last two sent again. Returns the datagrams done with. */
+static size_t learn_stop(struct exporter *e, size_t i)
+{
+	struct exporter_dgram *d = &e->batch[i];
+	enum sent r = try_send(e, d);
+
+	if (r == WAIT)
+		return 0;
+	if (r == REFUSED) {
+		e->st.dropped++;
+		return 1;
+	}
+	go_down(e, ECONNREFUSED); /* holds d again */
+	uint8_t *copy = malloc(d[-1].len);
+	if (copy) {
+		memcpy(copy, d[-1].data, d[-1].len);
+		hold_first(e, &(struct exporter_dgram){
+				  .len = d[-1].len, .records = d[-1].records, .data = copy});
+		e->st.resent++;
+	}
+	return 1;
+}
+
+/* Send staged datagrams from i on; returns where it had to stop. */
+static size_t send_staged(struct exporter *e, struct mmsghdr *mh, size_t i)
+{
+	while (i < e->nbatch && !e->down) {
+		int r = sendmmsg(e->fd, mh + i, (unsigned)(e->nbatch - i), 0);
+		if (r <= 0) {
+			if (r == 0 || failure(e, errno) == WAIT)
+				return i;
+			e->st.dropped++;
+			i++;
+			continue;
+		}
+		for (int k = 0; k < r; k++)
+			count_sent(e, &e->batch[i + (size_t)k]);
+		i += (size_t)r;
+		remember_sent(e, e->batch[i - 1].data, e->batch[i - 1].len,
+			      e->batch[i - 1].records);
+		if (i < e->nbatch) {
+			size_t done = learn_stop(e, i);
+			if (done == 0)
+				return i;
+			i += done;
+		}
+	}
+	return i;
+}
+
+void exporter_push(struct exporter *e)
+{
+	struct mmsghdr mh[EXPORTER_BATCH];
+	struct iovec iov[EXPORTER_BATCH];
+	bool was_down = e->down;
+
+	if (e->nbatch == 0)
+		return;
+	for (size_t k = 0; k < e->nbatch; k++) {
+		iov[k] = (struct iovec){.iov_base = e->batch[k].data, .iov_len = e->batch[k].len};
+		mh[k] = (struct mmsghdr){.msg_hdr = {.msg_iov = &iov[k], .msg_iovlen = 1}};
+	}
+	for (size_t i = send_staged(e, mh, 0); i < e->nbatch; i++)
+		enqueue(e, &e->batch[i]);
+	e->nbatch = 0;
+	if (e->down && !was_down)
+		e->probe_ns = 0; /* probe at the next drain */
+}
+
 size_t exporter_drain(struct exporter *e, uint64_t mono_ns)
 {
 	bool was_down = e->down;
 
+	exporter_push(e);
 	if (e->down)
 		probe(e, mono_ns);
 	flush_queue(e);
@@ -243,13 +334,36 @@ size_t exporter_drain(struct exporter *e, uint64_t mono_ns)
 	return e->qlen;
 }
 
+/* Copy a datagram into the next free slot of the arena. */
+static void stage(struct exporter *e, const uint8_t *buf, size_t len, unsigned nrecords)
+{
+	uint8_t *at = e->arena + e->nbatch * e->slot_len;
+
+	memcpy(at, buf, len);
+	e->batch[e->nbatch++] = (struct exporter_dgram){
+	    .len = (uint16_t)len, .records = (uint16_t)nrecords, .data = at};
+	if (e->nbatch == EXPORTER_BATCH)
+		exporter_push(e);
+}
+
 void exporter_send(struct exporter *e, const uint8_t *buf, size_t len, unsigned nrecords)
 {
 	bool was_down = e->down;
+	struct exporter_dgram d = {
+	    .len = (uint16_t)len, .records = (uint16_t)nrecords, .data = (uint8_t *)buf};
 
+	if (len > UINT16_MAX) {
+		e->st.dropped++;
+		return;
+	}
 	flush_queue(e);
+	if (!e->down && e->qlen == 0 && len <= e->slot_len) {
+		stage(e, buf, len, nrecords);
+		return;
+	}
+	exporter_push(e); /* what is staged goes first */
 	if (!e->down && e->qlen == 0) {
-		enum sent r = try_send(e, buf, len, nrecords);
+		enum sent r = try_send(e, &d);
 		if (r == SENT)
 			return;
 		if (r == REFUSED) {
@@ -259,7 +373,7 @@ void exporter_send(struct exporter *e, const uint8_t *buf, size_t len, unsigned 
 	}
 	if (e->down && !was_down)
 		e->probe_ns = 0; /* probe at the next drain */
-	enqueue(e, buf, len, nrecords);
+	enqueue(e, &d);
 }
 
 void exporter_set_probe(struct exporter *e, const uint8_t *msg, size_t len)
@@ -283,6 +397,7 @@ void exporter_adopt(struct exporter *fresh, struct exporter *old)
 {
 	struct exporter_dgram *q = fresh->queue;
 
+	exporter_push(old);
 	fresh->flow_seq = old->flow_seq;
 	fresh->st = old->st;
 	fresh->down = old->down;
@@ -302,6 +417,8 @@ void exporter_adopt(struct exporter *fresh, struct exporter *old)
 
 void exporter_close(struct exporter *e)
 {
+	if (e->fd >= 0)
+		exporter_push(e);
 	if (e->qlen)
 		log_warnx("collector %s: %zu datagrams held for it are lost%s", e->name, e->qlen,
 			  e->down ? " (it was down)" : "");
@@ -315,4 +432,6 @@ void exporter_close(struct exporter *e)
 	e->fd = -1;
 	free(e->queue);
 	e->queue = NULL;
+	free(e->arena);
+	e->arena = NULL;
 }

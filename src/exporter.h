@@ -8,7 +8,11 @@
  * answers: that last datagram sent is held again, first in line. While the
  * collector is down nothing is sent but one probe a second (templates, or the
  * oldest datagram held); a probe no error answers within a second arrived,
- * and the collector is up again. */
+ * and the collector is up again.
+ *
+ * Datagrams are staged and handed to the kernel EXPORTER_BATCH at a time by
+ * one sendmmsg(2): exporter_push sends what is staged, and the event loop
+ * calls it before it sleeps. */
 #ifndef NFFLOWD_EXPORTER_H
 #define NFFLOWD_EXPORTER_H
 
@@ -20,6 +24,7 @@
 
 #define EXPORTER_QUEUE	  4096 /* datagrams held: 120k v5 records, 6 MB at most */
 #define EXPORTER_PROBE_NS 1000000000ull
+#define EXPORTER_BATCH	  32 /* datagrams staged for one sendmmsg(2) */
 
 struct exporter_stats {
 	uint64_t datagrams; /* handed to the kernel (probes included) */
@@ -53,19 +58,28 @@ struct exporter {
 	struct exporter_dgram last; /* the last datagram sent, until the next one */
 	struct exporter_dgram *queue;
 	size_t qhead, qlen;
+	uint8_t *arena;	 /* EXPORTER_BATCH slots of slot_len bytes */
+	size_t slot_len; /* the largest datagram the collector's version sends */
+	struct exporter_dgram batch[EXPORTER_BATCH]; /* staged, data in arena */
+	size_t nbatch;
 	struct exporter_stats st;
 };
 
 /* Open the socket for collector c. Returns 0, or -1 with a message in err. */
 int exporter_open(struct exporter *e, const struct collector_conf *c, char *err, size_t errlen);
 
-/* Send one datagram of nrecords records, or queue it (socket full, collector
- * down). Errors are counted and logged (the first of a kind, then at most
- * once a minute). */
+/* Send one datagram of nrecords records: stage a copy (sent by
+ * exporter_push, or at once when EXPORTER_BATCH are staged), or queue it
+ * (socket full, collector down). Errors are counted and logged (the first of
+ * a kind, then at most once a minute). */
 void exporter_send(struct exporter *e, const uint8_t *buf, size_t len, unsigned nrecords);
 
-/* At monotonic time mono_ns: probe a collector that is down, or send what
- * waits. Returns the number still waiting. */
+/* Hand what is staged to the kernel, in order; what it cannot take now
+ * waits in the queue. Call before sleeping: nothing staged is sent later. */
+void exporter_push(struct exporter *e);
+
+/* At monotonic time mono_ns: push what is staged, probe a collector that is
+ * down, or send what waits. Returns the number still waiting. */
 size_t exporter_drain(struct exporter *e, uint64_t mono_ns);
 
 /* Probe with msg (a copy is kept) rather than with the oldest datagram
@@ -76,10 +90,11 @@ void exporter_set_probe(struct exporter *e, const uint8_t *msg, size_t len);
 const uint8_t *exporter_oldest(const struct exporter *e, size_t *len);
 
 /* fresh replaces old for the same collector (a reload): it takes over the
- * sequence numbers, counters, state and the datagrams waiting. */
+ * sequence numbers, counters, state and the datagrams waiting (what old had
+ * staged is pushed first). */
 void exporter_adopt(struct exporter *fresh, struct exporter *old);
 
-/* Close the socket and free the queue. */
+/* Push what is staged, close the socket and free the queue. */
 void exporter_close(struct exporter *e);
 
 #endif

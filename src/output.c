@@ -332,6 +332,12 @@ void output_tick(struct output *o, uint64_t mono_ns)
 		ipfix_flush(o);
 }
 
+void output_push(struct output *o)
+{
+	for (size_t i = 0; i < o->ncol; i++)
+		exporter_push(&o->col[i].ex);
+}
+
 uint64_t output_due(const struct output *o)
 {
 	uint64_t due = UINT64_MAX;

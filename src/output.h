@@ -102,6 +102,10 @@ void output_flush(struct output *o, uint64_t mono_ns);
 /* Send what is due by mono_ns, and what waited for room in the sockets. */
 void output_tick(struct output *o, uint64_t mono_ns);
 
+/* Hand the datagrams staged for each collector to the kernel (see
+ * exporter_push); the event loop calls it before it sleeps. */
+void output_push(struct output *o);
+
 /* The monotonic time by which something pending must leave; UINT64_MAX if
  * nothing is pending. */
 uint64_t output_due(const struct output *o);

@@ -4,7 +4,8 @@
 # that tshark decodes as netlink conntrack messages, with nothing malformed;
 # replaying it (nfflowd replay FILE) must give the same records as the live
 # run (counters, addresses, ports, absolute times), to a collector too, and
-# two replays must give byte-identical local copies.
+# two replays (from the file, and from a pipe) must give byte-identical
+# local copies.
 # Exit 0 pass, 1 fail, 77 skipped.
 set -euo pipefail
 LAB_NAME=record_replay
@@ -58,14 +59,15 @@ lab_log "recording: $frames packets, $ct conntrack messages as tshark decodes th
 # Replay it twice: once to a collector, once more (collector gone) for
 # determinism.
 sed "s/args $LAB_COLLECTOR_PORT /args $REPLAY_PORT /" "$LAB_TMP/nfflowd.conf" >"$LAB_TMP/replay.conf"
-replay() {
-	ip netns exec "$LAB_RTR" timeout 30 "$NFFLOWD" -c "$LAB_TMP/replay.conf" replay "$rec" \
+replay() { # N FILE
+	ip netns exec "$LAB_RTR" timeout 30 "$NFFLOWD" -c "$LAB_TMP/replay.conf" replay "$2" \
 		>"$LAB_TMP/replay$1.csv" 2>"$LAB_TMP/replay$1.err" ||
 		lab_fail "replay $1 failed: $(cat "$LAB_TMP/replay$1.err")"
 }
-replay 1
+replay 1 "$rec"
 lab_nfcapd_stop "$REPLAY_PORT"
-replay 2
+# The second from a pipe: read as a stream, not mapped.
+replay 2 /dev/stdin < <(cat "$rec")
 grep -E "replayed [0-9]+ events" "$LAB_TMP/replay1.err" >&2 || lab_fail "replay did not report its rate"
 cmp -s "$LAB_TMP/replay1.csv" "$LAB_TMP/replay2.csv" ||
 	lab_fail "two replays of the same file gave different records"
