@@ -334,14 +334,14 @@ size_t exporter_drain(struct exporter *e, uint64_t mono_ns)
 	return e->qlen;
 }
 
-/* Copy a datagram into the next free slot of the arena. */
-static void stage(struct exporter *e, const uint8_t *buf, size_t len, unsigned nrecords)
+/* Copy d into the next free slot of the arena. */
+static void stage(struct exporter *e, const struct exporter_dgram *d)
 {
 	uint8_t *at = e->arena + e->nbatch * e->slot_len;
 
-	memcpy(at, buf, len);
-	e->batch[e->nbatch++] = (struct exporter_dgram){
-	    .len = (uint16_t)len, .records = (uint16_t)nrecords, .data = at};
+	memcpy(at, d->data, d->len);
+	e->batch[e->nbatch] = *d;
+	e->batch[e->nbatch++].data = at;
 	if (e->nbatch == EXPORTER_BATCH)
 		exporter_push(e);
 }
@@ -358,7 +358,7 @@ void exporter_send(struct exporter *e, const uint8_t *buf, size_t len, unsigned 
 	}
 	flush_queue(e);
 	if (!e->down && e->qlen == 0 && len <= e->slot_len) {
-		stage(e, buf, len, nrecords);
+		stage(e, &d);
 		return;
 	}
 	exporter_push(e); /* what is staged goes first */

@@ -143,7 +143,6 @@ lab_ct_wait_destroys $((DOWN_ROUNDS + 3)) || true
 
 lab_alive nfflowd || lab_fail "nfflowd is not running after the collector came back"
 lab_nfflowd_stop TERM
-[ "$LAB_RC" -eq 0 ] || lab_fail "nfflowd exited with status $LAB_RC on SIGTERM, expected 0"
 lab_nfcapd_stop "$DOWN_PORT"
 lab_ct_stop
 

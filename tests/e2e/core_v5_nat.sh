@@ -31,30 +31,18 @@ lab_ping 3
 sleep 1 # the last ACKs and FINs
 
 # End the connections now rather than after their timeouts (TIME_WAIT is
-# 120 s); the DESTROY events carry the final counters. The ICMP one first and
-# the rest later than flush_interval after it, so that nfflowd sends more
-# than one datagram and nfcapd checks the flow_sequence between them.
-ended=$(ip netns exec "$LAB_RTR" conntrack -D -p icmp -s "$LAB_CLIENT_IP" 2>&1 >/dev/null |
-	sed -n 's/.* \([0-9][0-9]*\) flow entries have been deleted.*/\1/p')
-lab_ct_wait_destroys 1 || true
-sleep 0.6
-ended=$((${ended:-0} + $(lab_ct_flush_client)))
-[ "$ended" -eq "$CONNECTIONS" ] ||
-	lab_fail "conntrack -D ended $ended client connections, expected $CONNECTIONS"
-lab_ct_wait_destroys "$CONNECTIONS" || true
+# 120 s); the DESTROY events carry the final counters. ICMP first, so that
+# nfcapd checks the flow_sequence between two datagrams.
+lab_ct_end_client "$CONNECTIONS" icmp-first
 
 # Longer than flush_interval (0.2 s): what arrives now was sent on time, not
 # only on SIGTERM.
 sleep 1.5
 lab_nfflowd_stop TERM
-[ "$LAB_RC" -eq 0 ] || lab_fail "nfflowd exited with status $LAB_RC on SIGTERM, expected 0"
 lab_nfcapd_stop "$LAB_COLLECTOR_PORT"
 lab_ct_stop
 
-lab_verify_exports "$LAB_COLLECTOR_PORT"
-lab_check_destroys "$LAB_TMP/destroys.txt" "$CONNECTIONS" "$PROTOCOLS"
-nexp=$(wc -l <"$LAB_TMP/expected.txt")
-[ "$nexp" -eq "$RECORDS" ] || lab_fail "the kernel's DESTROYs call for $nexp records, expected $RECORDS"
+lab_verify_connections "$LAB_COLLECTOR_PORT" "$CONNECTIONS" "$PROTOCOLS" "$RECORDS"
 
 # flush_interval 0.2: no record may reach the collector much later than its
 # connection ended (its end time is the kernel's stop timestamp).

@@ -61,29 +61,17 @@ udp_burst "$UDP_EXCHANGES"
 lab_ping 3
 sleep 1 # the last ACKs and FINs
 
-# ICMP first, the rest more than flush_interval (0.2 s) later: one small
-# datagram, then full ones.
-ended=$(ip netns exec "$LAB_RTR" conntrack -D -p icmp -s "$LAB_CLIENT_IP" 2>&1 >/dev/null |
-	sed -n 's/.* \([0-9][0-9]*\) flow entries have been deleted.*/\1/p')
-lab_ct_wait_destroys 1 || true
-sleep 0.6
-ended=$((${ended:-0} + $(lab_ct_flush_client)))
-[ "$ended" -eq "$CONNECTIONS" ] ||
-	lab_fail "conntrack -D ended $ended client connections, expected $CONNECTIONS"
-lab_ct_wait_destroys "$CONNECTIONS" || true
+# ICMP first: one small datagram, then full ones.
+lab_ct_end_client "$CONNECTIONS" icmp-first
 sleep 1.5
 
 lab_nfflowd_stop TERM
-[ "$LAB_RC" -eq 0 ] || lab_fail "nfflowd exited with status $LAB_RC on SIGTERM, expected 0"
 lab_nfcapd_stop "$PORT"
 lab_tshark_stop "$PORT"
 lab_ct_stop
 
 # The usual comparison: nfcapd and the CSV copy against the kernel.
-lab_verify_exports "$PORT"
-lab_check_destroys "$LAB_TMP/destroys.txt" "$CONNECTIONS" "$PROTOCOLS"
-nexp=$(wc -l <"$LAB_TMP/expected.txt")
-[ "$nexp" -eq "$RECORDS" ] || lab_fail "the kernel's DESTROYs call for $nexp records, expected $RECORDS"
+lab_verify_connections "$PORT" "$CONNECTIONS" "$PROTOCOLS" "$RECORDS"
 
 # ---------------------------------------------------------------------------
 # tshark

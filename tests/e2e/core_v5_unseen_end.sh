@@ -147,7 +147,6 @@ fi
 sleep 0.5 # flush_interval 0.2: the records are sent before SIGTERM
 
 lab_nfflowd_stop TERM
-[ "$LAB_RC" -eq 0 ] || lab_fail "nfflowd exited with status $LAB_RC on SIGTERM, expected 0"
 lab_nfcapd_stop "$LAB_COLLECTOR_PORT"
 
 # The listeners must still work (a fresh probe reaches them) and must not

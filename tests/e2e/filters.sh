@@ -224,8 +224,7 @@ phase_end_connections() {
 
 # phase_stop: nfflowd, nfcapd and the listeners; keep nfflowd's output.
 phase_stop() {
-	lab_nfflowd_stop TERM
-	[ "$LAB_RC" -eq 0 ] || lab_fail "$PHASE: nfflowd exited with status $LAB_RC on SIGTERM"
+	lab_nfflowd_stop TERM "$PHASE: nfflowd"
 	lab_nfcapd_stop "$PORT"
 	lab_ct_stop
 	cp "$LAB_TMP/nfflowd.out" "$LAB_TMP/$PHASE-nfflowd.out"

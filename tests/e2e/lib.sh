@@ -398,14 +398,31 @@ lab_ping() {
 		lab_die "ping $LAB_SERVER_IP failed"
 }
 
-# lab_ct_flush_client: delete (end) every client connection in the router;
+# lab_ct_flush_client [FILTER...]: delete (end) every client connection in
+# the router (that conntrack FILTER options such as "-p icmp" select);
 # prints how many were deleted. The kernel then sends their DESTROY events
 # with the final counters.
 lab_ct_flush_client() {
 	local out n
-	out=$(ip netns exec "$LAB_RTR" conntrack -D -s "$LAB_CLIENT_IP" 2>&1 >/dev/null) || true
+	out=$(ip netns exec "$LAB_RTR" conntrack -D -s "$LAB_CLIENT_IP" "$@" 2>&1 >/dev/null) || true
 	n=$(printf '%s\n' "$out" | sed -n 's/.* \([0-9][0-9]*\) flow entries have been deleted.*/\1/p')
 	echo "${n:-0}"
+}
+
+# lab_ct_end_client N [icmp-first]: end the client's connections with
+# conntrack -D, check that N ended and wait for their DESTROY events. With
+# icmp-first the ICMP ones end first and the rest more than a flush_interval
+# (0.2 s) later, so that nfflowd sends more than one datagram.
+lab_ct_end_client() {
+	local ended=0
+	if [ "${2:-}" = icmp-first ]; then
+		ended=$(lab_ct_flush_client -p icmp)
+		lab_ct_wait_destroys 1 || true
+		sleep 0.6
+	fi
+	ended=$((ended + $(lab_ct_flush_client)))
+	[ "$ended" -eq "$1" ] || lab_fail "conntrack -D ended $ended client connections, expected $1"
+	lab_ct_wait_destroys "$1" || true
 }
 
 # ---------------------------------------------------------------------------
@@ -682,10 +699,13 @@ lab_nfflowd_start() {
 	lab_log "nfflowd ready ($(lab_now_ms | awk -v t="$LAB_NFFLOWD_T0_MS" '{ print $1 - t }') ms after start)"
 }
 
-# lab_nfflowd_stop [SIGNAL]: SIGTERM (or SIGNAL); nfflowd must send what is
-# pending and exit 0 (LAB_RC).
+# lab_nfflowd_stop [SIGNAL [WHAT]]: SIGTERM (or SIGNAL); nfflowd must send
+# what is pending and exit 0 (LAB_RC), or the test fails, naming WHAT
+# ("nfflowd").
 lab_nfflowd_stop() {
-	lab_stop nfflowd 10 "${1:-TERM}"
+	local sig=${1:-TERM}
+	lab_stop nfflowd 10 "$sig"
+	[ "$LAB_RC" -eq 0 ] || lab_fail "${2:-nfflowd} exited with status $LAB_RC on SIG$sig, expected 0"
 }
 
 # lab_csv_flows FILE: normalised flows from nfflowd's flow-tools CSV lines.
@@ -800,6 +820,17 @@ lab_verify_exports() {
 	lab_as_expected collector <"$t/collector.txt" >"$t/collector-as-expected.txt"
 	lab_compare "$t/collector-as-expected.txt" "$t/csv.txt" "collector vs nfflowd CSV copy" 2 "$extra" ||
 		lab_fail "nfflowd's CSV lines and the datagrams it sent disagree (above)"
+}
+
+# lab_verify_connections PORT CONNECTIONS PROTOS RECORDS: lab_verify_exports
+# PORT, and the kernel must have ended CONNECTIONS connections of PROTOS
+# (see lab_check_destroys) that call for RECORDS v5 records.
+lab_verify_connections() {
+	local nexp
+	lab_verify_exports "$1"
+	lab_check_destroys "$LAB_TMP/destroys.txt" "$2" "$3"
+	nexp=$(wc -l <"$LAB_TMP/expected.txt")
+	[ "$nexp" -eq "$4" ] || lab_fail "the kernel's DESTROYs call for $nexp records, expected $4"
 }
 
 # lab_show_evidence: print the lists behind a failed comparison.

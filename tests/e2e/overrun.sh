@@ -73,7 +73,6 @@ lab_log "ended $ended client connections"
 lab_ct_wait_destroys 3 || true
 lab_alive nfflowd || lab_fail "nfflowd died"
 lab_nfflowd_stop
-[ "$LAB_RC" -eq 0 ] || lab_fail "nfflowd exited with status $LAB_RC"
 lab_nfcapd_stop "$LAB_COLLECTOR_PORT"
 lab_ct_stop
 

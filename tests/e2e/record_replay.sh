@@ -43,7 +43,6 @@ ended=$(lab_ct_flush_client)
 [ "$ended" -eq 3 ] || lab_fail "conntrack -D ended $ended client connections, expected 3"
 lab_ct_wait_destroys 3 || true
 lab_nfflowd_stop
-[ "$LAB_RC" -eq 0 ] || lab_fail "nfflowd exited with status $LAB_RC"
 
 # The recording: a pcap of netlink conntrack messages, as Wireshark sees it.
 [ -s "$rec" ] || lab_die "no recording at $rec"

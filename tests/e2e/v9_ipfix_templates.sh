@@ -117,7 +117,6 @@ sleep 0.5
 lab_ct_full_events >"$LAB_TMP/events-all.txt"
 stats=$(ip netns exec "$LAB_RTR" "$NFFLOWD" -c "$LAB_TMP/nfflowd.conf" check 2>&1 | grep "^collector " || true)
 lab_nfflowd_stop TERM
-[ "$LAB_RC" -eq 0 ] || lab_fail "nfflowd exited with status $LAB_RC on SIGTERM, expected 0"
 lab_nfcapd_stop "$PORT"
 lab_tshark_stop "$PORT"
 lab_ct_full_stop
