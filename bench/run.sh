@@ -11,6 +11,9 @@
 #                 comparison (any SYSTEM@SIZE sets the netlink buffer of
 #                 nfflowd, ulogd2 or minreader; the default is 128M)
 #   ulogd2        NFCT (hash) + IPFIX to nfcapd, 16 MiB netlink buffer
+#   nfflowd-base  the same configuration with another build, BENCH_BASELINE
+#                 (a binary): list both, alternating, to compare two builds
+#                 side by side in one run
 #   minreader     bench/minreader.c: receive and count only (the floor);
 #                 minreader-mm: the same with recvmmsg, 64 datagrams a call
 #   conntrack     conntrack -E -e NEW,DESTROY, default buffer (the original's input)
@@ -38,6 +41,7 @@
 # sweep), BENCH_REPLAY=0 (no recording and replay), BENCH_REPLAY_RUNS (replays
 # of the recording, 5; the median is reported), BENCH_BUDGET (seconds after which sweep steps are skipped, 540),
 # NFFLOWD (a prebuilt binary instead of building bench/out/build),
+# BENCH_BASELINE (the binary of the nfflowd-base system),
 # BENCH_NFFLOWD_CONF (more nfflowd configuration lines, ";"-separated),
 # BENCH_INSTALL=0 (never apt-get), BENCH_PERF=1 (perf profiles of nfflowd on
 # the no-loss load and of the replay, in bench/out/perf-*.txt).
@@ -351,7 +355,7 @@ sys_start() {
 		[ -z "$buf" ] || echo "netlink_rcvbuf $buf" >>"$LAB_TMP/nfflowd.conf"
 		rm -f "$LAB_TMP/nfflowd.pid"
 		# shellcheck disable=SC2086 # extra: nfflowd options (-w FILE)
-		lab_bg nfflowd "$LAB_RTR" "$NFFLOWD" -f -c "$LAB_TMP/nfflowd.conf" $extra start
+		lab_bg nfflowd "$LAB_RTR" "${SYS_BIN:-$NFFLOWD}" -f -c "$LAB_TMP/nfflowd.conf" $extra start
 		lab_wait_for 20 "nfflowd to be ready" grep -q ready "$LAB_TMP/nfflowd.err" ||
 			die "nfflowd did not start: $(cat "$LAB_TMP/nfflowd.err")"
 		;;
@@ -468,7 +472,13 @@ run_case() { # SYSTEM[@BUF] MODE(flush|paced) CONNS RATE TSV [EXTRA-ARGS]
 	case $sys in
 	minreader-mm) sys=minreader extra="-m 64" ;; # recvmmsg, 64 datagrams a call
 	nfflowd-w) sys=nfflowd ;;                    # the recording run: extra is -w FILE
+	nfflowd-base) sys=nfflowd ;;                 # another build: SYS_BIN below
 	esac
+	SYS_BIN=""
+	if [ "$label" != "${label#nfflowd-base}" ]; then
+		[ -x "${BENCH_BASELINE:-}" ] || die "nfflowd-base needs BENCH_BASELINE, a binary"
+		SYS_BIN=$BENCH_BASELINE
+	fi
 	local port=$NEXT_PORT pid t0 t1 c0 c1 rss0 rss_open rss_after hwm drops0 drops1 drops_mid cd0 cd1 sp0 sp1
 	local created exported lost events flush_rate="-" gen_rate ev_rate cpu_s us loss bpc flushed
 	NEXT_PORT=$((NEXT_PORT + 1))

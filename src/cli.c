@@ -15,6 +15,7 @@
 #include "config.h"
 #include "control.h"
 #include "daemon.h"
+#include "replay.h"
 #include "kernel.h"
 #include "pidfile.h"
 #include "templates.h"
@@ -207,7 +208,7 @@ int cli_restart(const char *path, bool foreground, const char *record)
 
 int cli_replay(const char *path, const char *file)
 {
-	return daemon_replay(path, file);
+	return replay_run(path, file);
 }
 
 /* ---- reload, check -------------------------------------------------------- */

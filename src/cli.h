@@ -11,7 +11,7 @@
  * (may be NULL), the netlink stream is recorded to that pcap file. */
 int cli_start(const char *path, bool foreground, const char *record);
 
-/* Run a recording through the pipeline of config path (see daemon_replay). */
+/* Run a recording through the pipeline of config path (see replay_run). */
 int cli_replay(const char *path, const char *file);
 
 /* Stop the nfflowd of config path and wait (30 s at most) until it has sent

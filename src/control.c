@@ -126,3 +126,80 @@ fail:
 	errno = n;
 	return -1;
 }
+
+int control_open(struct control_server *s, const char *path, uid_t uid, gid_t gid, char *err,
+		 size_t errlen)
+{
+	memset(s, 0, sizeof *s);
+	snprintf(s->path, sizeof s->path, "%s", path);
+	s->lfd = control_listen(path, uid, gid, err, errlen);
+	return s->lfd < 0 ? -1 : 0;
+}
+
+static void accept_all(struct control_server *s, uint64_t mono_ns)
+{
+	int fd;
+
+	while ((fd = control_accept(s->lfd)) >= 0) {
+		if (s->n == CONTROL_MAX_CLIENTS) {
+			control_reply(fd, "error busy\n");
+			continue;
+		}
+		s->clients[s->n++] =
+		    (struct control_client){.fd = fd, .due_ns = mono_ns + CONTROL_TIMEOUT_NS};
+	}
+}
+
+void control_serve(struct control_server *s, uint64_t mono_ns, control_answer_fn answer, void *ctx)
+{
+	char reply[4096];
+
+	accept_all(s, mono_ns);
+	for (size_t i = 0; i < s->n;) {
+		struct control_client *c = &s->clients[i];
+		int r = control_read(c->fd, c->buf, &c->len);
+		if (r == 0 && mono_ns < c->due_ns) {
+			i++;
+			continue;
+		}
+		if (r == 1) {
+			answer(ctx, c->buf, reply, sizeof reply);
+			control_reply(c->fd, reply);
+		} else {
+			close(c->fd);
+		}
+		s->clients[i] = s->clients[--s->n];
+	}
+}
+
+size_t control_pollfds(const struct control_server *s, struct pollfd *pfd)
+{
+	size_t n = 0;
+
+	pfd[n++] = (struct pollfd){.fd = s->lfd, .events = POLLIN};
+	for (size_t i = 0; i < s->n; i++)
+		pfd[n++] = (struct pollfd){.fd = s->clients[i].fd, .events = POLLIN};
+	return n;
+}
+
+uint64_t control_due(const struct control_server *s)
+{
+	uint64_t due = UINT64_MAX;
+
+	for (size_t i = 0; i < s->n; i++)
+		if (s->clients[i].due_ns < due)
+			due = s->clients[i].due_ns;
+	return due;
+}
+
+void control_close(struct control_server *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		close(s->clients[i].fd);
+	s->n = 0;
+	if (s->lfd >= 0) {
+		close(s->lfd);
+		unlink(s->path);
+	}
+	s->lfd = -1;
+}

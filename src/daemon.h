@@ -1,5 +1,5 @@
-/* daemon: the event loop that wires the netlink sockets, the tracker, the v5
- * encoder, the exporters and the local copies together. */
+/* daemon: start-up, privileges, the event loop and its timers around the
+ * pipeline (pipeline.h) fed from the kernel's conntrack sockets. */
 #ifndef NFFLOWD_DAEMON_H
 #define NFFLOWD_DAEMON_H
 
@@ -18,12 +18,5 @@ struct daemon_opts {
  * (subscribed, collectors open, start-up dump done), or the reason it could
  * not start; then it is closed. */
 int daemon_run(const char *path, const struct daemon_opts *opts);
-
-/* Run the recording in file (a pcap written with -w) through the same
- * pipeline instead of the kernel, its own timestamps as the clock, exporting
- * to the configured collectors and copies; then send what is pending, log
- * the counters and the rate, and return 0, or 1 on an error. The same file
- * gives the same records. */
-int daemon_replay(const char *path, const char *file);
 
 #endif

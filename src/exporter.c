@@ -11,9 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ipfix.h"
 #include "log.h"
-#include "nfv5.h"
 
 static void name_of(const struct sockaddr_storage *ss, char *buf, size_t len)
 {
@@ -39,13 +37,33 @@ static int fail(struct exporter *e, char *err, size_t errlen, const char *what)
 	return -1;
 }
 
-int exporter_open(struct exporter *e, const struct collector_conf *c, char *err, size_t errlen)
+static int alloc_queues(struct exporter *e, char *err, size_t errlen)
+{
+	e->queue = calloc(EXPORTER_QUEUE, sizeof *e->queue);
+	e->arena = malloc(EXPORTER_BATCH * e->slot_len);
+	if (e->queue && e->arena)
+		return 0;
+	free(e->queue);
+	free(e->arena);
+	e->queue = NULL;
+	e->arena = NULL;
+	return fail(e, err, errlen, "queue");
+}
+
+int exporter_open(struct exporter *e, const struct collector_conf *c, size_t slot_len,
+		  const struct exporter_sink *capture, char *err, size_t errlen)
 {
 	int sndbuf = 4 << 20;
 
 	memset(e, 0, sizeof *e);
 	e->conf = c;
+	e->fd = -1;
+	e->slot_len = slot_len;
 	name_of(&c->addr, e->name, sizeof e->name);
+	if (capture && capture->fn) {
+		e->capture = *capture;
+		return alloc_queues(e, err, errlen);
+	}
 	e->fd = socket(c->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (e->fd < 0)
 		return fail(e, err, errlen, "socket");
@@ -54,17 +72,61 @@ int exporter_open(struct exporter *e, const struct collector_conf *c, char *err,
 	if (connect(e->fd, (const struct sockaddr *)&c->addr, c->addrlen) != 0)
 		return fail(e, err, errlen, "connect");
 	setsockopt(e->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
-	e->slot_len = c->version == 5 ? NFV5_MAX_LEN : c->mtu ? c->mtu : IPFIX_MTU_DEFAULT;
-	e->queue = calloc(EXPORTER_QUEUE, sizeof *e->queue);
-	e->arena = malloc(EXPORTER_BATCH * e->slot_len);
-	if (!e->queue || !e->arena) {
-		free(e->queue);
-		free(e->arena);
-		e->queue = NULL;
-		e->arena = NULL;
-		return fail(e, err, errlen, "queue");
-	}
-	return 0;
+	return alloc_queues(e, err, errlen);
+}
+
+enum exporter_state exporter_state(const struct exporter *e)
+{
+	return e->state;
+}
+
+bool exporter_take_comeback(struct exporter *e)
+{
+	bool back = e->came_back;
+
+	e->came_back = false;
+	return back;
+}
+
+size_t exporter_waiting(const struct exporter *e)
+{
+	return e->qlen;
+}
+
+uint64_t exporter_due(const struct exporter *e)
+{
+	return e->state == EXPORTER_UP ? UINT64_MAX : e->probe_ns + EXPORTER_PROBE_NS;
+}
+
+int exporter_pollfd(const struct exporter *e)
+{
+	return e->qlen && e->state == EXPORTER_UP ? e->fd : -1;
+}
+
+int exporter_local(const struct exporter *e, struct sockaddr_storage *ss)
+{
+	socklen_t len = sizeof *ss;
+
+	return e->fd >= 0 ? getsockname(e->fd, (struct sockaddr *)ss, &len) : -1;
+}
+
+bool exporter_has_probe(const struct exporter *e)
+{
+	return e->probe_msg != NULL;
+}
+
+size_t exporter_format_stats(const struct exporter *e, char *buf, size_t len)
+{
+	int n =
+	    snprintf(buf, len,
+		     "collector %s: datagrams %" PRIu64 " records %" PRIu64 " send-errors %" PRIu64
+		     " dropped %" PRIu64 " queued %" PRIu64 " version %d name %s outages %" PRIu64
+		     " resent %" PRIu64 " waiting %zu%s\n",
+		     e->name, e->st.datagrams, e->st.records, e->st.errors, e->st.dropped,
+		     e->st.queued, e->conf->version, e->conf->name, e->st.outages, e->st.resent,
+		     e->qlen, e->state != EXPORTER_UP ? " down" : "");
+
+	return n < 0 ? 0 : (size_t)n >= len ? len - 1 : (size_t)n;
 }
 
 static uint64_t now_s(void)
@@ -104,10 +166,9 @@ static void hold_first(struct exporter *e, struct exporter_dgram *d);
 static void go_down(struct exporter *e, int err)
 {
 	note_error(e, err);
-	if (!e->down)
+	if (e->state == EXPORTER_UP)
 		e->st.outages++;
-	e->down = true;
-	e->probing = false;
+	e->state = EXPORTER_DOWN;
 	if (e->last.data) {
 		hold_first(e, &e->last);
 		e->st.resent++;
@@ -212,11 +273,11 @@ static void probe(struct exporter *e, uint64_t mono_ns)
 	if (mono_ns < e->probe_ns + EXPORTER_PROBE_NS)
 		return;
 	getsockopt(e->fd, SOL_SOCKET, SO_ERROR, &err, &elen); /* reads and clears it */
-	if (e->probing && err == 0) {
+	if (e->state == EXPORTER_PROBING && err == 0) {
 		if (!e->probe_msg)
 			pop(e); /* the probe was the oldest datagram: it arrived */
 		exporter_set_probe(e, NULL, 0);
-		e->down = e->probing = false;
+		e->state = EXPORTER_UP;
 		e->came_back = true;
 		log_info("collector %s takes datagrams again; sending the %zu held", e->name,
 			 e->qlen);
@@ -229,9 +290,10 @@ static void probe(struct exporter *e, uint64_t mono_ns)
 	struct exporter_dgram *d = slot(e, 0);
 	const uint8_t *msg = e->probe_msg ? e->probe_msg : d->data;
 	size_t len = e->probe_msg ? e->probe_len : d->len;
-	e->probing = send(e->fd, msg, len, 0) == (ssize_t)len;
+	bool sent = send(e->fd, msg, len, 0) == (ssize_t)len;
+	e->state = sent ? EXPORTER_PROBING : EXPORTER_DOWN;
 	e->probe_ns = mono_ns;
-	if (e->probing)
+	if (sent)
 		e->st.datagrams++;
 }
 
@@ -239,7 +301,7 @@ static void probe(struct exporter *e, uint64_t mono_ns)
  * is found down. */
 static void flush_queue(struct exporter *e)
 {
-	while (e->qlen > 0 && !e->down) {
+	while (e->qlen > 0 && e->state == EXPORTER_UP) {
 		enum sent r = try_send(e, slot(e, 0));
 		if (r == WAIT)
 			break;
@@ -278,7 +340,7 @@ static size_t learn_stop(struct exporter *e, size_t i)
 /* Send staged datagrams from i on; returns where it had to stop. */
 static size_t send_staged(struct exporter *e, struct mmsghdr *mh, size_t i)
 {
-	while (i < e->nbatch && !e->down) {
+	while (i < e->nbatch && e->state == EXPORTER_UP) {
 		int r = sendmmsg(e->fd, mh + i, (unsigned)(e->nbatch - i), 0);
 		if (r <= 0) {
 			if (r == 0 || failure(e, errno) == WAIT)
@@ -306,7 +368,7 @@ void exporter_push(struct exporter *e)
 {
 	struct mmsghdr mh[EXPORTER_BATCH];
 	struct iovec iov[EXPORTER_BATCH];
-	bool was_down = e->down;
+	bool was_down = e->state != EXPORTER_UP;
 
 	if (e->nbatch == 0)
 		return;
@@ -317,19 +379,19 @@ void exporter_push(struct exporter *e)
 	for (size_t i = send_staged(e, mh, 0); i < e->nbatch; i++)
 		enqueue(e, &e->batch[i]);
 	e->nbatch = 0;
-	if (e->down && !was_down)
+	if (e->state != EXPORTER_UP && !was_down)
 		e->probe_ns = 0; /* probe at the next drain */
 }
 
 size_t exporter_drain(struct exporter *e, uint64_t mono_ns)
 {
-	bool was_down = e->down;
+	bool was_down = e->state != EXPORTER_UP;
 
 	exporter_push(e);
-	if (e->down)
+	if (e->state != EXPORTER_UP)
 		probe(e, mono_ns);
 	flush_queue(e);
-	if (e->down && !was_down)
+	if (e->state != EXPORTER_UP && !was_down)
 		e->probe_ns = mono_ns;
 	return e->qlen;
 }
@@ -348,7 +410,7 @@ static void stage(struct exporter *e, const struct exporter_dgram *d)
 
 void exporter_send(struct exporter *e, const uint8_t *buf, size_t len, unsigned nrecords)
 {
-	bool was_down = e->down;
+	bool was_down = e->state != EXPORTER_UP;
 	struct exporter_dgram d = {
 	    .len = (uint16_t)len, .records = (uint16_t)nrecords, .data = (uint8_t *)buf};
 
@@ -356,13 +418,18 @@ void exporter_send(struct exporter *e, const uint8_t *buf, size_t len, unsigned 
 		e->st.dropped++;
 		return;
 	}
+	if (e->capture.fn) {
+		count_sent(e, &d);
+		e->capture.fn(e->capture.ctx, e->name, buf, len);
+		return;
+	}
 	flush_queue(e);
-	if (!e->down && e->qlen == 0 && len <= e->slot_len) {
+	if (e->state == EXPORTER_UP && e->qlen == 0 && len <= e->slot_len) {
 		stage(e, &d);
 		return;
 	}
 	exporter_push(e); /* what is staged goes first */
-	if (!e->down && e->qlen == 0) {
+	if (e->state == EXPORTER_UP && e->qlen == 0) {
 		enum sent r = try_send(e, &d);
 		if (r == SENT)
 			return;
@@ -371,7 +438,7 @@ void exporter_send(struct exporter *e, const uint8_t *buf, size_t len, unsigned 
 			return;
 		}
 	}
-	if (e->down && !was_down)
+	if (e->state != EXPORTER_UP && !was_down)
 		e->probe_ns = 0; /* probe at the next drain */
 	enqueue(e, &d);
 }
@@ -398,10 +465,8 @@ void exporter_adopt(struct exporter *fresh, struct exporter *old)
 	struct exporter_dgram *q = fresh->queue;
 
 	exporter_push(old);
-	fresh->flow_seq = old->flow_seq;
 	fresh->st = old->st;
-	fresh->down = old->down;
-	fresh->probing = false;
+	fresh->state = old->state == EXPORTER_UP ? EXPORTER_UP : EXPORTER_DOWN;
 	fresh->probe_ns = 0;
 	fresh->came_back = old->came_back;
 	exporter_set_probe(fresh, old->probe_msg, old->probe_len);
@@ -421,7 +486,7 @@ void exporter_close(struct exporter *e)
 		exporter_push(e);
 	if (e->qlen)
 		log_warnx("collector %s: %zu datagrams held for it are lost%s", e->name, e->qlen,
-			  e->down ? " (it was down)" : "");
+			  e->state != EXPORTER_UP ? " (it was down)" : "");
 	while (e->queue && e->qlen > 0)
 		pop(e);
 	exporter_set_probe(e, NULL, 0);

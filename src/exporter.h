@@ -20,9 +20,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sys/socket.h>
+
 #include "config.h"
 
-#define EXPORTER_QUEUE	  4096 /* datagrams held: 120k v5 records, 6 MB at most */
+#define EXPORTER_QUEUE	  4096 /* datagrams held for one collector */
 #define EXPORTER_PROBE_NS 1000000000ull
 #define EXPORTER_BATCH	  32 /* datagrams staged for one sendmmsg(2) */
 
@@ -36,6 +38,21 @@ struct exporter_stats {
 	uint64_t resent;    /* datagrams refused and held again */
 };
 
+/* Where a collector stands. UP: datagrams are sent. DOWN: an ICMP error
+ * said it refuses them; they are held and a probe goes out once a second.
+ * PROBING: a probe went out and no error has answered it yet; a second
+ * without one makes it UP again. */
+enum exporter_state { EXPORTER_UP, EXPORTER_DOWN, EXPORTER_PROBING };
+
+/* A capture sink instead of a socket (tests): receives every datagram sent
+ * to collector name, in order, at once; nothing is held or probed. */
+typedef void (*exporter_capture_fn)(void *ctx, const char *name, const uint8_t *buf, size_t len);
+
+struct exporter_sink {
+	exporter_capture_fn fn;
+	void *ctx;
+};
+
 struct exporter_dgram {
 	uint16_t len;
 	uint16_t records;
@@ -45,15 +62,14 @@ struct exporter_dgram {
 struct exporter {
 	int fd;
 	const struct collector_conf *conf;
-	char name[160];	     /* "192.0.2.9:2055" for messages */
-	uint32_t flow_seq;   /* v5: flows exported before the next datagram */
-	int last_errno;	     /* the last error logged */
-	uint64_t last_log_s; /* when, in monotonic seconds */
-	bool down;	     /* the collector refuses or cannot be reached */
-	bool probing;	     /* the oldest queued datagram was sent as a probe */
-	uint64_t probe_ns;   /* monotonic time of the last probe */
-	bool came_back;	     /* it is up again: templates must be resent */
-	uint8_t *probe_msg;  /* what to probe with (templates), else the oldest held */
+	char name[160];		      /* "192.0.2.9:2055" for messages */
+	struct exporter_sink capture; /* fn set: no socket, datagrams go there */
+	int last_errno;		      /* the last error logged */
+	uint64_t last_log_s;	      /* when, in monotonic seconds */
+	enum exporter_state state;
+	uint64_t probe_ns;  /* monotonic time of the last probe */
+	bool came_back;	    /* it is up again: templates must be resent */
+	uint8_t *probe_msg; /* what to probe with (templates), else the oldest held */
 	size_t probe_len;
 	struct exporter_dgram last; /* the last datagram sent, until the next one */
 	struct exporter_dgram *queue;
@@ -65,8 +81,36 @@ struct exporter {
 	struct exporter_stats st;
 };
 
-/* Open the socket for collector c. Returns 0, or -1 with a message in err. */
-int exporter_open(struct exporter *e, const struct collector_conf *c, char *err, size_t errlen);
+/* Open the socket for collector c, whose datagrams are at most slot_len
+ * bytes long; with capture (may be NULL) set, no socket: datagrams go to
+ * capture->fn. Returns 0, or -1 with a message in err. */
+int exporter_open(struct exporter *e, const struct collector_conf *c, size_t slot_len,
+		  const struct exporter_sink *capture, char *err, size_t errlen);
+
+/* Where the collector stands (see enum exporter_state). */
+enum exporter_state exporter_state(const struct exporter *e);
+
+/* True once after the collector came back from DOWN: whatever it forgot
+ * meanwhile (templates) must be sent again. Clears the mark. */
+bool exporter_take_comeback(struct exporter *e);
+
+/* Datagrams held, waiting to be sent. */
+size_t exporter_waiting(const struct exporter *e);
+
+/* The monotonic time of the next probe of a collector that is not UP;
+ * UINT64_MAX when it is UP. */
+uint64_t exporter_due(const struct exporter *e);
+
+/* The socket to poll for POLLOUT while datagrams wait and the collector is
+ * UP; -1 otherwise. */
+int exporter_pollfd(const struct exporter *e);
+
+/* The socket's local address (its own export flow); -1 without a socket. */
+int exporter_local(const struct exporter *e, struct sockaddr_storage *ss);
+
+/* Format the counters as one "collector ADDR:PORT: datagrams ..." line.
+ * Returns the length written (< len), as snprintf. */
+size_t exporter_format_stats(const struct exporter *e, char *buf, size_t len);
 
 /* Send one datagram of nrecords records: stage a copy (sent by
  * exporter_push, or at once when EXPORTER_BATCH are staged), or queue it
@@ -86,12 +130,15 @@ size_t exporter_drain(struct exporter *e, uint64_t mono_ns);
  * held: a probe that arrives is then not also sent again. NULL clears it. */
 void exporter_set_probe(struct exporter *e, const uint8_t *msg, size_t len);
 
+/* True if a probe message was set (cleared when the collector is UP). */
+bool exporter_has_probe(const struct exporter *e);
+
 /* The oldest datagram held, or NULL. */
 const uint8_t *exporter_oldest(const struct exporter *e, size_t *len);
 
 /* fresh replaces old for the same collector (a reload): it takes over the
- * sequence numbers, counters, state and the datagrams waiting (what old had
- * staged is pushed first). */
+ * counters, state and the datagrams waiting (what old had staged is pushed
+ * first). */
 void exporter_adopt(struct exporter *fresh, struct exporter *old);
 
 /* Push what is staged, close the socket and free the queue. */

@@ -6,10 +6,8 @@
 #include <sys/socket.h>
 
 #include "flow.h"
+#include "timeunit.h"
 #include "wbuf.h"
-
-#define NS_PER_S  1000000000ull
-#define NS_PER_MS 1000000ull
 
 /* RFC 5103 §6.1: a reverse IE is the forward IE's number with the
  * enterprise bit and IANA's Private Enterprise Number 29305. */
@@ -332,19 +330,14 @@ struct dialect {
 
 #define HEADER_COUNT_AT 2 /* v9 Count / IPFIX Length: the u16 after Version */
 
-static uint32_t uptime_ms(uint64_t boot_ms, uint64_t t_ms)
-{
-	return t_ms < boot_ms ? 0 : (uint32_t)(t_ms - boot_ms);
-}
-
 /* RFC 3954 §5.1: the Packet Header. */
 static void v9_header(struct wbuf *w, const struct ipfix_state *s, uint64_t now_ns,
 		      uint64_t boot_ms)
 {
-	wbuf_put_u16(w, IPFIX_V9);				 /* Version */
-	wbuf_put_u16(w, 0);					 /* Count: set at the end */
-	wbuf_put_u32(w, uptime_ms(boot_ms, now_ns / NS_PER_MS)); /* sysUpTime */
-	wbuf_put_u32(w, (uint32_t)(now_ns / NS_PER_S));		 /* UNIX Secs */
+	wbuf_put_u16(w, IPFIX_V9);				       /* Version */
+	wbuf_put_u16(w, 0);					       /* Count: set at the end */
+	wbuf_put_u32(w, timeunit_uptime(boot_ms, now_ns / NS_PER_MS)); /* sysUpTime */
+	wbuf_put_u32(w, (uint32_t)(now_ns / NS_PER_S));		       /* UNIX Secs */
 	wbuf_put_u32(w, s->packets); /* Sequence Number: export packets sent before */
 	wbuf_put_u32(w, s->domain);  /* Source ID */
 }
@@ -492,6 +485,12 @@ int ipfix_init(struct ipfix_state *s, int version, uint32_t domain, size_t mtu, 
 				  .refresh_pkts = refresh_pkts,
 				  .tmpl_forced = true};
 	return 0;
+}
+
+void ipfix_continue(struct ipfix_state *fresh, const struct ipfix_state *old)
+{
+	fresh->packets = old->packets;
+	fresh->records = old->records;
 }
 
 void ipfix_templates_due(struct ipfix_state *s)

@@ -78,6 +78,10 @@ struct ipfix_state {
 int ipfix_init(struct ipfix_state *s, int version, uint32_t domain, size_t mtu, unsigned refresh_s,
 	       unsigned refresh_pkts);
 
+/* fresh replaces old for the same collector (a reload): it continues old's
+ * sequence numbers. */
+void ipfix_continue(struct ipfix_state *fresh, const struct ipfix_state *old);
+
 /* Make the next message carry the templates (e.g. the collector came back). */
 void ipfix_templates_due(struct ipfix_state *s);
 

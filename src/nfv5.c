@@ -2,23 +2,19 @@
 
 #include <sys/socket.h>
 
+#include "timeunit.h"
 #include "wbuf.h"
-
-uint32_t nfv5_uptime(uint64_t boot_ms, uint64_t t_ms)
-{
-	return t_ms < boot_ms ? 0 : (uint32_t)(t_ms - boot_ms);
-}
 
 /* The header, as in Cisco's NetFlow v5 export format. */
 static void put_header(struct wbuf *w, const struct nfv5_header *h, size_t n)
 {
-	uint64_t now_ms = h->now_ns / 1000000u;
+	uint64_t now_ms = h->now_ns / NS_PER_MS;
 
 	wbuf_put_u16(w, NFV5_VERSION);
 	wbuf_put_u16(w, (uint16_t)n);			      /* count */
-	wbuf_put_u32(w, nfv5_uptime(h->boot_ms, now_ms));     /* sysUptime */
-	wbuf_put_u32(w, (uint32_t)(h->now_ns / 1000000000u)); /* unix_secs */
-	wbuf_put_u32(w, (uint32_t)(h->now_ns % 1000000000u)); /* unix_nsecs */
+	wbuf_put_u32(w, timeunit_uptime(h->boot_ms, now_ms)); /* sysUptime */
+	wbuf_put_u32(w, (uint32_t)(h->now_ns / NS_PER_S));    /* unix_secs */
+	wbuf_put_u32(w, (uint32_t)(h->now_ns % NS_PER_S));    /* unix_nsecs */
 	wbuf_put_u32(w, h->flow_sequence);
 	wbuf_put_u8(w, h->engine_type);
 	wbuf_put_u8(w, h->engine_id);
@@ -34,8 +30,8 @@ static void put_record(struct wbuf *w, const struct nfv5_header *h, const struct
 	wbuf_put_u16(w, 0);	      /* output ifIndex */
 	wbuf_put_u32(w, (uint32_t)r->packets);
 	wbuf_put_u32(w, (uint32_t)r->bytes);
-	wbuf_put_u32(w, nfv5_uptime(h->boot_ms, r->first_ms));
-	wbuf_put_u32(w, nfv5_uptime(h->boot_ms, r->last_ms));
+	wbuf_put_u32(w, timeunit_uptime(h->boot_ms, r->first_ms));
+	wbuf_put_u32(w, timeunit_uptime(h->boot_ms, r->last_ms));
 	wbuf_put_u16(w, r->sport);
 	wbuf_put_u16(w, r->dport);
 	wbuf_put_u8(w, 0); /* pad1 */

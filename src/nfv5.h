@@ -23,10 +23,6 @@ struct nfv5_header {
 	uint8_t engine_id;
 };
 
-/* sysUptime in ms at Unix epoch time t_ms: (t_ms - boot_ms) modulo 2^32, or 0
- * for a time before boot_ms. */
-uint32_t nfv5_uptime(uint64_t boot_ms, uint64_t t_ms);
-
 /* Encode one datagram with the n records recs[0..n) (1 <= n <= 30, IPv4, each
  * counter <= NFV5_COUNTER_MAX) into buf[0..cap). Returns the datagram length,
  * or 0 if n is out of range or cap is too small. */

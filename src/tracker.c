@@ -2,8 +2,7 @@
 
 #include <string.h>
 
-#define NS_PER_MS 1000000ull
-#define NS_PER_S  1000000000ull
+#include "timeunit.h"
 
 int tracker_init(struct tracker *t, uint64_t ttl_ns, bool kernel_ts, tracker_emit_fn emit,
 		 tracker_new_fn on_new, void *ctx)
@@ -280,6 +279,11 @@ static bool expire_one(void *ctx, const struct ct_entry *e, const struct ct_even
 {
 	(void)snap;
 	return e->first_ns < ((struct expire_ctx *)ctx)->cutoff_ns;
+}
+
+void tracker_set_ttl(struct tracker *t, uint64_t ttl_ns)
+{
+	t->ttl_ns = ttl_ns;
 }
 
 size_t tracker_expire(struct tracker *t, uint64_t now_ns)

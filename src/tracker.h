@@ -83,6 +83,9 @@ void tracker_dump_abort(struct tracker *t);
  * last record as dumps show them: set it (0: off) before dumps run. */
 void tracker_set_active_timeout(struct tracker *t, uint64_t active_ns);
 
+/* Forget unfinished connections ttl_ns after they started (a reload). */
+void tracker_set_ttl(struct tracker *t, uint64_t ttl_ns);
+
 /* Forget entries whose connection started more than ttl before now_ns.
  * Returns how many. */
 size_t tracker_expire(struct tracker *t, uint64_t now_ns);

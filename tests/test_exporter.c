@@ -13,6 +13,7 @@
 
 #include "check.h"
 #include "exporter.h"
+#include "nfv5.h"
 #include "log.h"
 
 #define DGRAM_LEN 200
@@ -94,7 +95,7 @@ static void setup(struct fixture *f, unsigned mtu)
 	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	f->c.addrlen = sizeof *a;
 	snprintf(f->c.name, sizeof f->c.name, "test");
-	CHECK(exporter_open(&f->e, &f->c, err, sizeof err) == 0);
+	CHECK(exporter_open(&f->e, &f->c, NFV5_MAX_LEN, NULL, err, sizeof err) == 0);
 }
 
 /* Batches: EXPORTER_BATCH leave at once, the rest when pushed, in order. */
@@ -142,10 +143,10 @@ static void test_outage(void)
 
 	send_seq(e, 10, 100);
 	exporter_push(e);
-	CHECK(e->down);
+	CHECK(exporter_state(e) != EXPORTER_UP);
 	CHECK_EQ_U64(e->st.outages, 1);
 	CHECK_EQ_U64(e->st.dropped, 0);
-	CHECK_EQ_U64(e->qlen, 100); /* every refused datagram is held */
+	CHECK_EQ_U64(exporter_waiting(e), 100); /* every refused datagram is held */
 	size_t len;
 	const uint8_t *oldest = exporter_oldest(e, &len);
 	uint32_t s = 0;
@@ -157,16 +158,16 @@ static void test_outage(void)
 	/* More while it is down: held behind, nothing sent. */
 	send_seq(e, 110, 50);
 	exporter_push(e);
-	CHECK_EQ_U64(e->qlen, 150);
+	CHECK_EQ_U64(exporter_waiting(e), 150);
 
 	fd = receiver(port, &port);
 	CHECK(fd >= 0);
-	for (int i = 0; i < 4 && e->qlen; i++) { /* probe, then a second later: up */
+	for (int i = 0; i < 4 && exporter_waiting(e); i++) { /* probe, then a second later: up */
 		t += EXPORTER_PROBE_NS;
 		exporter_drain(e, t);
 	}
-	CHECK(!e->down);
-	CHECK_EQ_U64(e->qlen, 0);
+	CHECK(exporter_state(e) == EXPORTER_UP);
+	CHECK_EQ_U64(exporter_waiting(e), 0);
 	memset(seen, 0, sizeof seen);
 	disorder = 0;
 	CHECK_EQ_U64(receive_all(fd, seen, 300, &disorder), 150);

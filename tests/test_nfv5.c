@@ -5,6 +5,7 @@
 #include "check.h"
 #include "manual_example.h"
 #include "nfv5.h"
+#include "timeunit.h"
 
 /* The three records of the original nfflowd manual's example, as a NetFlow v5
  * datagram built independently from Cisco's format description. */
@@ -58,10 +59,10 @@ static void test_limits(void)
 
 static void test_uptime(void)
 {
-	CHECK_EQ_U64(nfv5_uptime(1000, 1500), 500);
-	CHECK_EQ_U64(nfv5_uptime(1000, 999), 0);
+	CHECK_EQ_U64(timeunit_uptime(1000, 1500), 500);
+	CHECK_EQ_U64(timeunit_uptime(1000, 999), 0);
 	/* 2^32 ms (49.7 days) after boot sysUptime wraps, as on any router. */
-	CHECK_EQ_U64(nfv5_uptime(1000, 1000 + 0x100000005ull), 5);
+	CHECK_EQ_U64(timeunit_uptime(1000, 1000 + 0x100000005ull), 5);
 }
 
 int main(void)

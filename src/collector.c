@@ -1,0 +1,85 @@
+#include "collector.h"
+
+#include <netinet/in.h>
+#include <string.h>
+
+const struct collector_ops *collector_ops_for(int version)
+{
+	static const struct collector_ops *const kinds[] = {&collector_v5_ops, &collector_v9_ops,
+							    &collector_ipfix_ops};
+
+	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+		if (kinds[i]->version == version)
+			return kinds[i];
+	return NULL;
+}
+
+void collector_exaddr(const struct nf_config *cfg, uint8_t exaddr[4])
+{
+	memset(exaddr, 0, 4);
+	for (size_t i = 0; i < cfg->ncollectors; i++) {
+		const struct collector_conf *c = &cfg->collectors[i];
+		if (c->sourcelen && c->source.ss_family == AF_INET) {
+			memcpy(exaddr, &((const struct sockaddr_in *)&c->source)->sin_addr, 4);
+			return;
+		}
+	}
+}
+
+bool collector_batch_add(struct collector_batch *b, const struct flow_rec *r, uint64_t mono_ns,
+			 unsigned flush_ms)
+{
+	if (b->n == 0)
+		b->due_ns = mono_ns + flush_ms * NS_PER_MS;
+	b->recs[b->n++] = *r;
+	return b->n == NFV5_MAX_RECORDS;
+}
+
+struct nfv5_header collector_v5_header(const struct collector_env *env, const struct nf_now *t)
+{
+	return (struct nfv5_header){.now_ns = t->real_ns,
+				    .boot_ms = env->boot_ms,
+				    .engine_type = env->cfg->engine_type,
+				    .engine_id = env->cfg->engine_id};
+}
+
+int collector_udp_open(struct collector_udp *u, const struct collector_conf *conf,
+		       const struct collector_env *env, size_t slot_len, char *err, size_t errlen)
+{
+	u->env = *env;
+	u->conf = conf;
+	return exporter_open(&u->ex, conf, slot_len, env->capture, err, errlen);
+}
+
+static const struct collector_udp *udp_of(const struct collector *c)
+{
+	return c->impl;
+}
+
+void collector_udp_push(struct collector *c)
+{
+	exporter_push(&((struct collector_udp *)c->impl)->ex);
+}
+
+int collector_udp_pollfd(const struct collector *c)
+{
+	return exporter_pollfd(&udp_of(c)->ex);
+}
+
+int collector_udp_local(const struct collector *c, struct sockaddr_storage *ss)
+{
+	return exporter_local(&udp_of(c)->ex, ss);
+}
+
+bool collector_udp_same(const struct collector *fresh, const struct collector *old)
+{
+	const struct collector_udp *a = udp_of(fresh), *b = udp_of(old);
+
+	return fresh->ops == old->ops && strcmp(a->conf->name, b->conf->name) == 0 &&
+	       strcmp(a->ex.name, b->ex.name) == 0;
+}
+
+size_t collector_udp_format_stats(const struct collector *c, char *buf, size_t len)
+{
+	return exporter_format_stats(&udp_of(c)->ex, buf, len);
+}

@@ -1,0 +1,215 @@
+/* collector_ipfix: a NetFlow v9 (RFC 3954) or IPFIX (RFC 7011) collector.
+ * One record per connection, queued and encoded a message at a time; NAT
+ * create events at NEW for the collectors that want them. While the
+ * collector is down every message carries the templates, and it is probed
+ * with the templates as they stood before the oldest message held for it. */
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+
+#include "collector.h"
+#include "ipfix.h"
+
+#define IPX_QUEUE 128 /* records held before a message is due */
+
+/* A record waiting to leave: the connection, copied. */
+struct ipx_entry {
+	struct ct_event ev;
+	uint64_t first_ms, last_ms;
+	uint8_t end_reason; /* flowEndReason; 0 for a NAT create event */
+	bool create;	    /* a NAT create event (conntrack NEW) */
+};
+
+struct ipx {
+	struct collector_udp udp; /* first: the collector_udp_* operations */
+	struct ipfix_state ipfix;
+	struct ipx_entry queue[IPX_QUEUE];
+	size_t qlen;
+	uint64_t q_due_ns;
+	struct ipfix_rec recs[IPX_QUEUE]; /* the queue as the encoder takes it */
+};
+
+static struct ipx *ipx_of(const struct collector *c)
+{
+	return c->impl;
+}
+
+static int ipx_open(struct collector *c, const struct collector_conf *conf,
+		    const struct collector_env *env, char *err, size_t errlen)
+{
+	struct ipx *x = calloc(1, sizeof *x);
+	size_t mtu = conf->mtu ? conf->mtu : IPFIX_MTU_DEFAULT;
+
+	if (!x) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (ipfix_init(&x->ipfix, conf->version, conf->domain, mtu, conf->refresh_s,
+		       conf->refresh_pkts) != 0) {
+		snprintf(err, errlen, "collector %s: bad version or mtu", conf->name);
+		free(x);
+		return -1;
+	}
+	if (collector_udp_open(&x->udp, conf, env, mtu, err, errlen) != 0) {
+		free(x);
+		return -1;
+	}
+	c->impl = x;
+	return 0;
+}
+
+/* natEvent (IE 230): IANA's NAT44 session create/delete (4/5) by default;
+ * the older 1/2 with nat_event_codes legacy, and for IPv6, which has no
+ * NAT66 code of its own. 0 for a connection NAT did not change. */
+static uint8_t nat_event(const struct collector_conf *c, const struct ipx_entry *q)
+{
+	bool legacy = c->legacy_nat_events || q->ev.family != AF_INET;
+
+	if (!q->create && !flow_nat_changed(&q->ev))
+		return 0;
+	if (q->create)
+		return legacy ? IPFIX_NAT_CREATE : IPFIX_NAT44_SESSION_ADD;
+	return legacy ? IPFIX_NAT_DELETE : IPFIX_NAT44_SESSION_DEL;
+}
+
+static void ipx_send(struct ipx *x, const struct nf_now *t)
+{
+	uint8_t buf[IPFIX_MTU_MAX];
+	size_t off = 0, used;
+
+	if (x->qlen == 0)
+		return;
+	for (size_t i = 0; i < x->qlen; i++) {
+		const struct ipx_entry *q = &x->queue[i];
+		x->recs[i] = (struct ipfix_rec){.ev = &q->ev,
+						.first_ms = q->first_ms,
+						.last_ms = q->last_ms,
+						.end_reason = q->end_reason,
+						.nat_event = nat_event(x->udp.conf, q)};
+	}
+	/* While a collector is down, every message it will get carries the
+	 * templates, and so does the first after it is back: whatever it lost
+	 * or forgot meanwhile, each message can be decoded. */
+	if (exporter_take_comeback(&x->udp.ex) || exporter_state(&x->udp.ex) != EXPORTER_UP)
+		ipfix_templates_due(&x->ipfix);
+	while (off < x->qlen) {
+		size_t len = ipfix_encode(&x->ipfix, buf, sizeof buf, t->real_ns,
+					  x->udp.env.boot_ms, x->recs + off, x->qlen - off, &used);
+		if (len == 0 || used == 0)
+			break;
+		exporter_send(&x->udp.ex, buf, len, (unsigned)used);
+		off += used;
+	}
+	x->qlen = 0;
+}
+
+static void ipx_add(struct ipx *x, const struct ipx_entry *q, const struct nf_now *t)
+{
+	if (x->qlen == 0)
+		x->q_due_ns = t->mono_ns + x->udp.env.cfg->flush_ms * NS_PER_MS;
+	x->queue[x->qlen++] = *q;
+	if (x->qlen == IPX_QUEUE)
+		ipx_send(x, t);
+}
+
+static void ipx_conn(struct collector *c, const struct ct_event *ev, const struct flow_rec *rec,
+		     bool interim, const struct nf_now *t)
+{
+	struct ipx_entry q = {.ev = *ev,
+			      .first_ms = rec->first_ms,
+			      .last_ms = rec->last_ms,
+			      .end_reason = interim ? IPFIX_END_ACTIVE : ipfix_end_reason(ev)};
+
+	ipx_add(ipx_of(c), &q, t);
+}
+
+static bool ipx_wants_nat_create(const struct collector *c)
+{
+	return ipx_of(c)->udp.conf->nat_events;
+}
+
+static bool ipx_nat_create(struct collector *c, const struct ct_event *ev, uint64_t t_ms,
+			   const struct nf_now *t)
+{
+	struct ipx_entry q = {.ev = *ev, .first_ms = t_ms, .last_ms = t_ms, .create = true};
+
+	if (!ipx_wants_nat_create(c))
+		return false;
+	q.ev.have &= ~(uint32_t)CT_HAVE_COUNTERS;
+	ipx_add(ipx_of(c), &q, t);
+	return true;
+}
+
+static void ipx_flush(struct collector *c, const struct nf_now *t)
+{
+	struct ipx *x = ipx_of(c);
+
+	ipx_send(x, t);
+	exporter_drain(&x->udp.ex, t->mono_ns);
+}
+
+/* A collector that is down is probed with the templates, as they would
+ * have been just before the oldest message held for it. */
+static void set_probe(struct ipx *x, const struct nf_now *t)
+{
+	uint8_t buf[IPFIX_MTU_MAX];
+	size_t hlen, len;
+	const uint8_t *head = exporter_oldest(&x->udp.ex, &hlen);
+
+	if (exporter_state(&x->udp.ex) == EXPORTER_UP || exporter_has_probe(&x->udp.ex) || !head)
+		return;
+	len = ipfix_templates_before(&x->ipfix, head, hlen, buf, sizeof buf, t->real_ns,
+				     x->udp.env.boot_ms);
+	if (len)
+		exporter_set_probe(&x->udp.ex, buf, len);
+}
+
+static void ipx_tick(struct collector *c, const struct nf_now *t)
+{
+	struct ipx *x = ipx_of(c);
+
+	set_probe(x, t);
+	if (exporter_waiting(&x->udp.ex))
+		exporter_drain(&x->udp.ex, t->mono_ns);
+	if (x->qlen && t->mono_ns >= x->q_due_ns)
+		ipx_send(x, t);
+}
+
+static uint64_t ipx_due(const struct collector *c)
+{
+	const struct ipx *x = ipx_of(c);
+	uint64_t due = exporter_due(&x->udp.ex);
+
+	return x->qlen && x->q_due_ns < due ? x->q_due_ns : due;
+}
+
+static void ipx_adopt(struct collector *fresh, struct collector *old)
+{
+	struct ipx *f = ipx_of(fresh), *o = ipx_of(old);
+
+	ipfix_continue(&f->ipfix, &o->ipfix);
+	exporter_adopt(&f->udp.ex, &o->udp.ex);
+}
+
+static void ipx_close(struct collector *c)
+{
+	struct ipx *x = ipx_of(c);
+
+	exporter_close(&x->udp.ex);
+	free(x);
+	c->impl = NULL;
+}
+
+#define IPX_OPS(name, ver)                                                                         \
+	{                                                                                          \
+		.kind = name, .version = ver, .open = ipx_open, .conn = ipx_conn,                  \
+		.nat_create = ipx_nat_create, .wants_nat_create = ipx_wants_nat_create,            \
+		.flush = ipx_flush, .tick = ipx_tick, .push = collector_udp_push, .due = ipx_due,  \
+		.pollfd = collector_udp_pollfd, .local = collector_udp_local,                      \
+		.same = collector_udp_same, .adopt = ipx_adopt,                                    \
+		.format_stats = collector_udp_format_stats, .close = ipx_close,                    \
+	}
+
+const struct collector_ops collector_v9_ops = IPX_OPS("v9", IPFIX_V9);
+const struct collector_ops collector_ipfix_ops = IPX_OPS("ipfix", IPFIX_V10);
