@@ -26,8 +26,10 @@
  *          -e cflow.icmp_ipv6_code -e cflow.flow_id -e cflow.flow_end_reason
  *          -e cflow.nat_event -e cflow.observation_time_milliseconds
  * (nfcapd: 0 sequence errors, 0 bad packets; tshark -Y '_ws.expert ||
- * _ws.malformed': nothing.) Build: gcc -std=c11 -D_GNU_SOURCE -Isrc -Itests
- * tests/ipfix_probe.c src/ipfix.c src/wbuf.c src/flow.c -o ipfix_probe */
+ * _ws.malformed': nothing.) tests/e2e/v9_ipfix_probe.sh (CTest
+ * e2e_v9_ipfix_probe, label collector) runs the same decoders in a
+ * namespace of its own and compares with those files. Built by CMake
+ * (tests/probe.cmake): build/tests/ipfix_probe. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>

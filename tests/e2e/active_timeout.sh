@@ -37,12 +37,12 @@ sleep 0.5
 ended=$(lab_ct_flush_client)
 [ "$ended" -eq 1 ] || lab_fail "conntrack -D ended $ended client connections, expected 1"
 lab_ct_wait_destroys 1 || true
-lab_nfflowd_stop
+lab_nfflowd_stop TERM
 lab_nfcapd_stop "$LAB_COLLECTOR_PORT"
 lab_nfcapd_stop "$IPFIX_PORT"
 lab_ct_stop
 
-lab_ct_destroys >"$LAB_TMP/destroys.txt"
+lab_ct_events v5 >"$LAB_TMP/destroys.txt"
 lab_check_destroys "$LAB_TMP/destroys.txt" 1 "6"
 read -r _ _ osrc osp odst odp rsrc rsp rdst rdp opk ob rpk rb start stop <"$LAB_TMP/destroys.txt"
 lab_log "kernel: $osrc:$osp -> $odst:$odp ($opk pkts $ob bytes / reply $rpk pkts $rb bytes), $((stop - start)) ms"

@@ -120,7 +120,7 @@ for ((round = 1; round <= DOWN_ROUNDS; round++)); do
 	sleep 0.6 # > flush_interval: the records have been sent (and refused)
 	lab_alive nfflowd || break
 done
-lab_ct_destroys | awk '{ print $1 }' >"$LAB_TMP/down-ids.txt"
+lab_ct_events v5 | awk '{ print $1 }' >"$LAB_TMP/down-ids.txt"
 [ "$(wc -l <"$LAB_TMP/down-ids.txt")" -eq "$DOWN_ROUNDS" ] ||
 	lab_fail "kernel reported $(wc -l <"$LAB_TMP/down-ids.txt") DESTROYs while the collector was down, expected $DOWN_ROUNDS"
 

@@ -66,7 +66,7 @@ nf_cmd() {
 phase_conf() {
 	local port=$1
 	shift
-	lab_nfflowd_daemon_conf "$CONF" "$port" "$@"
+	lab_nfflowd_conf "$CONF" "$port" "$@"
 	# A good copy with the same pid file and socket, to reach the daemon
 	# with "check" while $CONF is broken on purpose.
 	cp "$CONF" "$LAB_TMP/good.conf"
@@ -148,7 +148,7 @@ expect_rc "check of a bad file" 1 check-bad &&
 
 # ---- a start that cannot work -------------------------------------------------
 lab_log "start: a source address that is not on the host"
-lab_nfflowd_daemon_conf "$LAB_TMP/unbindable.conf" "$PORT_A"
+lab_nfflowd_conf "$LAB_TMP/unbindable.conf" "$PORT_A"
 sed -i "0,/args 127.0.0.1/s//args $NOT_LOCAL/" "$LAB_TMP/unbindable.conf"
 lab_nfflowd_cmd start-fail -c "$LAB_TMP/unbindable.conf" start
 expect_rc "start with source address $NOT_LOCAL" 1 start-fail &&
@@ -240,7 +240,7 @@ exchange 2
 
 # ---- phase 3: refused reloads keep collector B ------------------------------------------
 lab_log "phase 3: reload of a broken file, of a file the daemon cannot apply, SIGHUP with a broken file"
-lab_nfflowd_daemon_conf "$CONF" "$BAD_PORT"
+lab_nfflowd_conf "$CONF" "$BAD_PORT"
 printf '<ct2ft>\n    ttl 60\n' >>"$CONF" # an unclosed block
 broken_line=$(grep -n '^<ct2ft>' "$CONF" | tail -n 1 | cut -d: -f1)
 nf_cmd reload-broken reload
@@ -248,13 +248,13 @@ expect_rc "reload of a broken file" 1 reload-broken || true
 expect_in reload-broken err "^nfflowd: $CONF:$broken_line: " "reload of a broken file"
 expect_in reload-broken err "reload refused" "reload of a broken file"
 
-lab_nfflowd_daemon_conf "$CONF" "$BAD_PORT"
+lab_nfflowd_conf "$CONF" "$BAD_PORT"
 sed -i "0,/args 127.0.0.1/s//args $NOT_LOCAL/" "$CONF"
 nf_cmd reload-unbindable reload
 expect_rc "reload with source address $NOT_LOCAL" 1 reload-unbindable || true
 expect_in reload-unbindable err "source address" "reload with source address $NOT_LOCAL"
 
-lab_nfflowd_daemon_conf "$CONF" "$BAD_PORT"
+lab_nfflowd_conf "$CONF" "$BAD_PORT"
 printf 'flush_intreval 2\n' >>"$CONF"
 kill -HUP "$PID"
 stats >/dev/null # two round trips: the second is served after the SIGHUP
@@ -351,7 +351,7 @@ done
 
 # The kernel's DESTROYs, each assigned to the collector configured when it
 # ended: ICMP and the UDP source port of phase 1 -> A, 2-3 -> B, 4-5 -> C, 6 -> D.
-lab_ct_destroys >"$LAB_TMP/destroys.txt"
+lab_ct_events v5 >"$LAB_TMP/destroys.txt"
 lab_check_destroys "$LAB_TMP/destroys.txt" 7 "1 17 17 17 17 17 17"
 for port in "$PORT_A" "$PORT_B" "$PORT_C" "$PORT_D"; do
 	case $port in
@@ -365,7 +365,7 @@ for port in "$PORT_A" "$PORT_B" "$PORT_C" "$PORT_D"; do
 		index(phases, " " ($4 - base) " ") { print }' "$LAB_TMP/destroys.txt" |
 		lab_expected_triplets ct >"$LAB_TMP/expected-$port.txt"
 	lab_nfdump_flows "$port" >"$LAB_TMP/collector-$port.txt"
-	lab_nfcapd_check_total "$port" "$(wc -l <"$LAB_TMP/expected-$port.txt")"
+	lab_nfcapd_check "$port" "$(wc -l <"$LAB_TMP/expected-$port.txt")"
 	lab_compare "$LAB_TMP/expected-$port.txt" "$LAB_TMP/collector-$port.txt" \
 		"collector on port $port (phases $phases) vs kernel" ||
 		lab_fail "collector on port $port: records differ from the connections of phases $phases (above)"

@@ -59,21 +59,14 @@ PHASE_FAILURES=0       # LAB_FAILURES when the phase began
 lab_require curl
 lab_require_nfflowd
 lab_up
-# Server -> client without NAT: masquerade only applies to connections
-# leaving through wan0.
-ip -n "$LAB_SRV" route add "${LAB_CLIENT_IP%.*}.0/24" via "$LAB_ROUTER_WAN_IP"
 lab_servers_start
-lab_bg udp-echo-other "$LAB_SRV" socat -T 2 \
-	"UDP4-RECVFROM:$OTHER_UDP_PORT,bind=$LAB_SERVER_IP,fork" PIPE
-lab_bg cli-udp-echo "$LAB_CLI" socat -T 2 \
-	"UDP4-RECVFROM:$LAB_CLIENT_PORT,bind=$LAB_CLIENT_IP,fork" PIPE
+lab_udp_echo udp-echo-other "$LAB_SRV" "$LAB_SERVER_IP" "$OTHER_UDP_PORT"
+lab_udp_echo cli-udp-echo "$LAB_CLI" "$LAB_CLIENT_IP" "$LAB_CLIENT_PORT"
 if ! lab_wait_for 10 "the second UDP echo" lab_listening "$LAB_SRV" udp "$OTHER_UDP_PORT" ||
 	! lab_wait_for 10 "the client's UDP echo" lab_listening "$LAB_CLI" udp "$LAB_CLIENT_PORT"; then
 	lab_die "UDP echo servers did not start"
 fi
-lab_wait_for 5 "the server to reach the client without NAT" \
-	ip netns exec "$LAB_SRV" ping -c 1 -W 1 -q "$LAB_CLIENT_IP" >/dev/null ||
-	lab_die "the route server -> client does not work"
+lab_direct_route 4 # server -> client without NAT
 lab_ct_flush_all >/dev/null
 
 # ---------------------------------------------------------------------------
@@ -207,11 +200,6 @@ phase_nfflowd() {
 	start_nfflowd
 }
 
-# shellcheck disable=SC2317 # called through lab_wait_for
-destroys_seen() { lab_ct_destroys | wc -l; }
-# shellcheck disable=SC2317 # called through lab_wait_for
-have_destroys() { [ "$(destroys_seen)" -ge "$1" ]; }
-
 # phase_end_connections N: end every connection (N expected) and wait for
 # the kernel's DESTROY events.
 phase_end_connections() {
@@ -219,7 +207,7 @@ phase_end_connections() {
 	sleep 0.5 # the last ACKs and FINs
 	n=$(lab_ct_flush_all)
 	[ "$n" -eq "$1" ] || lab_fail "$PHASE: conntrack -D ended $n connections, expected $1"
-	lab_wait_for 10 "$1 DESTROY events" have_destroys "$1" || true
+	lab_ct_wait destroy "$1" || true
 }
 
 # phase_stop: nfflowd, nfcapd and the listeners; keep nfflowd's output.
@@ -233,7 +221,7 @@ phase_stop() {
 }
 
 # phase_verify MATCH NMATCH NOTHER NEW FILTERED [KERNEL]: MATCH is an awk
-# condition on the kernel's DESTROYs, lab_ct_destroys lines plus 17 mark and
+# condition on the kernel's DESTROYs, lab_ct_events v5 lines plus 17 mark and
 # 18 zone:
 #   1 id 2 proto 3 osrc 4 osport 5 odst 6 odport 7 rsrc 8 rsport 9 rdst
 #   10 rdport 11 opkts 12 obytes 13 rpkts 14 rbytes 15 start_ms 16 stop_ms
@@ -245,8 +233,8 @@ phase_stop() {
 # else.
 phase_verify() {
 	local match=$1 nmatch=$2 nother=$3 new=$4 filtered=$5 kernel=${6:-} t=$LAB_TMP/$PHASE n
-	lab_ct_marks "$LAB_TMP/ct-txt.out" >"$t-marks.txt"
-	lab_ct_destroys | awk 'FILENAME == ARGV[1] { if ($1 == "destroy") { m[$2] = $3; z[$2] = $4 } next }
+	lab_ct_events marks >"$t-marks.txt"
+	lab_ct_events v5 | awk 'FILENAME == ARGV[1] { if ($1 == "destroy") { m[$2] = $3; z[$2] = $4 } next }
 		{ print $0, ($1 in m) ? m[$1] : "?", ($1 in z) ? z[$1] : "?" }' "$t-marks.txt" - >"$t-destroys.txt"
 	awk "$match" "$t-destroys.txt" >"$t-match.txt"
 	awk "!($match)" "$t-destroys.txt" >"$t-other.txt"
@@ -260,7 +248,7 @@ phase_verify() {
 	lab_expected_triplets ct <"$t-match.txt" >"$t-expected.txt"
 	lab_nfdump_flows "$PORT" >"$t-collector.txt"
 	lab_csv_flows "$t-nfflowd.out" >"$t-csv.txt"
-	lab_nfcapd_check_total "$PORT" "$(wc -l <"$t-expected.txt")"
+	lab_nfcapd_check "$PORT" "$(wc -l <"$t-expected.txt")"
 	lab_compare "$t-expected.txt" "$t-collector.txt" "$PHASE: collector (nfcapd) vs matching connections" ||
 		lab_fail "$PHASE: the collector's records are not exactly the matching connections' (above)"
 	lab_compare "$t-expected.txt" "$t-csv.txt" "$PHASE: nfflowd CSV copy vs matching connections" ||
@@ -426,7 +414,7 @@ phase_stop
 lab_stop ct-new 5
 ip netns exec "$LAB_RTR" nft delete table ip lab_mark
 # The marks the kernel put in the NEW events, by destination port.
-lab_ct_marks "$LAB_TMP/ct-new.out" >"$LAB_TMP/mark-new-marks.txt"
+lab_ct_events marks "$LAB_TMP/ct-new.out" >"$LAB_TMP/mark-new-marks.txt"
 # shellcheck disable=SC2016 # an awk condition
 phase_verify '$2 == 6 && int($17 / 16) % 16 == 1' 2 2 1 0 kernel
 new_marks=$(awk 'FILENAME == ARGV[1] { if ($1 == "new") m[$2] = $3; next }
@@ -486,7 +474,7 @@ self_phase() { # default|yes: export_self
 	sleep 0.3
 	n=$(lab_ct_delete -s "$C")
 	[ "$n" -eq 3 ] || lab_fail "$PHASE: conntrack -D ended $n client connections, expected 3"
-	lab_wait_for 10 "3 DESTROY events" have_destroys 3 || true
+	lab_ct_wait destroy 3 || true
 	# shellcheck disable=SC2317 # called through lab_wait_for
 	export_flow() {
 		[ -n "$(ip netns exec "$LAB_RTR" conntrack -L -p udp -s "$W" -d "$S" --dport "$PORT" 2>/dev/null)" ]
@@ -496,7 +484,7 @@ self_phase() { # default|yes: export_self
 	sleep 0.4 # more than flush_interval: every client record has left
 	n=$(lab_ct_delete -p udp -s "$W" -d "$S" --dport "$PORT")
 	[ "$n" -eq 1 ] || lab_fail "$PHASE: conntrack -D ended $n export connections, expected 1"
-	lab_wait_for 10 "4 DESTROY events" have_destroys 4 || true
+	lab_ct_wait destroy 4 || true
 	if [ "$1" = yes ]; then
 		# Its record is sent in a new datagram, which is a new connection:
 		# nfflowd receives its NEW event.

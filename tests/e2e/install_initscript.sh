@@ -76,7 +76,7 @@ STATE_BEFORE=$LAB_TMP/state-before.txt
 machine_state >"$STATE_BEFORE"
 trap on_exit EXIT
 CONF=$LAB_TMP/nfflowd.conf
-lab_nfflowd_daemon_conf "$CONF" "$LAB_COLLECTOR_PORT"
+lab_nfflowd_conf "$CONF" "$LAB_COLLECTOR_PORT"
 BIN=$(readlink -f "$NFFLOWD")
 
 # ---- the systemd unit ---------------------------------------------------------------
@@ -223,11 +223,11 @@ fi
 
 lab_ct_stop
 lab_nfcapd_stop "$LAB_COLLECTOR_PORT"
-lab_ct_destroys >"$LAB_TMP/destroys.txt"
+lab_ct_events v5 >"$LAB_TMP/destroys.txt"
 lab_check_destroys "$LAB_TMP/destroys.txt" 1 17
 lab_expected_triplets ct <"$LAB_TMP/destroys.txt" >"$LAB_TMP/expected.txt"
 lab_nfdump_flows "$LAB_COLLECTOR_PORT" >"$LAB_TMP/collector.txt"
-lab_nfcapd_check_total "$LAB_COLLECTOR_PORT" 3
+lab_nfcapd_check "$LAB_COLLECTOR_PORT" 3
 lab_compare "$LAB_TMP/expected.txt" "$LAB_TMP/collector.txt" "collector vs kernel" ||
 	lab_fail "the collector's records differ from the kernel's connection (above)"
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # shellcheck shell=bash
 # Helpers for nfflowd's end-to-end tests and demo: a three-namespace NAT lab
-# on the real kernel, the real collector (nfcapd/nfdump) and conntrack -E as
-# the kernel's record of every finished connection.
+# on the real kernel, the real collectors (nfcapd/nfdump, tshark) and
+# conntrack -E as the kernel's record of every connection.
 #
 #   client ns  10.77.1.2/24  --veth--  10.77.1.1 router ns 203.0.113.1
 #                                      --veth--  203.0.113.2/24 server ns
@@ -10,6 +10,8 @@
 # The router masquerades towards the server, so every connection through it
 # is source-NATed to 203.0.113.1. nfflowd, nfcapd and the conntrack listeners
 # run in the router namespace; the collector listens on 127.0.0.1 there.
+# lab_up_full extends that lab with IPv6 (NAT66), a port forward and paths
+# without NAT.
 #
 # Source this file, then: lab_require; lab_up; ...; the EXIT trap installed
 # by lab_up tears everything down (also on failure and on Ctrl-C). Run
@@ -30,10 +32,17 @@ LAB_CLIENT_IP=10.77.1.2
 LAB_ROUTER_LAN_IP=10.77.1.1
 LAB_ROUTER_WAN_IP=203.0.113.1
 LAB_SERVER_IP=203.0.113.2
+LAB_CLIENT_IP6=fd77:1::2             # lab_up_full only
+LAB_ROUTER_LAN_IP6=fd77:1::1
+LAB_ROUTER_WAN_IP6=2001:db8:113::1
+LAB_SERVER_IP6=2001:db8:113::2
 LAB_TCP_SINK_PORT=${LAB_TCP_SINK_PORT:-8080}   # server: TCP sink (uploads)
 LAB_HTTP_PORT=${LAB_HTTP_PORT:-8000}       # server: python3 http.server (downloads)
 LAB_UDP_ECHO_PORT=${LAB_UDP_ECHO_PORT:-5353}   # server: UDP echo (request/reply)
 LAB_COLLECTOR_PORT=${LAB_COLLECTOR_PORT:-9995}  # router: nfcapd on 127.0.0.1
+LAB_FWD_PORT=${LAB_FWD_PORT:-8081}         # router: port forward (DNAT) to the client
+LAB_CLIENT_PORT=${LAB_CLIENT_PORT:-8000}   # client: TCP sink and UDP echo
+LAB_TSHARK_PROBE_PORT=${LAB_TSHARK_PROBE_PORT:-9994} # captured, never exported to
 # Tuple of the entries used to check that a conntrack listener is subscribed;
 # TEST-NET-1 addresses that no packet ever uses in the lab.
 LAB_PROBE_SRC=192.0.2.250
@@ -53,24 +62,6 @@ LAB_RC=0                  # exit status of the last process lab_stop waited for
 LAB_PROBE_SEQ=0
 LAB_NFFLOWD_T0_MS=0       # wall clock (ms) just before nfflowd was started
 declare -gA LAB_PID=()    # background process name -> pid (a timeout(1) wrapper)
-
-# awk functions for conntrack -E -o xml lines, shared by the parsers below:
-# tag(s, name) is the text of the first <name>; section(s, dir) the
-# <meta direction="dir"> part of a flow.
-LAB_AWK_XML='
-	function tag(s, name,   t, i, j) {
-		t = "<" name ">"; i = index(s, t)
-		if (!i) return ""
-		s = substr(s, i + length(t)); j = index(s, "</" name ">")
-		return substr(s, 1, j - 1)
-	}
-	function section(s, dir,   i, j) {
-		i = index(s, "<meta direction=\"" dir "\">")
-		if (!i) return ""
-		s = substr(s, i); j = index(s, "</meta>")
-		return substr(s, 1, j)
-	}
-'
 
 # ---------------------------------------------------------------------------
 # Messages
@@ -148,6 +139,17 @@ lab_install_traps() {
 	trap 'lab_on_signal 129' HUP
 }
 
+# lab_begin: the EXIT trap (lab_down) and this run's temporary directory
+# $LAB_TMP. lab_up starts with it; a test without the lab's namespaces
+# calls it alone, then lab_ns_add what it needs.
+lab_begin() {
+	lab_install_traps
+	LAB_TMP=$(mktemp -d "${TMPDIR:-/tmp}/nfft.XXXXXX")
+	chmod 755 "$LAB_TMP"
+}
+
+# lab_ns_add NS: a network namespace with its loopback up, removed by
+# lab_down.
 lab_ns_add() {
 	ip netns add "$1"
 	LAB_NAMESPACES+=("$1")
@@ -171,10 +173,57 @@ lab_nft_lo_notrack() {
 	EOF
 }
 
+# lab_family_up 4|6: the lab's addresses of one IP version, the client's
+# and the server's default routes via the router, forwarding in the router
+# and its nftables tables for that version: masquerade of what leaves wan0
+# (which is what brings conntrack to life in the namespace) and loopback
+# (nfflowd -> the collectors) kept out of the connection table, so that
+# every DESTROY in the lab is a connection through the router or of its
+# own. IPv6 addresses skip duplicate address detection (nodad): they are
+# usable at once.
+lab_family_up() {
+	local len=24 nft=ip ns cli=$LAB_CLIENT_IP lan=$LAB_ROUTER_LAN_IP wan=$LAB_ROUTER_WAN_IP srv=$LAB_SERVER_IP
+	local -a nodad=()
+	if [ "$1" = 6 ]; then
+		len=64 nft=ip6 nodad=(nodad)
+		cli=$LAB_CLIENT_IP6 lan=$LAB_ROUTER_LAN_IP6 wan=$LAB_ROUTER_WAN_IP6 srv=$LAB_SERVER_IP6
+		for ns in "$LAB_CLI" "$LAB_RTR" "$LAB_SRV"; do
+			ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 \
+				net.ipv6.conf.default.disable_ipv6=0 net.ipv6.conf.all.accept_dad=0 \
+				net.ipv6.conf.default.accept_dad=0
+		done
+		ip netns exec "$LAB_RTR" sysctl -qw net.ipv6.conf.all.forwarding=1
+	else
+		ip netns exec "$LAB_RTR" sysctl -qw net.ipv4.ip_forward=1
+	fi
+	ip -n "$LAB_CLI" addr add "$cli/$len" dev eth0 "${nodad[@]}"
+	ip -n "$LAB_CLI" route add default via "$lan"
+	ip -n "$LAB_SRV" addr add "$srv/$len" dev eth0 "${nodad[@]}"
+	ip -n "$LAB_SRV" route add default via "$wan"
+	ip -n "$LAB_RTR" addr add "$lan/$len" dev lan0 "${nodad[@]}"
+	ip -n "$LAB_RTR" addr add "$wan/$len" dev wan0 "${nodad[@]}"
+	ip netns exec "$LAB_RTR" nft -f - <<-EOF
+		table $nft nat {
+			chain post {
+				type nat hook postrouting priority srcnat; policy accept;
+				oifname "wan0" masquerade
+			}
+		}
+		$(lab_nft_lo_notrack "$nft")
+	EOF
+}
+
+# lab_reach NS HOST WHAT: wait until NS gets a ping reply from HOST (IPv4
+# or IPv6), or die: WHAT does not work.
+lab_reach() {
+	lab_wait_for 5 "$1 to reach $2" \
+		ip netns exec "$1" ping "-$(lab_family "$2")" -c 1 -W 1 -q "$2" >/dev/null ||
+		lab_die "$3 does not work"
+}
+
+# lab_up: the basic lab (above): IPv4 only, client -> server masqueraded.
 lab_up() {
-	lab_install_traps
-	LAB_TMP=$(mktemp -d "${TMPDIR:-/tmp}/nfft.XXXXXX")
-	chmod 755 "$LAB_TMP"
+	lab_begin
 	lab_ns_add "$LAB_CLI"
 	lab_ns_add "$LAB_RTR"
 	lab_ns_add "$LAB_SRV"
@@ -183,45 +232,69 @@ lab_up() {
 	# clash with an interface of the host or of another run.
 	ip -n "$LAB_RTR" link add lan0 type veth peer name eth0 netns "$LAB_CLI"
 	ip -n "$LAB_RTR" link add wan0 type veth peer name eth0 netns "$LAB_SRV"
-
-	ip -n "$LAB_CLI" addr add "$LAB_CLIENT_IP/24" dev eth0
 	ip -n "$LAB_CLI" link set eth0 up
-	ip -n "$LAB_CLI" route add default via "$LAB_ROUTER_LAN_IP"
-
-	ip -n "$LAB_SRV" addr add "$LAB_SERVER_IP/24" dev eth0
 	ip -n "$LAB_SRV" link set eth0 up
-	ip -n "$LAB_SRV" route add default via "$LAB_ROUTER_WAN_IP"
-
-	ip -n "$LAB_RTR" addr add "$LAB_ROUTER_LAN_IP/24" dev lan0
-	ip -n "$LAB_RTR" addr add "$LAB_ROUTER_WAN_IP/24" dev wan0
 	ip -n "$LAB_RTR" link set lan0 up
 	ip -n "$LAB_RTR" link set wan0 up
-	ip netns exec "$LAB_RTR" sysctl -qw net.ipv4.ip_forward=1
+	lab_family_up 4
 
-	# The NAT table is what brings conntrack to life in this namespace. The
-	# raw table keeps loopback (nfflowd -> nfcapd) out of the connection
-	# table, so that every DESTROY in the lab is a client connection.
-	ip netns exec "$LAB_RTR" nft -f - <<-EOF
-		table ip nat {
-			chain post {
-				type nat hook postrouting priority srcnat; policy accept;
-				oifname "wan0" masquerade
-			}
-		}
-		$(lab_nft_lo_notrack ip)
-	EOF
 	# Counters and timestamps apply to connections created after they are
 	# set; events=1 makes every connection report its DESTROY (the default 2
 	# only does so for connections created while a listener existed).
 	ip netns exec "$LAB_RTR" sysctl -qw net.netfilter.nf_conntrack_acct=1 \
 		net.netfilter.nf_conntrack_timestamp=1 net.netfilter.nf_conntrack_events=1
 
-	lab_wait_for 5 "the client to reach the server" \
-		ip netns exec "$LAB_CLI" ping -c 1 -W 1 -q "$LAB_SERVER_IP" >/dev/null ||
-		lab_die "lab routing does not work"
+	lab_reach "$LAB_CLI" "$LAB_SERVER_IP" "lab routing"
 	# That ping left a connection behind: end it before any test starts.
 	lab_ct_flush_client >/dev/null
 	lab_log "lab up: $LAB_CLI ($LAB_CLIENT_IP) - $LAB_RTR ($LAB_ROUTER_LAN_IP/$LAB_ROUTER_WAN_IP, masquerade) - $LAB_SRV ($LAB_SERVER_IP); files in $LAB_TMP"
+}
+
+# lab_direct_route 4|6: the server reaches the client's network of that
+# IP version through the router (a route via its WAN address), without NAT:
+# masquerade only applies to connections that leave through wan0.
+lab_direct_route() {
+	if [ "$1" = 6 ]; then
+		ip -n "$LAB_SRV" route add fd77:1::/64 via "$LAB_ROUTER_WAN_IP6"
+		lab_reach "$LAB_SRV" "$LAB_CLIENT_IP6" "the IPv6 route server -> client (no NAT)"
+	else
+		ip -n "$LAB_SRV" route add "${LAB_CLIENT_IP%.*}.0/24" via "$LAB_ROUTER_WAN_IP"
+		lab_reach "$LAB_SRV" "$LAB_CLIENT_IP" "the route server -> client (no NAT)"
+	fi
+}
+
+# lab_up_full: lab_up, extended with
+#   - IPv6: client fd77:1::2/64 - router fd77:1::1 | 2001:db8:113::1 -
+#     server 2001:db8:113::2/64, NAT66 (masquerade on wan0, as for IPv4);
+#   - a port forward (DNAT) on the router: TCP and UDP to
+#     203.0.113.1:8081 and [2001:db8:113::1]:8081 from the server side go to
+#     the client's 10.77.1.2:8000 / [fd77:1::2]:8000;
+#   - paths without NAT: the server reaches the client's networks through
+#     the router directly (lab_direct_route).
+# lab_servers_full_start adds the servers for these paths; lab_ct_start
+# NEW,DESTROY and lab_ct_events all are the kernel's truth for them.
+lab_up_full() {
+	lab_up
+	lab_family_up 6
+	lab_reach "$LAB_CLI" "$LAB_SERVER_IP6" "IPv6 routing in the lab"
+	ip netns exec "$LAB_RTR" nft -f - <<-EOF
+		table ip lab_fwd {
+			chain pre {
+				type nat hook prerouting priority dstnat; policy accept;
+				iifname "wan0" ip daddr $LAB_ROUTER_WAN_IP meta l4proto { tcp, udp } th dport $LAB_FWD_PORT dnat to $LAB_CLIENT_IP:$LAB_CLIENT_PORT
+			}
+		}
+		table ip6 lab_fwd {
+			chain pre {
+				type nat hook prerouting priority dstnat; policy accept;
+				iifname "wan0" ip6 daddr $LAB_ROUTER_WAN_IP6 meta l4proto { tcp, udp } th dport $LAB_FWD_PORT dnat to [$LAB_CLIENT_IP6]:$LAB_CLIENT_PORT
+			}
+		}
+	EOF
+	lab_direct_route 4
+	lab_direct_route 6
+	lab_ct_flush_all >/dev/null
+	lab_log "full lab: + IPv6 $LAB_CLIENT_IP6 - $LAB_ROUTER_LAN_IP6/$LAB_ROUTER_WAN_IP6 (NAT66) - $LAB_SERVER_IP6; port forward :$LAB_FWD_PORT -> client :$LAB_CLIENT_PORT; server -> client without NAT"
 }
 
 # lab_down [rc]: stop every process, remove the namespaces, remove the
@@ -338,24 +411,84 @@ lab_wait_exit() {
 
 lab_not_alive() { ! lab_alive "$1"; }
 
-lab_listening() { # NS tcp|udp PORT
+# lab_listening NS tcp|udp PORT [N]: at least N (default 1) sockets listen
+# on PORT in NS.
+lab_listening() {
 	local opt=-Htln
 	[ "$2" = udp ] && opt=-Huln
-	[ -n "$(ip netns exec "$1" ss "$opt" "sport = :$3" 2>/dev/null)" ]
+	[ "$(ip netns exec "$1" ss "$opt" "sport = :$3" 2>/dev/null | wc -l)" -ge "${4:-1}" ]
+}
+
+# lab_ns_pids_named NS NAME: the pids (one line, sorted) of the processes in
+# network namespace NS whose command name is NAME.
+lab_ns_pids_named() {
+	local pid out=()
+	for pid in $(ip netns pids "$1" 2>/dev/null); do
+		[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$2" ] && out+=("$pid")
+	done
+	[ "${#out[@]}" -eq 0 ] || printf '%s\n' "${out[@]}" | sort -n | tr '\n' ' ' | sed 's/ $//'
+}
+
+# lab_proc_status PID FIELD: the value of FIELD in /proc/PID/status, its
+# words separated by single spaces (e.g. Uid -> "65534 65534 65534 65534").
+lab_proc_status() {
+	awk -v f="$2:" '$1 == f { $1 = ""; sub(/^ +/, ""); print; exit }' "/proc/$1/status" 2>/dev/null
+}
+
+# lab_netlink_socks PID: the /proc/net/netlink lines of PID's netlink
+# sockets (seen from PID's own namespace): sk Eth Pid Groups Rmem Wmem Dump
+# Locks Drops Inode. Nothing if PID has none or is gone.
+lab_netlink_socks() {
+	local inodes
+	inodes=$(find "/proc/$1/fd" -maxdepth 1 -lname 'socket:*' -printf '%l\n' 2>/dev/null | tr -cd '0-9\n' | tr '\n' ' ')
+	[ -n "${inodes// /}" ] || return 0
+	awk -v want="$inodes" 'BEGIN { n = split(want, w, " "); for (i = 1; i <= n; i++) ok[w[i]] = 1 }
+		NR > 1 && ($10 in ok)' "/proc/$1/net/netlink" 2>/dev/null || true
 }
 
 # ---------------------------------------------------------------------------
 # Servers and traffic (all bounded in size and time)
+
+# lab_family HOST: 4 or 6.
+lab_family() {
+	case $1 in
+	*:*) echo 6 ;;
+	*) echo 4 ;;
+	esac
+}
+
+# lab_host_port HOST PORT: HOST:PORT for socat, an IPv6 HOST in brackets.
+lab_host_port() {
+	case $1 in
+	*:*) echo "[$1]:$2" ;;
+	*) echo "$1:$2" ;;
+	esac
+}
+
+# lab_tcp_sink NAME NS HOST PORT: a TCP sink on HOST:PORT (IPv4 or IPv6)
+# in namespace NS, a process per connection, started as lab_bg NAME.
+lab_tcp_sink() {
+	local host=$3
+	[ "$(lab_family "$host")" = 4 ] || host="[$host]"
+	lab_bg "$1" "$2" socat -u \
+		"TCP$(lab_family "$3")-LISTEN:$4,bind=$host,reuseaddr,fork" OPEN:/dev/null,wronly=1
+}
+
+# lab_udp_echo NAME NS HOST PORT: a UDP echo on HOST:PORT (IPv4 or IPv6)
+# in namespace NS, started as lab_bg NAME.
+lab_udp_echo() {
+	local host=$3
+	[ "$(lab_family "$host")" = 4 ] || host="[$host]"
+	lab_bg "$1" "$2" socat -T 2 "UDP$(lab_family "$3")-RECVFROM:$4,bind=$host,fork" PIPE
+}
 
 # lab_servers_start: TCP sink, UDP echo and HTTP server in the server ns.
 lab_servers_start() {
 	mkdir -p "$LAB_TMP/www"
 	head -c 1048576 /dev/urandom >"$LAB_TMP/www/1M.bin"
 	head -c 307200 /dev/urandom >"$LAB_TMP/www/300k.bin"
-	lab_bg tcp-sink "$LAB_SRV" socat -u \
-		"TCP4-LISTEN:$LAB_TCP_SINK_PORT,bind=$LAB_SERVER_IP,reuseaddr,fork" OPEN:/dev/null,wronly=1
-	lab_bg udp-echo "$LAB_SRV" socat -T 2 \
-		"UDP4-RECVFROM:$LAB_UDP_ECHO_PORT,bind=$LAB_SERVER_IP,fork" PIPE
+	lab_tcp_sink tcp-sink "$LAB_SRV" "$LAB_SERVER_IP" "$LAB_TCP_SINK_PORT"
+	lab_udp_echo udp-echo "$LAB_SRV" "$LAB_SERVER_IP" "$LAB_UDP_ECHO_PORT"
 	lab_bg http "$LAB_SRV" python3 -m http.server "$LAB_HTTP_PORT" \
 		--bind "$LAB_SERVER_IP" --directory "$LAB_TMP/www"
 	if ! lab_wait_for 10 "the TCP sink" lab_listening "$LAB_SRV" tcp "$LAB_TCP_SINK_PORT" ||
@@ -363,6 +496,37 @@ lab_servers_start() {
 		! lab_wait_for 15 "the HTTP server" lab_listening "$LAB_SRV" tcp "$LAB_HTTP_PORT"; then
 		lab_die "servers did not start (see $LAB_TMP/*.err)"
 	fi
+}
+
+# lab_servers_full_start: lab_servers_start, plus the server's IPv6 TCP sink
+# and UDP echo (the same ports) and the client's TCP sink and UDP echo on
+# LAB_CLIENT_PORT (both families), reached through the port forward and
+# the no-NAT path of lab_up_full.
+lab_servers_full_start() {
+	lab_servers_start
+	lab_tcp_sink tcp-sink6 "$LAB_SRV" "$LAB_SERVER_IP6" "$LAB_TCP_SINK_PORT"
+	lab_udp_echo udp-echo6 "$LAB_SRV" "$LAB_SERVER_IP6" "$LAB_UDP_ECHO_PORT"
+	lab_tcp_sink cli-tcp-sink "$LAB_CLI" "$LAB_CLIENT_IP" "$LAB_CLIENT_PORT"
+	lab_udp_echo cli-udp-echo "$LAB_CLI" "$LAB_CLIENT_IP" "$LAB_CLIENT_PORT"
+	lab_tcp_sink cli-tcp-sink6 "$LAB_CLI" "$LAB_CLIENT_IP6" "$LAB_CLIENT_PORT"
+	lab_udp_echo cli-udp-echo6 "$LAB_CLI" "$LAB_CLIENT_IP6" "$LAB_CLIENT_PORT"
+	local ns proto port
+	for ns in "$LAB_SRV:tcp:$LAB_TCP_SINK_PORT" "$LAB_SRV:udp:$LAB_UDP_ECHO_PORT" \
+		"$LAB_CLI:tcp:$LAB_CLIENT_PORT" "$LAB_CLI:udp:$LAB_CLIENT_PORT"; do
+		IFS=: read -r ns proto port <<<"$ns"
+		lab_wait_for 10 "$proto servers on port $port in $ns" lab_listening "$ns" "$proto" "$port" 2 ||
+			lab_die "servers did not start (see $LAB_TMP/*.err)"
+	done
+}
+
+# lab_server_add_addrs FIRST N: add N consecutive addresses from FIRST (in
+# the server's /24, e.g. 203.0.113.10) to the server's interface; each is a
+# new conntrack tuple (for bench/).
+lab_server_add_addrs() {
+	local base=${1%.*} last=${1##*.} i
+	for ((i = 0; i < $2; i++)); do
+		ip -n "$LAB_SRV" addr add "$base.$((last + i))/32" dev eth0
+	done
 }
 
 # lab_tcp_upload BYTES: one TCP connection client -> server carrying BYTES.
@@ -398,16 +562,59 @@ lab_ping() {
 		lab_die "ping $LAB_SERVER_IP failed"
 }
 
-# lab_ct_flush_client [FILTER...]: delete (end) every client connection in
-# the router (that conntrack FILTER options such as "-p icmp" select);
-# prints how many were deleted. The kernel then sends their DESTROY events
-# with the final counters.
-lab_ct_flush_client() {
+# lab_tcp_send NS HOST PORT BYTES: one TCP connection from namespace NS to
+# HOST:PORT (IPv4 or IPv6) carrying BYTES (to a sink).
+lab_tcp_send() {
+	local ns=$1 host=$2 port=$3 bytes=$4 f
+	f=$LAB_TMP/send-$bytes.bin
+	[ -s "$f" ] || head -c "$bytes" /dev/urandom >"$f"
+	ip netns exec "$ns" timeout 20 socat -u "OPEN:$f" \
+		"TCP$(lab_family "$host"):$(lab_host_port "$host" "$port")" ||
+		lab_die "TCP send of $bytes bytes to $(lab_host_port "$host" "$port") failed"
+}
+
+# lab_udp_send NS HOST PORT PAYLOAD: one UDP request from NS to HOST:PORT
+# and its echoed reply (socat waits 0.5 s for it).
+lab_udp_send() {
+	local ns=$1 host=$2 port=$3 payload=$4 reply
+	reply=$(printf '%s' "$payload" | ip netns exec "$ns" timeout 5 \
+		socat -T 2 -t 0.5 - "UDP$(lab_family "$host"):$(lab_host_port "$host" "$port")") ||
+		lab_die "UDP exchange with $(lab_host_port "$host" "$port") failed"
+	[ "$reply" = "$payload" ] ||
+		lab_die "UDP echo $(lab_host_port "$host" "$port") replied '$reply' instead of '$payload'"
+}
+
+# lab_ping_from NS HOST COUNT: ICMP or ICMPv6 echo, every reply required.
+lab_ping_from() {
+	ip netns exec "$1" timeout 20 ping "-$(lab_family "$2")" -c "$3" -i 0.2 -W 2 -q "$2" >/dev/null ||
+		lab_die "ping $2 from $1 failed"
+}
+
+# Shorthands for the client side over IPv6, as lab_tcp_upload,
+# lab_udp_exchange and lab_ping for IPv4.
+lab_tcp_upload6() { lab_tcp_send "$LAB_CLI" "$LAB_SERVER_IP6" "$LAB_TCP_SINK_PORT" "$1"; }
+lab_udp_exchange6() { lab_udp_send "$LAB_CLI" "$LAB_SERVER_IP6" "$LAB_UDP_ECHO_PORT" "${1:-query6}"; }
+lab_ping6() { lab_ping_from "$LAB_CLI" "$LAB_SERVER_IP6" "$1"; }
+
+# ---------------------------------------------------------------------------
+# The router's connection table
+
+# lab_ct_delete ARGS...: conntrack -D ARGS in the router: delete (end) the
+# connections they select; prints how many were deleted. The kernel then
+# sends their DESTROY events with the final counters.
+lab_ct_delete() {
 	local out n
-	out=$(ip netns exec "$LAB_RTR" conntrack -D -s "$LAB_CLIENT_IP" "$@" 2>&1 >/dev/null) || true
+	out=$(ip netns exec "$LAB_RTR" conntrack -D "$@" 2>&1 >/dev/null) || true
 	n=$(printf '%s\n' "$out" | sed -n 's/.* \([0-9][0-9]*\) flow entries have been deleted.*/\1/p')
 	echo "${n:-0}"
 }
+
+# lab_ct_flush_client [FILTER...]: lab_ct_delete of every client connection
+# (that conntrack FILTER options such as "-p icmp" select).
+lab_ct_flush_client() { lab_ct_delete -s "$LAB_CLIENT_IP" "$@"; }
+
+# lab_ct_flush_all: lab_ct_delete of every connection, both families.
+lab_ct_flush_all() { echo $(($(lab_ct_delete -f ipv4) + $(lab_ct_delete -f ipv6))); }
 
 # lab_ct_end_client N [icmp-first]: end the client's connections with
 # conntrack -D, check that N ended and wait for their DESTROY events. With
@@ -426,19 +633,229 @@ lab_ct_end_client() {
 }
 
 # ---------------------------------------------------------------------------
-# The collector: nfcapd in the router namespace on 127.0.0.1:PORT
+# The kernel's truth: two conntrack -E listeners in the router ns, XML with
+# ktimestamp (the start/stop times in ns) and text (the ICMP type, code and
+# echo identifier, marks and zones that the XML leaves out), joined by
+# CTA_ID; lab_ct_events reads them.
+
+# lab_ct_start [EVENTS]: the listeners for EVENTS (conntrack -e: default
+# DESTROY; NEW,DESTROY for lab_ct_events all), both families, writing
+# $LAB_TMP/ct-xml.out and ct-txt.out; returns once they are subscribed.
+# shellcheck disable=SC2120 # the tests pass EVENTS
+lab_ct_start() {
+	lab_bg ct-xml "$LAB_RTR" conntrack -E -e "${1:-DESTROY}" -o xml,ktimestamp
+	lab_bg ct-txt "$LAB_RTR" conntrack -E -e "${1:-DESTROY}" -o extended,id
+	lab_ct_probe || lab_die "conntrack -E listeners did not report a probe entry"
+}
+
+lab_ct_stop() {
+	lab_stop ct-xml 5
+	lab_stop ct-txt 5
+}
+
+lab_ct_seen_probe() { # SPORT
+	grep -q "<flow type=\"destroy\">.*<src>$LAB_PROBE_SRC</src>.*<sport>$1</sport>" "$LAB_TMP/ct-xml.out" &&
+		grep -q "DESTROY.* src=$LAB_PROBE_SRC .*sport=$1 " "$LAB_TMP/ct-txt.out"
+}
+
+# lab_ct_probe: create and delete a dummy entry until both listeners have
+# reported its DESTROY, i.e. until they are subscribed.
+lab_ct_probe() {
+	local attempt sport
+	for attempt in 1 2 3 4 5 6 7 8 9 10; do
+		LAB_PROBE_SEQ=$((LAB_PROBE_SEQ + 1))
+		sport=$((40000 + LAB_PROBE_SEQ))
+		ip netns exec "$LAB_RTR" conntrack -I -p udp -s "$LAB_PROBE_SRC" -d "$LAB_PROBE_DST" \
+			--sport "$sport" --dport 9 -t 30 >/dev/null 2>&1 || return 1
+		ip netns exec "$LAB_RTR" conntrack -D -p udp -s "$LAB_PROBE_SRC" --sport "$sport" \
+			>/dev/null 2>&1 || return 1
+		if lab_wait_for 1 "probe $attempt" lab_ct_seen_probe "$sport" 2>/dev/null; then
+			return 0
+		fi
+	done
+	return 1
+}
+
+# lab_ct_events MODE [TXT XML]: the kernel's connections as conntrack
+# reported them, probes left out, one line each in the order reported.
+# TXT is conntrack's text output (-o extended,id), XML its XML output
+# (-o xml,ktimestamp, with id for a table dump) of the same events or
+# table; they are joined by event and CTA_ID. Default: the files of the
+# lab_ct_start listeners. MODE:
+#   v5     the DESTROYs (NetFlow v5's view; lab_check_destroys,
+#          lab_expected_triplets):
+#            id proto osrc osport odst odport rsrc rsport rdst rdport
+#               opkts obytes rpkts rbytes start_ms stop_ms
+#          ICMP ports: osport/rsport 0, odport/rdport type*256+code of that
+#          direction.
+#   list   the entries of a table dump (conntrack -L), as v5 with stop_ms
+#          "-" (the connection has not ended) and a 17th column: the seconds
+#          its timeout has left.
+#   all    the NEW and DESTROY events (v9/IPFIX: lab_nat_expected):
+#            event id family proto osrc osport odst odport rsrc rsport rdst
+#                  rdport opkts obytes rpkts rbytes start_ms stop_ms tcp_state
+#          event: new or destroy; family: 4 or 6. ICMP and ICMPv6: sport is
+#          the echo identifier and dport type*256+code of that direction
+#          (nfflowd's NetFlow v9/IPFIX convention). NEW events carry no
+#          counters (0) and no times (-); tcp_state is the TCP state when
+#          the event was sent (- for other protocols).
+#   marks  from TXT alone, every NEW, UPDATE and DESTROY event:
+#            event id mark zone
+#          (event new, update or destroy; mark in decimal; 0 where the
+#          kernel sent no mark or no zone).
+# Counters and ports the kernel did not send are 0, times it did not send -.
+lab_ct_events() {
+	awk -v mode="$1" -v probe="$LAB_PROBE_SRC" '
+	# tag(s, name): the text of the first <name> in s.
+	function tag(s, name,   t, i, j) {
+		t = "<" name ">"; i = index(s, t)
+		if (!i) return ""
+		s = substr(s, i + length(t)); j = index(s, "</" name ">")
+		return substr(s, 1, j - 1)
+	}
+	# section(s, dir): the <meta direction="dir"> part of a flow.
+	function section(s, dir,   i, j) {
+		i = index(s, "<meta direction=\"" dir "\">")
+		if (!i) return ""
+		s = substr(s, i); j = index(s, "</meta>")
+		return substr(s, 1, j)
+	}
+	# attr(s, name): the value of the first attribute name="..." in s.
+	function attr(s, name,   i) {
+		i = index(s, name "=\"")
+		s = substr(s, i + length(name) + 2)
+		return substr(s, 1, index(s, "\"") - 1)
+	}
+	function ns2ms(s) { return length(s) > 6 ? substr(s, 1, length(s) - 6) : "-" }
+	function z(s) { return s == "" ? 0 : s }
+	FILENAME == ARGV[1] {
+		if (match($0, /\[(NEW|UPDATE|DESTROY)\]/)) ev = tolower(substr($0, RSTART + 1, RLENGTH - 2))
+		else if ($1 ~ /^ipv[46]$/) ev = "" # an entry of a table dump
+		else next
+		id = ""; n = 0; prev = ""; mark = 0; zone = 0
+		split("", ei)
+		for (k = 1; k <= NF; k++) {
+			if ($k ~ /^type=/) { n++; ty[n] = substr($k, 6) }
+			else if ($k ~ /^code=/) cd[n] = substr($k, 6)
+			else if ($k ~ /^id=/) {
+				if (prev ~ /^code=/) ei[n] = substr($k, 4) # ICMP echo identifier
+				else id = substr($k, 4)                   # CTA_ID
+			}
+			else if ($k ~ /^mark=/) mark = substr($k, 6)
+			else if ($k ~ /^zone=/) zone = substr($k, 6)
+			prev = $k
+		}
+		if (mode == "marks") {
+			if (ev != "" && !index($0, "src=" probe " ")) print ev, id, mark, zone
+			next
+		}
+		if (n >= 2) icmp[ev, id] = ei[1] " " (ty[1] * 256 + cd[1]) " " ei[2] " " (ty[2] * 256 + cd[2])
+		next
+	}
+	mode == "marks" { exit }
+	/<flow[ >]/ {
+		ev = index($0, "<flow type=\"") ? attr($0, "<flow type") : ""
+		if (mode == "all" ? (ev != "new" && ev != "destroy") : ev != (mode == "list" ? "" : "destroy"))
+			next
+		o = section($0, "original"); r = section($0, "reply"); ind = section($0, "independent")
+		if (tag(o, "src") == probe) next
+		id = tag(ind, "id"); fam = (attr(o, "<layer3 protonum") == 10) ? 6 : 4
+		p = attr(o, "<layer4 protonum")
+		osp = tag(o, "sport"); odp = tag(o, "dport"); rsp = tag(r, "sport"); rdp = tag(r, "dport")
+		if (p == 1 || p == 58) {
+			split(((ev, id) in icmp) ? icmp[ev, id] : "? ? ? ?", tc, " ")
+			osp = (mode == "all") ? tc[1] : 0; odp = tc[2]
+			rsp = (mode == "all") ? tc[3] : 0; rdp = tc[4]
+		}
+		head = id " " p
+		if (mode == "all") head = ev " " id " " fam " " p
+		line = head " " tag(o, "src") " " z(osp) " " tag(o, "dst") " " z(odp) " " \
+			tag(r, "src") " " z(rsp) " " tag(r, "dst") " " z(rdp) " " \
+			z(tag(o, "packets")) " " z(tag(o, "bytes")) " " z(tag(r, "packets")) " " z(tag(r, "bytes")) " " \
+			ns2ms(tag(ind, "start")) " " ns2ms(tag(ind, "stop"))
+		st = tag(ind, "state")
+		if (mode == "all") line = line " " (st == "" ? "-" : st)
+		if (mode == "list") line = line " " z(tag(ind, "timeout"))
+		print line
+	}' "${2:-$LAB_TMP/ct-txt.out}" "${3:-$LAB_TMP/ct-xml.out}"
+}
+
+# lab_ct_count EVENT [SOURCE]: how many EVENT events (new or destroy) the
+# listeners reported, only of connections from SOURCE if given.
+lab_ct_count() {
+	lab_ct_events all | awk -v e="$1" -v s="${2:-}" '$1 == e && (s == "" || $5 == s) { n++ } END { print n + 0 }'
+}
+
+lab_ct_have() { [ "$(lab_ct_count "$1" "${3:-}")" -ge "$2" ]; } # EVENT N [SOURCE]
+
+# lab_ct_wait EVENT N [SOURCE]: until the listeners reported N EVENT events
+# (of connections from SOURCE), at most 10 s.
+lab_ct_wait() {
+	lab_wait_for 10 "$2 $1 events${3:+ from $3}" lab_ct_have "$@"
+}
+
+# lab_ct_wait_destroys N: until N DESTROYs of client connections were
+# reported.
+lab_ct_wait_destroys() { lab_ct_wait destroy "$1" "$LAB_CLIENT_IP"; }
+
+# lab_ct_list: the router's connection table now (lab_ct_events list).
+lab_ct_list() {
+	local xml=$LAB_TMP/ct-list.xml txt=$LAB_TMP/ct-list.txt
+	ip netns exec "$LAB_RTR" conntrack -L -o xml,id,ktimestamp >"$xml" 2>/dev/null
+	ip netns exec "$LAB_RTR" conntrack -L -o extended,id >"$txt" 2>/dev/null
+	lab_ct_events list "$txt" "$xml"
+}
+
+# lab_ct_listeners: print the router namespace's netlink sockets subscribed
+# to a conntrack event group (NETLINK_NETFILTER = 12; groups 1-3 are
+# NFNLGRP_CONNTRACK_NEW, UPDATE and DESTROY), one /proc/net/netlink line each.
+lab_ct_listeners() {
+	ip netns exec "$LAB_RTR" cat /proc/net/netlink |
+		awk 'NR > 1 && $2 == 12 && (index("0123456789abcdef", tolower(substr($4, length($4)))) - 1) % 8 != 0'
+}
+
+# lab_ct_full_categories < events: for each DESTROY (lab_ct_events all
+# lines), its path in the full lab and protocol, e.g. snat4/6 (client ->
+# server, masquerade), nat66/58, dnat4/17 (server -> router's port forward
+# -> client), nonat4/1 (server -> client, routed), other/P for anything else.
+lab_ct_full_categories() {
+	awk -v c4="$LAB_CLIENT_IP" -v s4="$LAB_SERVER_IP" -v w4="$LAB_ROUTER_WAN_IP" \
+		-v c6="$LAB_CLIENT_IP6" -v s6="$LAB_SERVER_IP6" -v w6="$LAB_ROUTER_WAN_IP6" '
+	$1 != "destroy" { next }
+	{
+		c = ($3 == 6) ? c6 : c4; s = ($3 == 6) ? s6 : s4; w = ($3 == 6) ? w6 : w4
+		if ($5 == c && $7 == s && $9 == s && $11 == w) cat = ($3 == 6) ? "nat66" : "snat4"
+		else if ($5 == s && $7 == w && $9 == c && $11 == s) cat = "dnat" $3
+		else if ($5 == s && $7 == c && $9 == c && $11 == s) cat = "nonat" $3
+		else cat = "other"
+		print cat "/" $4
+	}'
+}
+
+# ---------------------------------------------------------------------------
+# The collector: nfcapd, by default in the router namespace on 127.0.0.1:PORT
 
 lab_nfcapd_dir() { echo "$LAB_TMP/nfcapd-$1"; }
 
-# lab_nfcapd_start [PORT]
-lab_nfcapd_start() {
-	local port=${1:-$LAB_COLLECTOR_PORT} dir
+# lab_nfcapd_start_in NS ADDRESS PORT: nfcapd in namespace NS (e.g. the
+# server's, so that the export datagrams cross the router's connection
+# tracking) bound to ADDRESS:PORT; its files, its process name and
+# lab_nfcapd_stop/_check are those of PORT.
+lab_nfcapd_start_in() {
+	local ns=$1 addr=$2 port=$3 dir
 	dir=$(lab_nfcapd_dir "$port")
 	mkdir -p "$dir"
-	lab_bg "nfcapd-$port" "$LAB_RTR" nfcapd -b 127.0.0.1 -p "$port" -w "$dir" -t 300
-	lab_wait_for 10 "nfcapd on 127.0.0.1:$port" lab_listening "$LAB_RTR" udp "$port" ||
+	lab_bg "nfcapd-$port" "$ns" nfcapd -b "$addr" -p "$port" -w "$dir" -t 300
+	lab_wait_for 10 "nfcapd on $(lab_host_port "$addr" "$port") in $ns" lab_listening "$ns" udp "$port" ||
 		lab_die "nfcapd did not start: $(cat "$LAB_TMP/nfcapd-$port.err")"
 }
+
+# lab_nfcapd_start [PORT]: nfcapd in the router on 127.0.0.1:PORT.
+lab_nfcapd_start() { lab_nfcapd_start_in "$LAB_RTR" 127.0.0.1 "${1:-$LAB_COLLECTOR_PORT}"; }
+
+# lab_nfcapd_start_at ADDRESS PORT: nfcapd in the router on ADDRESS (e.g.
+# ::1).
+lab_nfcapd_start_at() { lab_nfcapd_start_in "$LAB_RTR" "$1" "$2"; }
 
 # lab_nfcapd_stop [PORT]: SIGTERM makes nfcapd write and close its file.
 lab_nfcapd_stop() {
@@ -448,23 +865,32 @@ lab_nfcapd_stop() {
 	[ "$LAB_RC" -eq 0 ] || lab_warn "nfcapd exited with status $LAB_RC"
 }
 
-# lab_nfcapd_check PORT RECORDS: nfcapd's own summary (printed when it
-# stops) must show RECORDS flows, no sequence errors (NetFlow v5
-# flow_sequence gaps between datagrams) and no bad packets.
+# lab_nfcapd_check PORT RECORDS: nfcapd's own summaries (printed when it
+# stops), added up, must show RECORDS flows, no sequence errors (NetFlow
+# v5 flow_sequence or v9/IPFIX sequence gaps between datagrams) and no bad
+# packets. nfcapd prints one summary per file, and starts a new file at
+# each multiple of its -t interval (300 s) of the wall clock, so a run that
+# crosses one has its records in more than one summary.
 lab_nfcapd_check() {
-	local port=$1 records=$2 summary
-	summary=$(grep -E "^Ident: .*Flows: " "$LAB_TMP/nfcapd-$port.err" | tail -n 1)
-	if [ -z "$summary" ]; then
+	local port=$1 records=$2 total
+	total=$(awk '/^Ident: .*Flows: / {
+		n++
+		for (i = 1; i < NF; i++) {
+			v = $(i + 1); gsub(/,/, "", v)
+			if ($i == "Flows:") f += v
+			else if ($i == "Errors:" && $(i - 1) == "Sequence") s += v
+			else if ($i == "Packets:" && $(i - 1) == "Bad") b += v
+		}
+	} END { if (n) printf "%d files, Flows: %d, Sequence Errors: %d, Bad Packets: %d\n", n, f, s, b }' \
+		"$LAB_TMP/nfcapd-$port.err")
+	if [ -z "$total" ]; then
 		lab_fail "nfcapd printed no summary (see $LAB_TMP/nfcapd-$port.err)"
 		return
 	fi
-	lab_log "nfcapd: ${summary#Ident: }"
-	grep -q "Flows: $records," <<<"$summary" ||
-		lab_fail "nfcapd counted other than $records flows: $summary"
-	grep -q "Sequence Errors: 0," <<<"$summary" ||
-		lab_fail "nfcapd saw NetFlow v5 sequence errors: $summary"
-	grep -q "Bad Packets: 0" <<<"$summary" ||
-		lab_fail "nfcapd saw bad packets: $summary"
+	lab_log "nfcapd on port $port: $total"
+	grep -q "Flows: $records," <<<"$total" || lab_fail "nfcapd on port $port counted other than $records flows: $total"
+	grep -q "Sequence Errors: 0," <<<"$total" || lab_fail "nfcapd on port $port saw sequence errors: $total"
+	grep -q "Bad Packets: 0" <<<"$total" || lab_fail "nfcapd on port $port saw bad packets: $total"
 }
 
 # lab_nfdump_flows PORT: normalised flows from every file nfcapd wrote, plus
@@ -499,103 +925,253 @@ lab_nfdump_table() {
 }
 
 # ---------------------------------------------------------------------------
-# The kernel's truth: two conntrack -E -e DESTROY listeners in the router ns.
-# XML (with ktimestamp) gives the start/stop times in ns; the text form gives
-# the ICMP type/code that the XML leaves out. They are joined by CTA_ID.
+# tshark: captures nfflowd's export datagrams on the router's loopback and
+# decodes them with Wireshark's NetFlow dissector (cflow).
 
-lab_ct_start() {
-	lab_bg ct-xml "$LAB_RTR" conntrack -E -e DESTROY -o xml,ktimestamp
-	lab_bg ct-txt "$LAB_RTR" conntrack -E -e DESTROY -o extended,id
-	lab_ct_probe || lab_die "conntrack -E listeners did not report a probe entry"
+lab_tshark_file() { echo "$LAB_TMP/tshark-$1.pcapng"; }
+
+lab_tshark_seen_probe() { # PORT
+	[ -s "$(lab_tshark_file "$1")" ] &&
+		[ -n "$(tshark -r "$(lab_tshark_file "$1")" -Y "udp.dstport == $LAB_TSHARK_PROBE_PORT" 2>/dev/null)" ]
 }
 
-lab_ct_stop() {
-	lab_stop ct-xml 5
-	lab_stop ct-txt 5
+lab_tshark_capturing() { # PORT
+	printf 'capture-probe' | ip netns exec "$LAB_RTR" timeout 5 \
+		socat -u - "UDP4-SENDTO:127.0.0.1:$LAB_TSHARK_PROBE_PORT" 2>/dev/null || true
+	lab_wait_for 1 "the capture probe" lab_tshark_seen_probe "$1" 2>/dev/null
 }
 
-lab_ct_seen_probe() { # SPORT
-	grep -q "<src>$LAB_PROBE_SRC</src>.*<sport>$1</sport>" "$LAB_TMP/ct-xml.out" &&
-		grep -q "src=$LAB_PROBE_SRC .*sport=$1 " "$LAB_TMP/ct-txt.out"
-}
-
-# lab_ct_probe: create and delete a dummy entry until both listeners have
-# reported its DESTROY, i.e. until they are subscribed.
-lab_ct_probe() { lab_ct_probe_with lab_ct_seen_probe; }
-
-# lab_ct_probe_with SEEN: the probe loop; SEEN SPORT says whether the
-# listeners have reported the probe with that source port.
-lab_ct_probe_with() {
-	local seen=$1 attempt sport
-	for attempt in 1 2 3 4 5 6 7 8 9 10; do
-		LAB_PROBE_SEQ=$((LAB_PROBE_SEQ + 1))
-		sport=$((40000 + LAB_PROBE_SEQ))
-		ip netns exec "$LAB_RTR" conntrack -I -p udp -s "$LAB_PROBE_SRC" -d "$LAB_PROBE_DST" \
-			--sport "$sport" --dport 9 -t 30 >/dev/null 2>&1 || return 1
-		ip netns exec "$LAB_RTR" conntrack -D -p udp -s "$LAB_PROBE_SRC" --sport "$sport" \
-			>/dev/null 2>&1 || return 1
-		if lab_wait_for 1 "probe $attempt" "$seen" "$sport" 2>/dev/null; then
-			return 0
-		fi
+# lab_tshark_start PORT...: for each PORT, capture UDP to PORT (and to the
+# probe port) on the router's loopback into $(lab_tshark_file PORT); the
+# captures start together (in the time of one) and this returns once each
+# has captured a probe datagram, i.e. once they really run.
+lab_tshark_start() {
+	local port
+	for port in "$@"; do
+		lab_bg "tshark-$port" "$LAB_RTR" tshark -n -i lo \
+			-f "udp dst port $port or udp dst port $LAB_TSHARK_PROBE_PORT" -w "$(lab_tshark_file "$port")"
 	done
-	return 1
+	for port in "$@"; do
+		lab_wait_for 15 "tshark to start capturing" grep -q "Capturing on" "$LAB_TMP/tshark-$port.err" ||
+			lab_die "tshark did not start: $(cat "$LAB_TMP/tshark-$port.err")"
+	done
+	for port in "$@"; do
+		lab_wait_for 10 "tshark to capture a probe datagram" lab_tshark_capturing "$port" ||
+			lab_die "tshark captures nothing on the router's loopback"
+	done
 }
 
-# lab_ct_destroys: one line per DESTROY the kernel reported (probes left out):
-#   id proto osrc osport odst odport rsrc rsport rdst rdport
-#      opkts obytes rpkts rbytes start_ms stop_ms
-# ICMP ports: osport/rsport 0, odport/rdport type*256+code of that direction.
-lab_ct_destroys() {
-	awk -v probe="$LAB_PROBE_SRC" "$LAB_AWK_XML"'
-	function l4proto(s,   i) {
-		i = index(s, "<layer4 protonum=\"")
-		s = substr(s, i + 18)
-		return substr(s, 1, index(s, "\"") - 1)
-	}
-	function ns2ms(s) { return length(s) > 6 ? substr(s, 1, length(s) - 6) : "-" }
-	FILENAME == ARGV[1] {
-		if ($0 !~ /\[DESTROY\]/) next
-		id = ""; n = 0
-		for (k = 1; k <= NF; k++) {
-			if ($k ~ /^type=/) { n++; ty[n] = substr($k, 6) }
-			else if ($k ~ /^code=/) cd[n] = substr($k, 6)
-			else if ($k ~ /^id=/) id = substr($k, 4) # the last id= is CTA_ID
+# lab_tshark_stop PORT: SIGINT makes tshark finish the capture file.
+lab_tshark_stop() {
+	local port=$1
+	sleep 0.3 # let it write what it has captured
+	lab_stop "tshark-$port" 10 INT
+	[ "$LAB_RC" -eq 0 ] || lab_fail "tshark exited with status $LAB_RC (see $LAB_TMP/tshark-$port.err)"
+}
+
+# lab_tshark_problems PORT: every captured packet tshark finds malformed or
+# attaches expert information to (nothing for a clean capture).
+lab_tshark_problems() {
+	local port=$1
+	tshark -n -r "$(lab_tshark_file "$port")" -d "udp.port==$port,cflow" \
+		-Y '_ws.expert || _ws.malformed' 2>&1 | grep -v '^Running as user "root"' || true
+}
+
+# lab_tshark_fields PORT FIELD...: one line per export datagram (to PORT),
+# fields separated by "|", repeated fields by ",".
+lab_tshark_fields() {
+	local port=$1 f
+	local -a args=()
+	shift
+	for f in "$@"; do args+=(-e "$f"); done
+	tshark -n -r "$(lab_tshark_file "$port")" -d "udp.port==$port,cflow" \
+		-Y "udp.dstport == $port" -T fields -E separator='|' -E occurrence=a -E aggregator=, \
+		"${args[@]}" 2>/dev/null
+}
+
+# lab_tshark_v5_headers PORT: one line per export datagram, in capture order:
+#   frame captured_ms udp_payload_bytes version count sequence sysuptime_ms
+#   export_ms records
+# (export_ms: unix_secs/unix_nsecs of the header; records: how many flow
+# records tshark decoded in it).
+lab_tshark_v5_headers() {
+	lab_tshark_fields "$1" frame.number frame.time_epoch udp.length cflow.version cflow.count \
+		cflow.sequence cflow.sysuptime cflow.unix_secs cflow.unix_nsecs cflow.srcaddr |
+		awk -F'|' '
+		function ms(s,   p) { # seconds with a fraction -> ms
+			p = index(s, ".")
+			if (!p) return s * 1000
+			return substr(s, 1, p - 1) * 1000 + substr(substr(s, p + 1) "000", 1, 3)
 		}
-		if (n >= 2) icmp[id] = (ty[1] * 256 + cd[1]) " " (ty[2] * 256 + cd[2])
-		next
-	}
-	/<flow type="destroy">/ {
-		o = section($0, "original"); r = section($0, "reply"); ind = section($0, "independent")
-		if (tag(o, "src") == probe) next
-		id = tag(ind, "id"); p = l4proto(o)
-		osp = tag(o, "sport"); odp = tag(o, "dport"); rsp = tag(r, "sport"); rdp = tag(r, "dport")
-		if (p == 1) {
-			split((id in icmp) ? icmp[id] : "? ?", tc, " ")
-			osp = 0; odp = tc[1]; rsp = 0; rdp = tc[2]
+		{
+			n = ($10 == "") ? 0 : split($10, a, ",")
+			printf "%s %.0f %d %s %s %s %.0f %.0f %d\n", $1, ms($2), $3 - 8, $4, $5, $6, ms($7),
+				$8 * 1000 + int($9 / 1000000), n
+		}'
+}
+
+# lab_tshark_v5_flows PORT: normalised flows (as lab_nfdump_flows) from what
+# tshark decodes; absolute times are computed from the header as a collector
+# does: unix_secs/unix_nsecs - sysUptime + First/Last; the tenth column is
+# when the datagram was captured.
+lab_tshark_v5_flows() {
+	lab_tshark_fields "$1" frame.time_epoch cflow.sysuptime cflow.unix_secs cflow.unix_nsecs \
+		cflow.protocol cflow.srcaddr cflow.srcport cflow.dstaddr cflow.dstport cflow.packets \
+		cflow.octets cflow.timestart cflow.timeend |
+		awk -F'|' '
+		function ms(s,   p) {
+			p = index(s, ".")
+			if (!p) return s * 1000
+			return substr(s, 1, p - 1) * 1000 + substr(substr(s, p + 1) "000", 1, 3)
 		}
-		if (osp == "") osp = 0
-		if (odp == "") odp = 0
-		if (rsp == "") rsp = 0
-		if (rdp == "") rdp = 0
-		op = tag(o, "packets"); ob = tag(o, "bytes"); rp = tag(r, "packets"); rb = tag(r, "bytes")
-		print id, p, tag(o, "src"), osp, tag(o, "dst"), odp, tag(r, "src"), rsp, tag(r, "dst"), rdp,
-			(op == "" ? 0 : op), (ob == "" ? 0 : ob), (rp == "" ? 0 : rp), (rb == "" ? 0 : rb),
-			ns2ms(tag(ind, "start")), ns2ms(tag(ind, "stop"))
-	}' "$LAB_TMP/ct-txt.out" "$LAB_TMP/ct-xml.out"
+		{
+			boot = $3 * 1000 + int($4 / 1000000) - ms($2)
+			n = split($6, sa, ",")
+			split($5, pr, ","); split($7, sp, ","); split($8, da, ","); split($9, dp, ",")
+			split($10, pk, ","); split($11, by, ","); split($12, ts, ","); split($13, te, ",")
+			for (i = 1; i <= n; i++)
+				printf "%s %s %s %s %s %s %s %.0f %.0f %.0f\n", pr[i], sa[i], sp[i], da[i], dp[i],
+					pk[i], by[i], boot + ms(ts[i]), boot + ms(te[i]), ms($1)
+		}'
 }
 
-lab_ct_count_client_destroys() {
-	lab_ct_destroys | awk -v c="$LAB_CLIENT_IP" '$3 == c { n++ } END { print n + 0 }'
+# ---------------------------------------------------------------------------
+# nfflowd
+
+# lab_nfflowd_conf FILE [PORT [LINE...]]: the original's config format
+# exporting to 127.0.0.1:PORT, the keys of lab_nfflowd_conf_common, then
+# the LINEs (top-level keys, e.g. "resync_interval 1").
+lab_nfflowd_conf() {
+	local file=$1 port=${2:-$LAB_COLLECTOR_PORT} line
+	shift
+	[ "$#" -eq 0 ] || shift
+	cat >"$file" <<-EOF
+		# nfflowd configuration for the namespace lab (tests/e2e/lib.sh)
+		<flow_send>
+		    args 127.0.0.1     # source address
+		    args 127.0.0.1     # collector address
+		    args $port          # collector port
+		</flow_send>
+		<ct2ft>
+		    ttl 604800
+		</ct2ft>
+	EOF
+	lab_nfflowd_conf_common >>"$file"
+	for line in "$@"; do
+		printf '%s\n' "$line"
+	done >>"$file"
 }
 
-lab_ct_have_destroys() { [ "$(lab_ct_count_client_destroys)" -ge "$1" ]; }
-
-# lab_ct_wait_destroys N [SECONDS]: until N client DESTROYs were reported.
-lab_ct_wait_destroys() {
-	lab_wait_for "${2:-10}" "$1 DESTROY events" lab_ct_have_destroys "$1"
+# lab_nfflowd_conf_common: the keys every lab configuration ends with:
+# flush_interval (LAB_FLUSH_INTERVAL, default 0.2 s), this run's own pid
+# file and control socket, a user that exists, and the local copy on
+# stdout only (no syslog).
+lab_nfflowd_conf_common() {
+	cat <<-EOF
+		flush_interval ${LAB_FLUSH_INTERVAL:-0.2}
+		pidfile $LAB_TMP/nfflowd.pid
+		control_socket $LAB_TMP/nfflowd.sock
+		user nobody
+		<ptee>
+		    <conf>
+		        dispatchers screen
+		        <screen>
+		            class Log::Dispatch::Screen
+		            min_level debug
+		            stderr 0
+		        </screen>
+		    </conf>
+		</ptee>
+	EOF
 }
 
-# lab_expected_triplets LABEL-PREFIX [optional]: read lab_ct_destroys lines
+lab_nfflowd_ready() { grep -q ready "$LAB_TMP/nfflowd.err"; }
+
+# lab_nfflowd_start_conf FILE: start nfflowd (in the foreground, as lab_bg
+# nfflowd) in the router namespace with the configuration FILE, wait for
+# "ready".
+lab_nfflowd_start_conf() {
+	LAB_NFFLOWD_T0_MS=$(lab_now_ms)
+	lab_bg nfflowd "$LAB_RTR" "$NFFLOWD" -f -c "$1" start
+	if ! lab_wait_for 15 "nfflowd to log \"ready\"" lab_nfflowd_ready; then
+		lab_alive nfflowd || lab_log "nfflowd exited; its stderr:"
+		sed 's/^/    /' "$LAB_TMP/nfflowd.err" >&2
+		lab_die "nfflowd did not become ready"
+	fi
+	lab_log "nfflowd ready ($(lab_now_ms | awk -v t="$LAB_NFFLOWD_T0_MS" '{ print $1 - t }') ms after start)"
+}
+
+# lab_nfflowd_start_with PORT LINE...: lab_nfflowd_start_conf with
+# lab_nfflowd_conf $LAB_TMP/nfflowd.conf PORT LINE...
+lab_nfflowd_start_with() {
+	lab_nfflowd_conf "$LAB_TMP/nfflowd.conf" "$@"
+	lab_nfflowd_start_conf "$LAB_TMP/nfflowd.conf"
+}
+
+# lab_nfflowd_start [PORT]: lab_nfflowd_start_with PORT, no extra line.
+lab_nfflowd_start() { lab_nfflowd_start_with "${1:-$LAB_COLLECTOR_PORT}"; }
+
+# lab_nfflowd_stop [SIGNAL [WHAT]]: SIGTERM (or SIGNAL); nfflowd must send
+# what is pending and exit 0 (LAB_RC), or the test fails, naming WHAT
+# ("nfflowd").
+lab_nfflowd_stop() {
+	local sig=${1:-TERM}
+	lab_stop nfflowd 10 "$sig"
+	[ "$LAB_RC" -eq 0 ] || lab_fail "${2:-nfflowd} exited with status $LAB_RC on SIG$sig, expected 0"
+}
+
+# lab_nfflowd_cmd NAME ARG...: run "$NFFLOWD ARG..." in the router namespace
+# (at most 60 s), e.g. the commands of a detached daemon (start, stop,
+# reload, check); stdout and stderr go to $LAB_TMP/NAME.out and NAME.err,
+# the exit status to LAB_RC. Never fails itself.
+lab_nfflowd_cmd() {
+	local name=$1
+	shift
+	LAB_RC=0
+	ip netns exec "$LAB_RTR" timeout -k 5 60 "$NFFLOWD" "$@" \
+		</dev/null >"$LAB_TMP/$name.out" 2>"$LAB_TMP/$name.err" || LAB_RC=$?
+}
+
+# lab_nfflowd_collector_stats CONF: nfflowd's counters per collector, from
+# the running daemon (nfflowd -c CONF check; CONF must name a pidfile and a
+# control_socket), one line each:
+#   ADDRESS:PORT datagrams records send_errors dropped queued version name
+lab_nfflowd_collector_stats() {
+	ip netns exec "$LAB_RTR" "$NFFLOWD" -c "$1" check 2>&1 |
+		awk '$1 == "collector" && $3 == "datagrams" {
+			sub(/:$/, "", $2); print $2, $4, $6, $8, $10, $12, $14, $16 }'
+}
+
+# lab_stat_value PREFIX KEY: from the lines on stdin (e.g. "nfflowd check"
+# output), the word after KEY on the first line starting with PREFIX.
+lab_stat_value() {
+	awk -v p="$1" -v k="$2" 'index($0, p) == 1 {
+		for (i = 1; i < NF; i++) if ($i == k) { print $(i + 1); exit }
+	}'
+}
+
+# lab_nfflowd_ended_unseen: the sum of N over nfflowd's log lines "N
+# connections from the start-up dump ended without an event".
+lab_nfflowd_ended_unseen() {
+	awk '/connections from the start-up dump ended without an event/ {
+		for (i = 1; i < NF; i++) if ($i ~ /^[0-9]+$/ && $(i + 1) == "connections") { n += $i; break }
+	} END { print n + 0 }' "$LAB_TMP/nfflowd.err"
+}
+
+# lab_csv_flows FILE: normalised flows from nfflowd's flow-tools CSV lines.
+lab_csv_flows() {
+	awk -F, '
+	NF == 18 && $1 ~ /^[0-9]+$/ {
+		now = $1 * 1000 + int($2 / 1000000)
+		printf "%s %s %s %s %s %s %s %.0f %.0f\n", $16, $9, $14, $10, $15, $5, $6,
+			now - $3 + $7, now - $3 + $8
+	}' "$1"
+}
+
+# ---------------------------------------------------------------------------
+# NetFlow v5: the kernel's DESTROYs (lab_ct_events v5) against the records
+
+# lab_expected_triplets LABEL-PREFIX [optional]: read lab_ct_events v5 lines
 # on stdin, print the NetFlow v5 records nfflowd must export for them:
 #   1 orig.src:sport -> orig.dst:dport, original counters
 #   2 reply.dst:dport -> reply.src:sport, original counters (NAT only)
@@ -619,7 +1195,7 @@ lab_expected_triplets() {
 }
 
 # lab_check_destroys FILE COUNT PROTOS: the kernel itself must have reported
-# COUNT DESTROYs (lab_ct_destroys lines in FILE) with these protocols (e.g.
+# COUNT DESTROYs (lab_ct_events v5 lines in FILE) with these protocols (e.g.
 # "1 6 6 17", any order), each source-NATed to the router's public address,
 # with counters and timestamps. Guards against tests passing on no data.
 lab_check_destroys() {
@@ -637,89 +1213,6 @@ lab_check_destroys() {
 		$15 == "-" || $16 == "-" { print "  no timestamps (nf_conntrack_timestamp?): " $0 }' "$file")
 	[ -z "$bad" ] || lab_fail "unexpected kernel DESTROY events:"$'\n'"$bad"
 }
-
-# ---------------------------------------------------------------------------
-# nfflowd
-
-# lab_nfflowd_conf FILE [PORT]: the original's config format plus
-# flush_interval (LAB_FLUSH_INTERVAL seconds, default 0.2); the local copy
-# goes to stdout only (no syslog).
-lab_nfflowd_conf() {
-	local file=$1 port=${2:-$LAB_COLLECTOR_PORT}
-	cat >"$file" <<-EOF
-		# nfflowd configuration for the namespace lab (tests/e2e/lib.sh)
-		<flow_send>
-		    args 127.0.0.1     # source address
-		    args 127.0.0.1     # collector address
-		    args $port          # collector port
-		</flow_send>
-		<ct2ft>
-		    ttl 604800
-		</ct2ft>
-	EOF
-	lab_nfflowd_conf_common >>"$file"
-}
-
-# lab_nfflowd_conf_common: the keys every lab configuration ends with:
-# flush_interval (LAB_FLUSH_INTERVAL, default 0.2 s), this run's own pid
-# file and control socket, a user that exists, and the local copy on
-# stdout only.
-lab_nfflowd_conf_common() {
-	cat <<-EOF
-		flush_interval ${LAB_FLUSH_INTERVAL:-0.2}
-		pidfile $LAB_TMP/nfflowd.pid
-		control_socket $LAB_TMP/nfflowd.sock
-		user nobody
-		<ptee>
-		    <conf>
-		        dispatchers screen
-		        <screen>
-		            class Log::Dispatch::Screen
-		            min_level debug
-		            stderr 0
-		        </screen>
-		    </conf>
-		</ptee>
-	EOF
-}
-
-lab_nfflowd_ready() { grep -q ready "$LAB_TMP/nfflowd.err"; }
-
-# lab_nfflowd_start [PORT]: start nfflowd in the router ns, wait for "ready".
-lab_nfflowd_start() {
-	local port=${1:-$LAB_COLLECTOR_PORT}
-	lab_nfflowd_conf "$LAB_TMP/nfflowd.conf" "$port"
-	LAB_NFFLOWD_T0_MS=$(lab_now_ms)
-	lab_bg nfflowd "$LAB_RTR" "$NFFLOWD" -f -c "$LAB_TMP/nfflowd.conf" start
-	if ! lab_wait_for 15 "nfflowd to log \"ready\"" lab_nfflowd_ready; then
-		lab_alive nfflowd || lab_log "nfflowd exited; its stderr:"
-		sed 's/^/    /' "$LAB_TMP/nfflowd.err" >&2
-		lab_die "nfflowd did not become ready"
-	fi
-	lab_log "nfflowd ready ($(lab_now_ms | awk -v t="$LAB_NFFLOWD_T0_MS" '{ print $1 - t }') ms after start)"
-}
-
-# lab_nfflowd_stop [SIGNAL [WHAT]]: SIGTERM (or SIGNAL); nfflowd must send
-# what is pending and exit 0 (LAB_RC), or the test fails, naming WHAT
-# ("nfflowd").
-lab_nfflowd_stop() {
-	local sig=${1:-TERM}
-	lab_stop nfflowd 10 "$sig"
-	[ "$LAB_RC" -eq 0 ] || lab_fail "${2:-nfflowd} exited with status $LAB_RC on SIG$sig, expected 0"
-}
-
-# lab_csv_flows FILE: normalised flows from nfflowd's flow-tools CSV lines.
-lab_csv_flows() {
-	awk -F, '
-	NF == 18 && $1 ~ /^[0-9]+$/ {
-		now = $1 * 1000 + int($2 / 1000000)
-		printf "%s %s %s %s %s %s %s %.0f %.0f\n", $16, $9, $14, $10, $15, $5, $6,
-			now - $3 + $7, now - $3 + $8
-	}' "$1"
-}
-
-# ---------------------------------------------------------------------------
-# Comparison
 
 # lab_compare EXPECTED GOT WHAT [TOLERANCE_MS [extra-ok]]: every expected
 # record must be in GOT exactly once with equal packets and bytes and
@@ -803,7 +1296,7 @@ lab_verify_exports() {
 	local port=$1 optional=${2:-/dev/null} t=$LAB_TMP
 	local extra=""
 	[ -s "$optional" ] && extra="extra-ok"
-	lab_ct_destroys >"$t/destroys.txt"
+	lab_ct_events v5 >"$t/destroys.txt"
 	awk 'FILENAME == ARGV[1] { opt[$1] = 1; next } !($1 in opt)' "$optional" "$t/destroys.txt" |
 		lab_expected_triplets ct >"$t/expected.txt"
 	awk 'FILENAME == ARGV[1] { opt[$1] = 1; next } ($1 in opt)' "$optional" "$t/destroys.txt" |
@@ -847,598 +1340,6 @@ lab_show_evidence() {
 lab_show() {
 	printf '%s\n' "$2"
 	if [ -s "$1" ]; then sed 's/^/    /' "$1"; else echo "    (empty)"; fi
-}
-
-# ---------------------------------------------------------------------------
-# Run directly (CTest runs every tests/e2e/*.sh), this file checks the lab
-# and its parsers without nfflowd: the kernel must report each connection's
-# DESTROY with counters, timestamps and the NAT reply tuple, and an idle
-# nfcapd must start, stop and read back as empty.
-
-lab_self_test() {
-	local d=$LAB_TMP/destroys.txt bad
-	lab_require curl
-	lab_up
-	lab_servers_start
-	lab_nfcapd_start "$LAB_COLLECTOR_PORT"
-	lab_ct_start
-	lab_tcp_upload 100000
-	lab_http_download 300k.bin
-	lab_udp_exchange "self-test"
-	lab_ping 2
-	sleep 1
-	[ "$(lab_ct_flush_client)" -eq 4 ] || lab_fail "conntrack -D did not end 4 client connections"
-	lab_ct_wait_destroys 4 || true
-	lab_ct_stop
-	lab_nfcapd_stop "$LAB_COLLECTOR_PORT"
-
-	lab_ct_destroys >"$d"
-	lab_check_destroys "$d" 4 "1 6 6 17"
-	bad=$(awk -v sink="$LAB_TCP_SINK_PORT" -v http="$LAB_HTTP_PORT" '
-		$2 == 6 && $6 == sink && $12 < 100000 { print "upload: orig bytes " $12 " < 100000" }
-		$2 == 6 && $6 == http && $14 < 307200 { print "download: reply bytes " $14 " < 307200" }
-		$2 == 17 && ($11 != 1 || $13 != 1 || $12 != 37) { print "udp: expected 1+1 packets of 37 bytes: " $0 }
-		$2 == 1 && ($6 != 2048 || $10 != 0 || $11 != 2 || $12 != 168) { print "icmp: expected 2 echo requests (8/0) of 84 bytes: " $0 }
-		$15 > $16 { print "start after stop: " $0 }' "$d")
-	[ -z "$bad" ] || lab_fail "kernel DESTROYs not as expected:"$'\n'"$bad"
-	[ "$(lab_expected_triplets ct <"$d" | wc -l)" -eq 12 ] || lab_fail "expected 12 triplet records"
-	[ -z "$(lab_nfdump_flows "$LAB_COLLECTOR_PORT")" ] || lab_fail "an idle nfcapd stored flows"
-	lab_nfcapd_check "$LAB_COLLECTOR_PORT" 0
-	[ "$LAB_FAILURES" -eq 0 ] || lab_show "$d" "kernel DESTROYs:"
-	lab_finish
-}
-
-if [ "${BASH_SOURCE[0]}" = "$0" ]; then
-	set -euo pipefail
-	LAB_NAME=lab_self_test
-	lab_self_test
-fi
-
-# ---------------------------------------------------------------------------
-# Additions: the connection table itself as the kernel's truth, nfflowd with
-# extra configuration lines, and tshark as a second, independent NetFlow v5
-# decoder.
-
-# lab_ct_listeners: print the router namespace's netlink sockets subscribed
-# to a conntrack event group (NETLINK_NETFILTER = 12; groups 1-3 are
-# NFNLGRP_CONNTRACK_NEW, UPDATE and DESTROY), one /proc/net/netlink line each.
-lab_ct_listeners() {
-	ip netns exec "$LAB_RTR" cat /proc/net/netlink |
-		awk 'NR > 1 && $2 == 12 && (index("0123456789abcdef", tolower(substr($4, length($4)))) - 1) % 8 != 0'
-}
-
-# lab_ct_list: the router's connection table now, probes left out, one line
-# per connection in the format of lab_ct_destroys, with "-" as stop_ms (the
-# connection has not ended) and a 17th column: the seconds its timeout has
-# left. Counters and the start time (ns) come from the XML dump, ICMP
-# type/code from the text dump; they are joined by CTA_ID.
-lab_ct_list() {
-	local xml=$LAB_TMP/ct-list.xml txt=$LAB_TMP/ct-list.txt
-	ip netns exec "$LAB_RTR" conntrack -L -o xml,id,ktimestamp >"$xml" 2>/dev/null
-	ip netns exec "$LAB_RTR" conntrack -L -o extended,id >"$txt" 2>/dev/null
-	awk -v probe="$LAB_PROBE_SRC" "$LAB_AWK_XML"'
-	function l4proto(s,   i) {
-		i = index(s, "<layer4 protonum=\"")
-		s = substr(s, i + 18)
-		return substr(s, 1, index(s, "\"") - 1)
-	}
-	function ns2ms(s) { return length(s) > 6 ? substr(s, 1, length(s) - 6) : "-" }
-	function z(s) { return s == "" ? 0 : s }
-	FILENAME == ARGV[1] {
-		if ($1 != "ipv4") next
-		id = ""; n = 0
-		for (k = 1; k <= NF; k++) {
-			if ($k ~ /^type=/) { n++; ty[n] = substr($k, 6) }
-			else if ($k ~ /^code=/) cd[n] = substr($k, 6)
-			else if ($k ~ /^id=/) id = substr($k, 4) # the last id= is CTA_ID
-		}
-		if (n >= 2) icmp[id] = (ty[1] * 256 + cd[1]) " " (ty[2] * 256 + cd[2])
-		next
-	}
-	/^<flow>/ {
-		o = section($0, "original"); r = section($0, "reply"); ind = section($0, "independent")
-		if (tag(o, "src") == probe) next
-		id = tag(ind, "id"); p = l4proto(o)
-		osp = tag(o, "sport"); odp = tag(o, "dport"); rsp = tag(r, "sport"); rdp = tag(r, "dport")
-		if (p == 1) {
-			split((id in icmp) ? icmp[id] : "? ?", tc, " ")
-			osp = 0; odp = tc[1]; rsp = 0; rdp = tc[2]
-		}
-		print id, p, tag(o, "src"), z(osp), tag(o, "dst"), z(odp), tag(r, "src"), z(rsp), tag(r, "dst"), z(rdp),
-			z(tag(o, "packets")), z(tag(o, "bytes")), z(tag(r, "packets")), z(tag(r, "bytes")),
-			ns2ms(tag(ind, "start")), "-", z(tag(ind, "timeout"))
-	}' "$txt" "$xml"
-}
-
-# lab_nfflowd_start_with PORT LINE...: lab_nfflowd_start with LINEs (top-level
-# configuration keys, e.g. "resync_interval 1") added to its configuration.
-lab_nfflowd_start_with() {
-	local port=$1 line
-	shift
-	lab_nfflowd_conf "$LAB_TMP/nfflowd.conf" "$port"
-	for line in "$@"; do
-		printf '%s\n' "$line" >>"$LAB_TMP/nfflowd.conf"
-	done
-	LAB_NFFLOWD_T0_MS=$(lab_now_ms)
-	lab_bg nfflowd "$LAB_RTR" "$NFFLOWD" -f -c "$LAB_TMP/nfflowd.conf" start
-	if ! lab_wait_for 15 "nfflowd to log \"ready\"" lab_nfflowd_ready; then
-		lab_alive nfflowd || lab_log "nfflowd exited; its stderr:"
-		sed 's/^/    /' "$LAB_TMP/nfflowd.err" >&2
-		lab_die "nfflowd did not become ready"
-	fi
-	lab_log "nfflowd ready ($(lab_now_ms | awk -v t="$LAB_NFFLOWD_T0_MS" '{ print $1 - t }') ms after start)"
-}
-
-# lab_nfflowd_ended_unseen: the sum of N over nfflowd's log lines "N
-# connections from the start-up dump ended without an event".
-lab_nfflowd_ended_unseen() {
-	awk '/connections from the start-up dump ended without an event/ {
-		for (i = 1; i < NF; i++) if ($i ~ /^[0-9]+$/ && $(i + 1) == "connections") { n += $i; break }
-	} END { print n + 0 }' "$LAB_TMP/nfflowd.err"
-}
-
-# ---------------------------------------------------------------------------
-# tshark: captures nfflowd's export datagrams on the router's loopback and
-# decodes them with Wireshark's NetFlow dissector (cflow).
-
-LAB_TSHARK_PROBE_PORT=${LAB_TSHARK_PROBE_PORT:-9994} # captured, never exported to
-
-lab_tshark_file() { echo "$LAB_TMP/tshark-$1.pcapng"; }
-
-lab_tshark_seen_probe() { # PORT
-	[ -s "$(lab_tshark_file "$1")" ] &&
-		[ -n "$(tshark -r "$(lab_tshark_file "$1")" -Y "udp.dstport == $LAB_TSHARK_PROBE_PORT" 2>/dev/null)" ]
-}
-
-lab_tshark_capturing() { # PORT
-	printf 'capture-probe' | ip netns exec "$LAB_RTR" timeout 5 \
-		socat -u - "UDP4-SENDTO:127.0.0.1:$LAB_TSHARK_PROBE_PORT" 2>/dev/null || true
-	lab_wait_for 1 "the capture probe" lab_tshark_seen_probe "$1" 2>/dev/null
-}
-
-# lab_tshark_start PORT: capture UDP to PORT (and to the probe port) on the
-# router's loopback into $(lab_tshark_file PORT); returns once a probe
-# datagram has been captured, i.e. once the capture really runs.
-lab_tshark_start() {
-	local port=$1
-	lab_bg "tshark-$port" "$LAB_RTR" tshark -n -i lo \
-		-f "udp dst port $port or udp dst port $LAB_TSHARK_PROBE_PORT" -w "$(lab_tshark_file "$port")"
-	lab_wait_for 15 "tshark to start capturing" grep -q "Capturing on" "$LAB_TMP/tshark-$port.err" ||
-		lab_die "tshark did not start: $(cat "$LAB_TMP/tshark-$port.err")"
-	lab_wait_for 10 "tshark to capture a probe datagram" lab_tshark_capturing "$port" ||
-		lab_die "tshark captures nothing on the router's loopback"
-}
-
-# lab_tshark_stop PORT: SIGINT makes tshark finish the capture file.
-lab_tshark_stop() {
-	local port=$1
-	sleep 0.3 # let it write what it has captured
-	lab_stop "tshark-$port" 10 INT
-	[ "$LAB_RC" -eq 0 ] || lab_fail "tshark exited with status $LAB_RC (see $LAB_TMP/tshark-$port.err)"
-}
-
-# lab_tshark_problems PORT: every captured packet tshark finds malformed or
-# attaches expert information to (nothing for a clean capture).
-lab_tshark_problems() {
-	local port=$1
-	tshark -n -r "$(lab_tshark_file "$port")" -d "udp.port==$port,cflow" \
-		-Y '_ws.expert || _ws.malformed' 2>&1 | grep -v '^Running as user "root"' || true
-}
-
-# lab_tshark_fields PORT FIELD...: one line per export datagram (to PORT),
-# fields separated by "|", repeated fields by ",".
-lab_tshark_fields() {
-	local port=$1 f
-	local -a args=()
-	shift
-	for f in "$@"; do args+=(-e "$f"); done
-	tshark -n -r "$(lab_tshark_file "$port")" -d "udp.port==$port,cflow" \
-		-Y "udp.dstport == $port" -T fields -E separator='|' -E occurrence=a -E aggregator=, \
-		"${args[@]}" 2>/dev/null
-}
-
-# lab_tshark_v5_headers PORT: one line per export datagram, in capture order:
-#   frame captured_ms udp_payload_bytes version count sequence sysuptime_ms
-#   export_ms records
-# (export_ms: unix_secs/unix_nsecs of the header; records: how many flow
-# records tshark decoded in it).
-lab_tshark_v5_headers() {
-	lab_tshark_fields "$1" frame.number frame.time_epoch udp.length cflow.version cflow.count \
-		cflow.sequence cflow.sysuptime cflow.unix_secs cflow.unix_nsecs cflow.srcaddr |
-		awk -F'|' '
-		function ms(s,   p) { # seconds with a fraction -> ms
-			p = index(s, ".")
-			if (!p) return s * 1000
-			return substr(s, 1, p - 1) * 1000 + substr(substr(s, p + 1) "000", 1, 3)
-		}
-		{
-			n = ($10 == "") ? 0 : split($10, a, ",")
-			printf "%s %.0f %d %s %s %s %.0f %.0f %d\n", $1, ms($2), $3 - 8, $4, $5, $6, ms($7),
-				$8 * 1000 + int($9 / 1000000), n
-		}'
-}
-
-# lab_tshark_v5_flows PORT: normalised flows (as lab_nfdump_flows) from what
-# tshark decodes; absolute times are computed from the header as a collector
-# does: unix_secs/unix_nsecs - sysUptime + First/Last; the tenth column is
-# when the datagram was captured.
-lab_tshark_v5_flows() {
-	lab_tshark_fields "$1" frame.time_epoch cflow.sysuptime cflow.unix_secs cflow.unix_nsecs \
-		cflow.protocol cflow.srcaddr cflow.srcport cflow.dstaddr cflow.dstport cflow.packets \
-		cflow.octets cflow.timestart cflow.timeend |
-		awk -F'|' '
-		function ms(s,   p) {
-			p = index(s, ".")
-			if (!p) return s * 1000
-			return substr(s, 1, p - 1) * 1000 + substr(substr(s, p + 1) "000", 1, 3)
-		}
-		{
-			boot = $3 * 1000 + int($4 / 1000000) - ms($2)
-			n = split($6, sa, ",")
-			split($5, pr, ","); split($7, sp, ","); split($8, da, ","); split($9, dp, ",")
-			split($10, pk, ","); split($11, by, ","); split($12, ts, ","); split($13, te, ",")
-			for (i = 1; i <= n; i++)
-				printf "%s %s %s %s %s %s %s %.0f %.0f %.0f\n", pr[i], sa[i], sp[i], da[i], dp[i],
-					pk[i], by[i], boot + ms(ts[i]), boot + ms(te[i]), ms($1)
-		}'
-}
-
-# ---------------------------------------------------------------------------
-# nfflowd as a detached daemon, driven by its own commands (start, stop,
-# reload, check) in the router namespace; the process it leaves running.
-
-# lab_nfflowd_daemon_conf FILE PORT [LINE...]: lab_nfflowd_conf plus what a
-# detached nfflowd of the lab needs: user nobody, its pid file and control
-# socket in $LAB_TMP; then the LINEs (top-level keys).
-lab_nfflowd_daemon_conf() {
-	local file=$1 port=$2 line
-	shift 2
-	# lab_nfflowd_conf already names this run's pid file, socket and user.
-	lab_nfflowd_conf "$file" "$port"
-	for line in "$@"; do
-		printf '%s\n' "$line"
-	done >>"$file"
-}
-
-# lab_nfflowd_cmd NAME ARG...: run "$NFFLOWD ARG..." in the router namespace
-# (at most 60 s); stdout and stderr go to $LAB_TMP/NAME.out and NAME.err, the
-# exit status to LAB_RC. Never fails itself.
-lab_nfflowd_cmd() {
-	local name=$1
-	shift
-	LAB_RC=0
-	ip netns exec "$LAB_RTR" timeout -k 5 60 "$NFFLOWD" "$@" \
-		</dev/null >"$LAB_TMP/$name.out" 2>"$LAB_TMP/$name.err" || LAB_RC=$?
-}
-
-# lab_stat_value PREFIX KEY: from the lines on stdin (e.g. "nfflowd check"
-# output), the word after KEY on the first line starting with PREFIX.
-lab_stat_value() {
-	awk -v p="$1" -v k="$2" 'index($0, p) == 1 {
-		for (i = 1; i < NF; i++) if ($i == k) { print $(i + 1); exit }
-	}'
-}
-
-# lab_proc_status PID FIELD: the value of FIELD in /proc/PID/status, its
-# words separated by single spaces (e.g. Uid -> "65534 65534 65534 65534").
-lab_proc_status() {
-	awk -v f="$2:" '$1 == f { $1 = ""; sub(/^ +/, ""); print; exit }' "/proc/$1/status" 2>/dev/null
-}
-
-# lab_ns_pids_named NS NAME: the pids (one line, sorted) of the processes in
-# network namespace NS whose command name is NAME.
-lab_ns_pids_named() {
-	local pid out=()
-	for pid in $(ip netns pids "$1" 2>/dev/null); do
-		[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$2" ] && out+=("$pid")
-	done
-	[ "${#out[@]}" -eq 0 ] || printf '%s\n' "${out[@]}" | sort -n | tr '\n' ' ' | sed 's/ $//'
-}
-
-# ---------------------------------------------------------------------------
-# For bench/run.sh: more server addresses (each a new conntrack tuple), and a
-# process's netlink sockets as its namespace's /proc/net/netlink shows them.
-
-# lab_server_add_addrs FIRST N: add N consecutive addresses from FIRST (in
-# the server's /24, e.g. 203.0.113.10) to the server's interface.
-lab_server_add_addrs() {
-	local base=${1%.*} last=${1##*.} i
-	for ((i = 0; i < $2; i++)); do
-		ip -n "$LAB_SRV" addr add "$base.$((last + i))/32" dev eth0
-	done
-}
-
-# lab_netlink_socks PID: the /proc/net/netlink lines of PID's netlink
-# sockets (seen from PID's own namespace): sk Eth Pid Groups Rmem Wmem Dump
-# Locks Drops Inode. Nothing if PID has none or is gone.
-lab_netlink_socks() {
-	local inodes
-	inodes=$(find "/proc/$1/fd" -maxdepth 1 -lname 'socket:*' -printf '%l\n' 2>/dev/null | tr -cd '0-9\n' | tr '\n' ' ')
-	[ -n "${inodes// /}" ] || return 0
-	awk -v want="$inodes" 'BEGIN { n = split(want, w, " "); for (i = 1; i <= n; i++) ok[w[i]] = 1 }
-		NR > 1 && ($10 in ok)' "/proc/$1/net/netlink" 2>/dev/null || true
-}
-
-# ---------------------------------------------------------------------------
-# The full lab (opt-in: lab_up_full instead of lab_up): the same three
-# namespaces, plus
-#   - IPv6: client fd77:1::2/64 - router fd77:1::1 | 2001:db8:113::1 -
-#     server 2001:db8:113::2/64, NAT66 (masquerade on wan0, table ip6 nat);
-#   - a port forward (DNAT) on the router: TCP and UDP to
-#     203.0.113.1:8081 and [2001:db8:113::1]:8081 from the server side go to
-#     the client's 10.77.1.2:8000 / [fd77:1::2]:8000;
-#   - a path without NAT: the server reaches the client's networks through
-#     the router directly (routes to 10.77.1.0/24 and fd77:1::/64 via the
-#     router); masquerade only applies to what leaves wan0 as a new
-#     connection, so server -> client connections are not translated.
-# lab_servers_full_start adds the servers for these paths, lab_ct_full_start
-# listeners for NEW and DESTROY of both families, lab_ct_full_events their
-# parser. Nothing here changes what lab_up and the functions above do.
-
-LAB_CLIENT_IP6=fd77:1::2
-LAB_ROUTER_LAN_IP6=fd77:1::1
-LAB_ROUTER_WAN_IP6=2001:db8:113::1
-LAB_SERVER_IP6=2001:db8:113::2
-LAB_FWD_PORT=${LAB_FWD_PORT:-8081}               # router: DNAT to the client
-LAB_CLIENT_PORT=${LAB_CLIENT_PORT:-8000}         # client: TCP sink and UDP echo
-
-# lab_up_full: lab_up, then IPv6, the port forward and the no-NAT routes.
-lab_up_full() {
-	lab_up
-	local ns
-	for ns in "$LAB_CLI" "$LAB_RTR" "$LAB_SRV"; do
-		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 \
-			net.ipv6.conf.default.disable_ipv6=0 net.ipv6.conf.all.accept_dad=0 \
-			net.ipv6.conf.default.accept_dad=0
-	done
-	# nodad: the addresses are usable at once (no duplicate address detection).
-	ip -n "$LAB_CLI" addr add "$LAB_CLIENT_IP6/64" dev eth0 nodad
-	ip -n "$LAB_CLI" route add default via "$LAB_ROUTER_LAN_IP6"
-	ip -n "$LAB_SRV" addr add "$LAB_SERVER_IP6/64" dev eth0 nodad
-	ip -n "$LAB_SRV" route add default via "$LAB_ROUTER_WAN_IP6"
-	ip -n "$LAB_RTR" addr add "$LAB_ROUTER_LAN_IP6/64" dev lan0 nodad
-	ip -n "$LAB_RTR" addr add "$LAB_ROUTER_WAN_IP6/64" dev wan0 nodad
-	ip netns exec "$LAB_RTR" sysctl -qw net.ipv6.conf.all.forwarding=1
-	# The server reaches the client's networks through the router (no NAT).
-	ip -n "$LAB_SRV" route add 10.77.1.0/24 via "$LAB_ROUTER_WAN_IP"
-	ip -n "$LAB_SRV" route add fd77:1::/64 via "$LAB_ROUTER_WAN_IP6"
-
-	# NAT66 as lab_up's NAT44, the port forwards, and loopback kept out of
-	# the IPv6 connection table too (an IPv6 collector on ::1).
-	ip netns exec "$LAB_RTR" nft -f - <<-EOF
-		table ip lab_fwd {
-			chain pre {
-				type nat hook prerouting priority dstnat; policy accept;
-				iifname "wan0" ip daddr $LAB_ROUTER_WAN_IP meta l4proto { tcp, udp } th dport $LAB_FWD_PORT dnat to $LAB_CLIENT_IP:$LAB_CLIENT_PORT
-			}
-		}
-		table ip6 nat {
-			chain pre {
-				type nat hook prerouting priority dstnat; policy accept;
-				iifname "wan0" ip6 daddr $LAB_ROUTER_WAN_IP6 meta l4proto { tcp, udp } th dport $LAB_FWD_PORT dnat to [$LAB_CLIENT_IP6]:$LAB_CLIENT_PORT
-			}
-			chain post {
-				type nat hook postrouting priority srcnat; policy accept;
-				oifname "wan0" masquerade
-			}
-		}
-		$(lab_nft_lo_notrack ip6)
-	EOF
-	lab_wait_for 5 "the client to reach the server over IPv6" \
-		ip netns exec "$LAB_CLI" ping -6 -c 1 -W 1 -q "$LAB_SERVER_IP6" >/dev/null ||
-		lab_die "IPv6 routing does not work in the lab"
-	lab_wait_for 5 "the server to reach the client without NAT" \
-		ip netns exec "$LAB_SRV" ping -c 1 -W 1 -q "$LAB_CLIENT_IP" >/dev/null ||
-		lab_die "the no-NAT route does not work in the lab"
-	lab_wait_for 5 "the server to reach the client over IPv6 without NAT" \
-		ip netns exec "$LAB_SRV" ping -6 -c 1 -W 1 -q "$LAB_CLIENT_IP6" >/dev/null ||
-		lab_die "the IPv6 no-NAT route does not work in the lab"
-	lab_ct_flush_all >/dev/null
-	lab_log "full lab: + IPv6 $LAB_CLIENT_IP6 - $LAB_ROUTER_LAN_IP6/$LAB_ROUTER_WAN_IP6 (NAT66) - $LAB_SERVER_IP6; port forward :$LAB_FWD_PORT -> client :$LAB_CLIENT_PORT; server -> client without NAT"
-}
-
-# lab_ct_flush_all: delete (end) every connection in the router, both
-# families; prints how many were deleted.
-lab_ct_flush_all() {
-	local fam out n total=0
-	for fam in ipv4 ipv6; do
-		out=$(ip netns exec "$LAB_RTR" conntrack -D -f "$fam" 2>&1 >/dev/null) || true
-		n=$(printf '%s\n' "$out" | sed -n 's/.* \([0-9][0-9]*\) flow entries have been deleted.*/\1/p')
-		total=$((total + ${n:-0}))
-	done
-	echo "$total"
-}
-
-# lab_ct_delete ARGS...: conntrack -D ARGS in the router; prints how many
-# connections were deleted.
-lab_ct_delete() {
-	local out n
-	out=$(ip netns exec "$LAB_RTR" conntrack -D "$@" 2>&1 >/dev/null) || true
-	n=$(printf '%s\n' "$out" | sed -n 's/.* \([0-9][0-9]*\) flow entries have been deleted.*/\1/p')
-	echo "${n:-0}"
-}
-
-# lab_host_port HOST PORT: HOST:PORT for socat, an IPv6 HOST in brackets.
-lab_host_port() {
-	case $1 in
-	*:*) echo "[$1]:$2" ;;
-	*) echo "$1:$2" ;;
-	esac
-}
-
-# lab_family HOST: 4 or 6.
-lab_family() {
-	case $1 in
-	*:*) echo 6 ;;
-	*) echo 4 ;;
-	esac
-}
-
-# lab_servers_full_start: lab_servers_start, plus the server's IPv6 TCP sink
-# and UDP echo (the same ports) and the client's TCP sink and UDP echo on
-# LAB_CLIENT_PORT (both families), reached through the port forward and
-# the no-NAT path.
-lab_servers_full_start() {
-	lab_servers_start
-	lab_bg tcp-sink6 "$LAB_SRV" socat -u \
-		"TCP6-LISTEN:$LAB_TCP_SINK_PORT,bind=[$LAB_SERVER_IP6],reuseaddr,fork" OPEN:/dev/null,wronly=1
-	lab_bg udp-echo6 "$LAB_SRV" socat -T 2 \
-		"UDP6-RECVFROM:$LAB_UDP_ECHO_PORT,bind=[$LAB_SERVER_IP6],fork" PIPE
-	lab_bg cli-tcp-sink "$LAB_CLI" socat -u \
-		"TCP4-LISTEN:$LAB_CLIENT_PORT,bind=$LAB_CLIENT_IP,reuseaddr,fork" OPEN:/dev/null,wronly=1
-	lab_bg cli-udp-echo "$LAB_CLI" socat -T 2 \
-		"UDP4-RECVFROM:$LAB_CLIENT_PORT,bind=$LAB_CLIENT_IP,fork" PIPE
-	lab_bg cli-tcp-sink6 "$LAB_CLI" socat -u \
-		"TCP6-LISTEN:$LAB_CLIENT_PORT,bind=[$LAB_CLIENT_IP6],reuseaddr,fork" OPEN:/dev/null,wronly=1
-	lab_bg cli-udp-echo6 "$LAB_CLI" socat -T 2 \
-		"UDP6-RECVFROM:$LAB_CLIENT_PORT,bind=[$LAB_CLIENT_IP6],fork" PIPE
-	local ns proto port
-	for ns in "$LAB_SRV:tcp:$LAB_TCP_SINK_PORT" "$LAB_SRV:udp:$LAB_UDP_ECHO_PORT" \
-		"$LAB_CLI:tcp:$LAB_CLIENT_PORT" "$LAB_CLI:udp:$LAB_CLIENT_PORT"; do
-		IFS=: read -r ns proto port <<<"$ns"
-		lab_wait_for 10 "$proto servers on port $port in $ns" lab_listening_n "$ns" "$proto" "$port" 2 ||
-			lab_die "servers did not start (see $LAB_TMP/*.err)"
-	done
-}
-
-# lab_listening_n NS tcp|udp PORT N: at least N sockets listen on PORT.
-lab_listening_n() {
-	local opt=-Htln
-	[ "$2" = udp ] && opt=-Huln
-	[ "$(ip netns exec "$1" ss "$opt" "sport = :$3" 2>/dev/null | wc -l)" -ge "$4" ]
-}
-
-# lab_tcp_send NS HOST PORT BYTES: one TCP connection from namespace NS to
-# HOST:PORT (IPv4 or IPv6) carrying BYTES (to a sink).
-lab_tcp_send() {
-	local ns=$1 host=$2 port=$3 bytes=$4 f
-	f=$LAB_TMP/send-$bytes.bin
-	[ -s "$f" ] || head -c "$bytes" /dev/urandom >"$f"
-	ip netns exec "$ns" timeout 20 socat -u "OPEN:$f" \
-		"TCP$(lab_family "$host"):$(lab_host_port "$host" "$port")" ||
-		lab_die "TCP send of $bytes bytes to $(lab_host_port "$host" "$port") failed"
-}
-
-# lab_udp_send NS HOST PORT PAYLOAD: one UDP request from NS to HOST:PORT
-# and its echoed reply (socat waits 0.5 s for it).
-lab_udp_send() {
-	local ns=$1 host=$2 port=$3 payload=$4 reply
-	reply=$(printf '%s' "$payload" | ip netns exec "$ns" timeout 5 \
-		socat -T 2 -t 0.5 - "UDP$(lab_family "$host"):$(lab_host_port "$host" "$port")") ||
-		lab_die "UDP exchange with $(lab_host_port "$host" "$port") failed"
-	[ "$reply" = "$payload" ] ||
-		lab_die "UDP echo $(lab_host_port "$host" "$port") replied '$reply' instead of '$payload'"
-}
-
-# lab_ping_from NS HOST COUNT: ICMP or ICMPv6 echo, every reply required.
-lab_ping_from() {
-	ip netns exec "$1" timeout 20 ping "-$(lab_family "$2")" -c "$3" -i 0.2 -W 2 -q "$2" >/dev/null ||
-		lab_die "ping $2 from $1 failed"
-}
-
-# Shorthands for the client side over IPv6, as lab_tcp_upload,
-# lab_udp_exchange and lab_ping for IPv4.
-lab_tcp_upload6() { lab_tcp_send "$LAB_CLI" "$LAB_SERVER_IP6" "$LAB_TCP_SINK_PORT" "$1"; }
-lab_udp_exchange6() { lab_udp_send "$LAB_CLI" "$LAB_SERVER_IP6" "$LAB_UDP_ECHO_PORT" "${1:-query6}"; }
-lab_ping6() { lab_ping_from "$LAB_CLI" "$LAB_SERVER_IP6" "$1"; }
-
-# ---------------------------------------------------------------------------
-# The kernel's truth for the full lab: NEW and DESTROY events of both
-# families, from two listeners (XML with ktimestamp for the times in ns;
-# text for the ICMP type, code and echo identifier), joined by CTA_ID.
-
-lab_ct_full_start() {
-	lab_bg ct-full-xml "$LAB_RTR" conntrack -E -e NEW,DESTROY -o xml,ktimestamp
-	lab_bg ct-full-txt "$LAB_RTR" conntrack -E -e NEW,DESTROY -o extended,id
-	lab_ct_full_probe || lab_die "conntrack -E listeners did not report a probe entry"
-}
-
-lab_ct_full_stop() {
-	lab_stop ct-full-xml 5
-	lab_stop ct-full-txt 5
-}
-
-lab_ct_full_seen_probe() { # SPORT
-	grep -q "<flow type=\"destroy\">.*<src>$LAB_PROBE_SRC</src>.*<sport>$1</sport>" "$LAB_TMP/ct-full-xml.out" &&
-		grep -q "DESTROY.* src=$LAB_PROBE_SRC .*sport=$1 " "$LAB_TMP/ct-full-txt.out"
-}
-
-# lab_ct_full_probe: as lab_ct_probe, for the listeners of lab_ct_full_start.
-lab_ct_full_probe() { lab_ct_probe_with lab_ct_full_seen_probe; }
-
-# lab_ct_full_events: one line per NEW and DESTROY event the kernel reported
-# (probes left out), in the order reported:
-#   event id family proto osrc osport odst odport rsrc rsport rdst rdport
-#         opkts obytes rpkts rbytes start_ms stop_ms tcp_state
-# event: new or destroy; family: 4 or 6. ICMP and ICMPv6: sport is the echo
-# identifier and dport type*256+code of that direction (nfflowd's NetFlow
-# v9/IPFIX convention). NEW events carry no counters (0) and no times (-);
-# tcp_state is the TCP state when the event was sent (- for other protocols).
-lab_ct_full_events() {
-	awk -v probe="$LAB_PROBE_SRC" "$LAB_AWK_XML"'
-	function attr(s, name,   i) {
-		i = index(s, name "=\"")
-		s = substr(s, i + length(name) + 2)
-		return substr(s, 1, index(s, "\"") - 1)
-	}
-	function ns2ms(s) { return length(s) > 6 ? substr(s, 1, length(s) - 6) : "-" }
-	function z(s) { return s == "" ? 0 : s }
-	FILENAME == ARGV[1] {
-		if ($0 ~ /\[NEW\]/) ev = "new"
-		else if ($0 ~ /\[DESTROY\]/) ev = "destroy"
-		else next
-		id = ""; n = 0; prev = ""
-		for (k = 1; k <= NF; k++) {
-			if ($k ~ /^type=/) { n++; ty[n] = substr($k, 6) }
-			else if ($k ~ /^code=/) cd[n] = substr($k, 6)
-			else if ($k ~ /^id=/) {
-				if (prev ~ /^code=/) ei[n] = substr($k, 4) # ICMP echo identifier
-				else id = substr($k, 4)                   # CTA_ID
-			}
-			prev = $k
-		}
-		if (n >= 2) icmp[ev, id] = ei[1] " " (ty[1] * 256 + cd[1]) " " ei[2] " " (ty[2] * 256 + cd[2])
-		next
-	}
-	/<flow type="(new|destroy)">/ {
-		ev = attr($0, "<flow type")
-		o = section($0, "original"); r = section($0, "reply"); ind = section($0, "independent")
-		if (tag(o, "src") == probe) next
-		id = tag(ind, "id"); fam = (attr(o, "<layer3 protonum") == 10) ? 6 : 4
-		p = attr(o, "<layer4 protonum")
-		osp = tag(o, "sport"); odp = tag(o, "dport"); rsp = tag(r, "sport"); rdp = tag(r, "dport")
-		if (p == 1 || p == 58) {
-			split(((ev, id) in icmp) ? icmp[ev, id] : "? ? ? ?", tc, " ")
-			osp = tc[1]; odp = tc[2]; rsp = tc[3]; rdp = tc[4]
-		}
-		st = tag(ind, "state")
-		print ev, id, fam, p, tag(o, "src"), z(osp), tag(o, "dst"), z(odp), tag(r, "src"), z(rsp),
-			tag(r, "dst"), z(rdp), z(tag(o, "packets")), z(tag(o, "bytes")), z(tag(r, "packets")),
-			z(tag(r, "bytes")), ns2ms(tag(ind, "start")), ns2ms(tag(ind, "stop")), (st == "" ? "-" : st)
-	}' "$LAB_TMP/ct-full-txt.out" "$LAB_TMP/ct-full-xml.out"
-}
-
-lab_ct_full_count() { # EVENT: how many such events were reported
-	lab_ct_full_events | awk -v e="$1" '$1 == e { n++ } END { print n + 0 }'
-}
-
-lab_ct_full_have() { [ "$(lab_ct_full_count "$1")" -ge "$2" ]; }
-
-# lab_ct_full_wait EVENT N [SECONDS]: until N such events were reported.
-lab_ct_full_wait() {
-	lab_wait_for "${3:-10}" "$2 $1 events" lab_ct_full_have "$1" "$2"
-}
-
-# lab_nfcapd_start_at ADDRESS PORT: as lab_nfcapd_start, bound to ADDRESS
-# (e.g. ::1); the files, the process name and lab_nfcapd_stop/_check are
-# those of PORT.
-lab_nfcapd_start_at() {
-	local addr=$1 port=$2 dir
-	dir=$(lab_nfcapd_dir "$port")
-	mkdir -p "$dir"
-	lab_bg "nfcapd-$port" "$LAB_RTR" nfcapd -b "$addr" -p "$port" -w "$dir" -t 300
-	lab_wait_for 10 "nfcapd on $(lab_host_port "$addr" "$port")" lab_listening "$LAB_RTR" udp "$port" ||
-		lab_die "nfcapd did not start: $(cat "$LAB_TMP/nfcapd-$port.err")"
 }
 
 # ---------------------------------------------------------------------------
@@ -1571,7 +1472,7 @@ lab_tshark_nat_parse() {
 }
 
 # lab_nat_expected DECODER CODES CREATES [TOLERANCE_MS]: read
-# lab_ct_full_events lines on stdin, print the nat records nfflowd must
+# lab_ct_events all lines on stdin, print the nat records nfflowd must
 # send for their DESTROYs, as DECODER (tshark, nfdump-ipfix or nfdump-v9)
 # shows them, each line: label <nat record> tolerance_ms.
 #   - one delete record per connection: the original tuple; after NAT the
@@ -1669,124 +1570,52 @@ lab_nat_compare() {
 	}' "$2" "$1"
 }
 
-# lab_ct_full_categories < events: for each DESTROY, its path in the full
-# lab and protocol, e.g. snat4/6 (client -> server, masquerade), nat66/58,
-# dnat4/17 (server -> router's port forward -> client), nonat4/1 (server ->
-# client, routed), other/P for anything else.
-lab_ct_full_categories() {
-	awk -v c4="$LAB_CLIENT_IP" -v s4="$LAB_SERVER_IP" -v w4="$LAB_ROUTER_WAN_IP" \
-		-v c6="$LAB_CLIENT_IP6" -v s6="$LAB_SERVER_IP6" -v w6="$LAB_ROUTER_WAN_IP6" '
-	$1 != "destroy" { next }
-	{
-		c = ($3 == 6) ? c6 : c4; s = ($3 == 6) ? s6 : s4; w = ($3 == 6) ? w6 : w4
-		if ($5 == c && $7 == s && $9 == s && $11 == w) cat = ($3 == 6) ? "nat66" : "snat4"
-		else if ($5 == s && $7 == w && $9 == c && $11 == s) cat = "dnat" $3
-		else if ($5 == s && $7 == c && $9 == c && $11 == s) cat = "nonat" $3
-		else cat = "other"
-		print cat "/" $4
-	}'
-}
-
-# lab_nfflowd_start_conf FILE: start nfflowd in the router namespace with
-# the configuration FILE (written by the test), wait for "ready".
-lab_nfflowd_start_conf() {
-	LAB_NFFLOWD_T0_MS=$(lab_now_ms)
-	lab_bg nfflowd "$LAB_RTR" "$NFFLOWD" -f -c "$1" start
-	if ! lab_wait_for 15 "nfflowd to log \"ready\"" lab_nfflowd_ready; then
-		lab_alive nfflowd || lab_log "nfflowd exited; its stderr:"
-		sed 's/^/    /' "$LAB_TMP/nfflowd.err" >&2
-		lab_die "nfflowd did not become ready"
-	fi
-	lab_log "nfflowd ready ($(lab_now_ms | awk -v t="$LAB_NFFLOWD_T0_MS" '{ print $1 - t }') ms after start)"
-}
-
-# lab_nfflowd_collector_stats CONF: nfflowd's counters per collector, from
-# the running daemon (nfflowd -c CONF check; CONF must name a pidfile and a
-# control_socket), one line each:
-#   ADDRESS:PORT datagrams records send_errors dropped queued version name
-lab_nfflowd_collector_stats() {
-	ip netns exec "$LAB_RTR" "$NFFLOWD" -c "$1" check 2>&1 |
-		awk '$1 == "collector" && $3 == "datagrams" {
-			sub(/:$/, "", $2); print $2, $4, $6, $8, $10, $12, $14, $16 }'
-}
-
-# lab_nfcapd_check_total PORT RECORDS: as lab_nfcapd_check, over every
-# summary nfcapd printed: it prints one per file, and starts a new file at
-# each multiple of its -t interval (300 s) of the wall clock, so a run that
-# crosses one has its records in an earlier summary than the last.
-lab_nfcapd_check_total() {
-	local port=$1 records=$2 total
-	total=$(awk '/^Ident: .*Flows: / {
-		n++
-		for (i = 1; i < NF; i++) {
-			v = $(i + 1); gsub(/,/, "", v)
-			if ($i == "Flows:") f += v
-			else if ($i == "Errors:" && $(i - 1) == "Sequence") s += v
-			else if ($i == "Packets:" && $(i - 1) == "Bad") b += v
-		}
-	} END { if (n) printf "%d files, Flows: %d, Sequence Errors: %d, Bad Packets: %d\n", n, f, s, b }' \
-		"$LAB_TMP/nfcapd-$port.err")
-	if [ -z "$total" ]; then
-		lab_fail "nfcapd printed no summary (see $LAB_TMP/nfcapd-$port.err)"
-		return
-	fi
-	lab_log "nfcapd on port $port: $total"
-	grep -q "Flows: $records," <<<"$total" || lab_fail "nfcapd on port $port counted other than $records flows: $total"
-	grep -q "Sequence Errors: 0," <<<"$total" || lab_fail "nfcapd on port $port saw NetFlow v5 sequence errors: $total"
-	grep -q "Bad Packets: 0" <<<"$total" || lab_fail "nfcapd on port $port saw bad packets: $total"
-}
-
 # ---------------------------------------------------------------------------
-# Connection marks and zones as the kernel reported them, and a collector in
-# another namespace than the router's.
+# Run directly (CTest runs every tests/e2e/*.sh), this file checks the lab
+# and its parser without nfflowd: the kernel must report each connection's
+# DESTROY with counters, timestamps and the NAT reply tuple, and an idle
+# nfcapd must start, stop and read back as empty.
 
-# lab_ct_marks FILE: from the output of a "conntrack -E -o extended,id"
-# listener (e.g. $LAB_TMP/ct-txt.out of lab_ct_start), one line per event,
-# probes left out: "event id mark zone" (event new, update or destroy; mark
-# in decimal; 0 where the kernel sent no mark or no zone).
-lab_ct_marks() {
-	awk -v probe="src=$LAB_PROBE_SRC" '
-	/\[(NEW|UPDATE|DESTROY)\]/ {
-		if (index($0, probe " ")) next
-		ev = tolower($0); sub(/^[^[]*\[/, "", ev); sub(/\].*/, "", ev)
-		id = ""; mark = 0; zone = 0
-		for (k = 1; k <= NF; k++) {
-			if ($k ~ /^id=/) id = substr($k, 4) # the last id= is CTA_ID
-			else if ($k ~ /^mark=/) mark = substr($k, 6)
-			else if ($k ~ /^zone=/) zone = substr($k, 6)
-		}
-		print ev, id, mark, zone
-	}' "$1"
+lab_self_test() {
+	local d=$LAB_TMP/destroys.txt bad
+	lab_require curl
+	lab_up
+	lab_servers_start
+	lab_nfcapd_start "$LAB_COLLECTOR_PORT"
+	lab_ct_start
+	lab_tcp_upload 100000
+	lab_http_download 300k.bin
+	lab_udp_exchange "self-test"
+	lab_ping 2
+	sleep 1
+	[ "$(lab_ct_flush_client)" -eq 4 ] || lab_fail "conntrack -D did not end 4 client connections"
+	lab_ct_wait_destroys 4 || true
+	lab_ct_stop
+	lab_nfcapd_stop "$LAB_COLLECTOR_PORT"
+
+	lab_ct_events v5 >"$d"
+	lab_check_destroys "$d" 4 "1 6 6 17"
+	# The parser's two views of the events agree (ICMP ports aside).
+	[ "$(lab_ct_events all | awk '{ print $2, $4, $5, $7, $13, $14, $15, $16, $17, $18 }' | sort)" = \
+		"$(awk '{ print $1, $2, $3, $5, $11, $12, $13, $14, $15, $16 }' "$d" | sort)" ] ||
+		lab_fail "lab_ct_events all and lab_ct_events v5 disagree"
+	bad=$(awk -v sink="$LAB_TCP_SINK_PORT" -v http="$LAB_HTTP_PORT" '
+		$2 == 6 && $6 == sink && $12 < 100000 { print "upload: orig bytes " $12 " < 100000" }
+		$2 == 6 && $6 == http && $14 < 307200 { print "download: reply bytes " $14 " < 307200" }
+		$2 == 17 && ($11 != 1 || $13 != 1 || $12 != 37) { print "udp: expected 1+1 packets of 37 bytes: " $0 }
+		$2 == 1 && ($6 != 2048 || $10 != 0 || $11 != 2 || $12 != 168) { print "icmp: expected 2 echo requests (8/0) of 84 bytes: " $0 }
+		$15 > $16 { print "start after stop: " $0 }' "$d")
+	[ -z "$bad" ] || lab_fail "kernel DESTROYs not as expected:"$'\n'"$bad"
+	[ "$(lab_expected_triplets ct <"$d" | wc -l)" -eq 12 ] || lab_fail "expected 12 triplet records"
+	[ -z "$(lab_nfdump_flows "$LAB_COLLECTOR_PORT")" ] || lab_fail "an idle nfcapd stored flows"
+	lab_nfcapd_check "$LAB_COLLECTOR_PORT" 0
+	[ "$LAB_FAILURES" -eq 0 ] || lab_show "$d" "kernel DESTROYs:"
+	lab_finish
 }
 
-# lab_nfcapd_start_in NS ADDRESS PORT: as lab_nfcapd_start, in namespace NS
-# (e.g. the server's, so that the export datagrams cross the router's
-# connection tracking), bound to ADDRESS; lab_nfcapd_stop/_check work as
-# for PORT.
-lab_nfcapd_start_in() {
-	local ns=$1 addr=$2 port=$3 dir
-	dir=$(lab_nfcapd_dir "$port")
-	mkdir -p "$dir"
-	lab_bg "nfcapd-$port" "$ns" nfcapd -b "$addr" -p "$port" -w "$dir" -t 300
-	lab_wait_for 10 "nfcapd on $addr:$port in $ns" lab_listening "$ns" udp "$port" ||
-		lab_die "nfcapd did not start: $(cat "$LAB_TMP/nfcapd-$port.err")"
-}
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	set -euo pipefail
+	LAB_NAME=lab_self_test
+	lab_self_test
+fi
 
-# lab_tshark_start_many PORT...: lab_tshark_start for several ports at once
-# (one capture each, started together, so that they start in the time of
-# one).
-lab_tshark_start_many() {
-	local port
-	for port in "$@"; do
-		lab_bg "tshark-$port" "$LAB_RTR" tshark -n -i lo \
-			-f "udp dst port $port or udp dst port $LAB_TSHARK_PROBE_PORT" -w "$(lab_tshark_file "$port")"
-	done
-	for port in "$@"; do
-		lab_wait_for 15 "tshark to start capturing" grep -q "Capturing on" "$LAB_TMP/tshark-$port.err" ||
-			lab_die "tshark did not start: $(cat "$LAB_TMP/tshark-$port.err")"
-	done
-	for port in "$@"; do
-		lab_wait_for 10 "tshark to capture a probe datagram" lab_tshark_capturing "$port" ||
-			lab_die "tshark captures nothing on the router's loopback"
-	done
-}

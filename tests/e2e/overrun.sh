@@ -42,11 +42,13 @@ for i in range(n):
 PY
 kill -CONT "$pid"
 
+# shellcheck disable=SC2317 # called through lab_wait_for
 overrun_logged() { grep -q "netlink overrun" "$LAB_TMP/nfflowd.err"; }
 lab_wait_for 10 "nfflowd to report the overrun" overrun_logged ||
 	lab_fail "nfflowd did not log a netlink overrun"
 stats() { ip netns exec "$LAB_RTR" "$NFFLOWD" -c "$LAB_TMP/nfflowd.conf" check 2>/dev/null; }
 value() { stats | awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) { print $(i + 1); exit } }'; }
+# shellcheck disable=SC2317 # called through lab_wait_for
 dumped_again() { [ "$(value dumps)" -ge 2 ]; }
 lab_wait_for 10 "a dump after the overrun" dumped_again || lab_fail "no table dump after the overrun"
 lab_alive nfflowd || lab_die "nfflowd died: $(cat "$LAB_TMP/nfflowd.err")"
@@ -72,14 +74,14 @@ ended=$(lab_ct_flush_client)
 lab_log "ended $ended client connections"
 lab_ct_wait_destroys 3 || true
 lab_alive nfflowd || lab_fail "nfflowd died"
-lab_nfflowd_stop
+lab_nfflowd_stop TERM
 lab_nfcapd_stop "$LAB_COLLECTOR_PORT"
 lab_ct_stop
 
 # The three connections ended last (two across the overrun, one after) must
 # be exported with the kernel's own counters. The collector also holds
 # whatever survived of the flood; only these are required.
-lab_ct_destroys | awk -v c="$LAB_CLIENT_IP" '$3 == c' >"$LAB_TMP/destroys.txt"
+lab_ct_events v5 | awk -v c="$LAB_CLIENT_IP" '$3 == c' >"$LAB_TMP/destroys.txt"
 lab_check_destroys "$LAB_TMP/destroys.txt" 3 "1 17 17"
 lab_expected_triplets ct <"$LAB_TMP/destroys.txt" >"$LAB_TMP/expected.txt"
 lab_nfdump_flows "$LAB_COLLECTOR_PORT" >"$LAB_TMP/collector.txt"

@@ -42,7 +42,7 @@ sleep 0.5
 ended=$(lab_ct_flush_client)
 [ "$ended" -eq 3 ] || lab_fail "conntrack -D ended $ended client connections, expected 3"
 lab_ct_wait_destroys 3 || true
-lab_nfflowd_stop
+lab_nfflowd_stop TERM
 
 # The recording: a pcap of netlink conntrack messages, as Wireshark sees it.
 [ -s "$rec" ] || lab_die "no recording at $rec"

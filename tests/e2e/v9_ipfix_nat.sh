@@ -91,7 +91,7 @@ end_all() {
 	local ended
 	ended=$(lab_ct_flush_all)
 	[ "$ended" -eq "$1" ] || lab_fail "conntrack -D ended $ended connections, expected $1"
-	lab_ct_full_wait destroy "$1" || true
+	lab_ct_wait destroy "$1" || true
 	sleep 1 # > flush_interval
 }
 
@@ -212,8 +212,8 @@ lab_up_full
 lab_servers_full_start
 lab_nfcapd_start_at 127.0.0.1 "$PORT_IPFIX"
 lab_nfcapd_start_at ::1 "$PORT_V9"
-lab_tshark_start_many "$PORT_IPFIX" "$PORT_V9"
-lab_ct_full_start
+lab_tshark_start "$PORT_IPFIX" "$PORT_V9"
+lab_ct_start NEW,DESTROY
 write_conf "$LAB_TMP/nfflowd.conf" "$PORT_IPFIX" "$PORT_V9" iana yes
 lab_nfflowd_start_conf "$LAB_TMP/nfflowd.conf"
 
@@ -242,16 +242,16 @@ lab_nfcapd_stop "$PORT_IPFIX"
 lab_nfcapd_stop "$PORT_V9"
 lab_tshark_stop "$PORT_IPFIX"
 lab_tshark_stop "$PORT_V9"
-lab_ct_full_stop
+lab_ct_stop
 EV1=$LAB_TMP/events-1.txt
-lab_ct_full_events >"$EV1"
+lab_ct_events all >"$EV1"
 
 # ---------------------------------------------------------------------------
 # Second start: legacy natEvent codes for v9, no create events for IPFIX.
 
 lab_nfcapd_start_at 127.0.0.1 "$PORT_IPFIX2"
 lab_nfcapd_start_at ::1 "$PORT_V92"
-lab_ct_full_start
+lab_ct_start NEW,DESTROY
 write_conf "$LAB_TMP/nfflowd-2.conf" "$PORT_IPFIX2" "$PORT_V92" legacy no
 lab_nfflowd_start_conf "$LAB_TMP/nfflowd-2.conf"
 lab_log "traffic: $CONNECTIONS2 connections, v9 with nat_event_codes legacy, IPFIX with nat_events no"
@@ -263,9 +263,9 @@ end_all "$CONNECTIONS2"
 lab_nfflowd_stop TERM "nfflowd (second start)"
 lab_nfcapd_stop "$PORT_IPFIX2"
 lab_nfcapd_stop "$PORT_V92"
-lab_ct_full_stop
+lab_ct_stop
 EV2=$LAB_TMP/events-2.txt
-lab_ct_full_events >"$EV2"
+lab_ct_events all >"$EV2"
 
 # ---------------------------------------------------------------------------
 # First start

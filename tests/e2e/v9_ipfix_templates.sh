@@ -46,7 +46,7 @@ exchange() {
 	ended=$(lab_ct_delete -f ipv4)
 	[ "$ended" -eq 1 ] || lab_fail "conntrack -D ended $ended connections after exchange $1, expected 1"
 	NCONN=$((NCONN + 1))
-	lab_ct_full_wait destroy "$NCONN" || true
+	lab_ct_wait destroy "$NCONN" || true
 }
 
 # counter NAME: one of nfflowd's counters for the collector, now.
@@ -62,7 +62,7 @@ lab_up
 lab_servers_start
 lab_nfcapd_start "$PORT"
 lab_tshark_start "$PORT"
-lab_ct_full_start
+lab_ct_start NEW,DESTROY
 cat >"$LAB_TMP/nfflowd.conf" <<-EOF
 	# nfflowd configuration for $LAB_NAME
 	<collector ipfix>
@@ -92,7 +92,7 @@ for ((i = 1; i <= UP_MAX; i++)); do
 	[ "$(lab_now_ms)" -lt "$t_end" ] || break
 done
 sleep 0.5 # the last one sent
-lab_ct_full_events >"$LAB_TMP/events-up.txt"
+lab_ct_events all >"$LAB_TMP/events-up.txt"
 lab_nfcapd_stop "$PORT"
 T_DOWN=$(lab_now_ms)
 mv "$(lab_nfcapd_dir "$PORT")" "$LAB_TMP/nfcapd-up"
@@ -106,7 +106,7 @@ sleep 0.3 # > flush_interval: the last one sent
 errors=$(counter send-errors)
 lab_log "nfflowd counted ${errors:-?} send errors while the collector was down"
 [ "${errors:-0}" -ge 1 ] || lab_fail "nfflowd counted '${errors:-}' send errors while the collector was down, expected at least 1"
-lab_ct_full_events >"$LAB_TMP/events-down.txt"
+lab_ct_events all >"$LAB_TMP/events-down.txt"
 
 # back
 lab_nfcapd_start "$PORT"
@@ -114,12 +114,12 @@ T_BACK=$(lab_now_ms)
 lab_log "back: nfcapd listening again, $BACK more connections"
 for ((i = 1; i <= BACK; i++)); do exchange "back-$i"; done
 sleep 0.5
-lab_ct_full_events >"$LAB_TMP/events-all.txt"
+lab_ct_events all >"$LAB_TMP/events-all.txt"
 stats=$(ip netns exec "$LAB_RTR" "$NFFLOWD" -c "$LAB_TMP/nfflowd.conf" check 2>&1 | grep "^collector " || true)
 lab_nfflowd_stop TERM
 lab_nfcapd_stop "$PORT"
 lab_tshark_stop "$PORT"
-lab_ct_full_stop
+lab_ct_stop
 
 # ---------------------------------------------------------------------------
 
