@@ -1,9 +1,12 @@
-/* config: the typed configuration. It walks the cfgfile tree once, checks
- * every key against a table of what each block accepts, and builds a fresh
- * nf_config that replaces the caller's only when the whole file is good. */
+/* config: the typed configuration. One schema, keys[], has a row for every
+ * key and block of the file: where it may appear, what its value is, where it
+ * is stored, its limits and its default. One walker checks the cfgfile tree
+ * against those rows and builds a fresh nf_config that replaces the caller's
+ * only when the whole file is good. */
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -13,29 +16,252 @@
 #include <strings.h>
 #include <syslog.h>
 
+#include "ipfix.h"
+
 #define CONFIG_MAX_FILE (1024 * 1024)
 #define SHOW		"%.80s" /* how a user's value is quoted in messages */
+#define STRINGIFY(x)	#x
+#define DECIMAL(x)	STRINGIFY(x) /* a numeric macro as a default: "1400" */
 
-/* Keys that may be given once; the line of the first is kept. */
-enum slot {
-	SLOT_TTL,
-	SLOT_FLUSH,
-	SLOT_ENGINE_TYPE,
-	SLOT_ENGINE_ID,
-	SLOT_SYSCTL,
-	SLOT_RCVBUF,
-	SLOT_RESYNC,
-	SLOT_LOG_FACILITY,
-	SLOT_RELIABLE,
-	SLOT_ACTIVE,
-	SLOT_FILTER,
-	SLOT_USER,
-	SLOT_PIDFILE,
-	SLOT_CONTROL,
-	SLOT_FLOW_SEND,
-	SLOT_PTEE,
-	SLOT_COUNT
+/* ---- the words some values are made of ---- */
+
+static const struct config_name levels[] = {{"debug", LOG_DEBUG},
+					    {"info", LOG_INFO},
+					    {"notice", LOG_NOTICE},
+					    {"warning", LOG_WARNING},
+					    {"warn", LOG_WARNING},
+					    {"error", LOG_ERR},
+					    {"err", LOG_ERR},
+					    {"critical", LOG_CRIT},
+					    {"crit", LOG_CRIT},
+					    {"alert", LOG_ALERT},
+					    {"emergency", LOG_EMERG},
+					    {"emerg", LOG_EMERG},
+					    {NULL, 0}};
+
+static const struct config_name facilities[] = {
+    {"kern", LOG_KERN},	    {"user", LOG_USER},		{"mail", LOG_MAIL},
+    {"daemon", LOG_DAEMON}, {"auth", LOG_AUTH},		{"syslog", LOG_SYSLOG},
+    {"lpr", LOG_LPR},	    {"news", LOG_NEWS},		{"uucp", LOG_UUCP},
+    {"cron", LOG_CRON},	    {"authpriv", LOG_AUTHPRIV}, {"ftp", LOG_FTP},
+    {"local0", LOG_LOCAL0}, {"local1", LOG_LOCAL1},	{"local2", LOG_LOCAL2},
+    {"local3", LOG_LOCAL3}, {"local4", LOG_LOCAL4},	{"local5", LOG_LOCAL5},
+    {"local6", LOG_LOCAL6}, {"local7", LOG_LOCAL7},	{NULL, 0}};
+
+static const struct config_name protocols[] = {
+    {"icmp", 1},    {"tcp", 6},	   {"udp", 17},	     {"gre", 47},  {"esp", 50}, {"ah", 51},
+    {"icmpv6", 58}, {"sctp", 132}, {"udplite", 136}, {"dccp", 33}, {NULL, 0}};
+
+static const struct config_name nat_codes[] = {{"iana", 0}, {"legacy", 1}, {NULL, 0}};
+
+/* <ptee><conf> dispatchers' mode; the order is the one messages list. */
+static const struct config_name file_modes[] = {
+    {"append", 1}, {"write", 0}, {">>", 1}, {">", 0}, {NULL, 0}};
+
+static const struct config_name classes[] = {{"Log::Dispatch::Screen", COPY_SCREEN},
+					     {"Log::Dispatch::Syslog", COPY_SYSLOG},
+					     {"Log::Dispatch::File", COPY_FILE},
+					     {NULL, 0}};
+
+/* The block whose rows a dispatcher of each class takes. */
+static const enum config_block class_blocks[] = {
+    [COPY_SCREEN] = CONFIG_BLOCK_SCREEN,
+    [COPY_SYSLOG] = CONFIG_BLOCK_SYSLOG,
+    [COPY_FILE] = CONFIG_BLOCK_FILE,
 };
+
+/* The collector versions: what each can send, and its default port. The
+ * capabilities are schema flags: a row flagged CONFIG_NEEDS_TEMPLATES is
+ * refused for a version without it. */
+static const struct version {
+	const char *name;  /* as written after "version" */
+	const char *alias; /* another name for it, in any case, or NULL */
+	int version;	   /* collector_conf.version */
+	unsigned caps;	   /* CONFIG_NEEDS_TEMPLATES: it sends templates */
+	uint16_t port;	   /* the collector's port unless one is given */
+} versions[] = {
+    {"5", NULL, 5, 0, 2055},
+    {"9", NULL, IPFIX_V9, CONFIG_NEEDS_TEMPLATES, 2055},
+    {"10", "ipfix", IPFIX_V10, CONFIG_NEEDS_TEMPLATES, 4739},
+};
+
+#define NVERSIONS   (sizeof versions / sizeof versions[0])
+#define CONFIG_CAPS CONFIG_NEEDS_TEMPLATES /* the flags that are version capabilities */
+
+/* How messages name a block a key belongs in: "(ttl belongs in <ct2ft>)". */
+static const char *const block_tags[CONFIG_BLOCK_COUNT] = {
+    [CONFIG_BLOCK_FLOW_SEND] = "<flow_send>", [CONFIG_BLOCK_COLLECTOR] = "<collector>",
+    [CONFIG_BLOCK_FILTER] = "<filter>",	      [CONFIG_BLOCK_CT2FT] = "<ct2ft>",
+    [CONFIG_BLOCK_CONNTRACK] = "<conntrack>", [CONFIG_BLOCK_FLOW_IMPORT] = "<flow_import>",
+    [CONFIG_BLOCK_PTEE] = "<ptee>",	      [CONFIG_BLOCK_CONF] = "<ptee><conf>",
+};
+
+/* ---- the schema ---- */
+
+/* The parsers of rows whose values need more than their own text. */
+static int do_flow_send(struct config_walk *w, const struct config_key *k, const struct cfg_node *b,
+			void *dst);
+static int flow_send_arg(struct config_walk *w, const struct config_key *k,
+			 const struct cfg_node *n, void *dst);
+static int do_collector(struct config_walk *w, const struct config_key *k, const struct cfg_node *b,
+			void *dst);
+static int collector_version(struct config_walk *w, const struct config_key *k,
+			     const struct cfg_node *n, void *dst);
+static int collector_port(struct config_walk *w, const struct config_key *k,
+			  const struct cfg_node *n, void *dst);
+static int collector_address(struct config_walk *w, const struct config_key *k,
+			     const struct cfg_node *n, void *dst);
+static int collector_source(struct config_walk *w, const struct config_key *k,
+			    const struct cfg_node *n, void *dst);
+static int do_ptee(struct config_walk *w, const struct config_key *k, const struct cfg_node *b,
+		   void *dst);
+static int do_conf(struct config_walk *w, const struct config_key *k, const struct cfg_node *b,
+		   void *dst);
+static int conf_dispatchers(struct config_walk *w, const struct config_key *k,
+			    const struct cfg_node *n, void *dst);
+
+#define TOP	    CONFIG_IN(CONFIG_BLOCK_TOP)
+#define FLOW_SEND   CONFIG_IN(CONFIG_BLOCK_FLOW_SEND)
+#define COLLECTOR   CONFIG_IN(CONFIG_BLOCK_COLLECTOR)
+#define FILTER	    CONFIG_IN(CONFIG_BLOCK_FILTER)
+#define CT2FT	    CONFIG_IN(CONFIG_BLOCK_CT2FT)
+#define CONNTRACK   CONFIG_IN(CONFIG_BLOCK_CONNTRACK)
+#define FLOW_IMPORT CONFIG_IN(CONFIG_BLOCK_FLOW_IMPORT)
+#define PTEE	    CONFIG_IN(CONFIG_BLOCK_PTEE)
+#define CONF	    CONFIG_IN(CONFIG_BLOCK_CONF)
+#define SCREEN	    CONFIG_IN(CONFIG_BLOCK_SCREEN)
+#define SYSLOG	    CONFIG_IN(CONFIG_BLOCK_SYSLOG)
+#define TO_FILE	    CONFIG_IN(CONFIG_BLOCK_FILE)
+#define DISPATCHER  (SCREEN | SYSLOG | TO_FILE)
+
+#define ONCE	   CONFIG_ONCE
+#define REPEATABLE CONFIG_REPEATABLE
+#define TEMPLATES  CONFIG_NEEDS_TEMPLATES
+#define IGNORED	   CONFIG_IGNORED
+#define REQUIRED   CONFIG_REQUIRED
+#define NAMED	   CONFIG_NAMED
+#define SELECTOR   CONFIG_SELECTOR
+#define EMPTY_OK   CONFIG_EMPTY_OK
+#define NOCASE	   CONFIG_NOCASE
+
+#define KEY(n, in, k, fl) .name = (n), .blocks = (in), .kind = CONFIG_KIND_##k, .flags = (fl)
+#define FIELD(type, f)	  .offset = offsetof(type, f), .size = sizeof(((type *)NULL)->f)
+#define LIST(type, f, n)                                                                           \
+	.offset = offsetof(type, f), .size = sizeof(((type *)NULL)->f[0]),                         \
+	.count = offsetof(type, n),                                                                \
+	.cap = sizeof(((type *)NULL)->f) / sizeof(((type *)NULL)->f[0])
+#define NF(f)		      FIELD(struct nf_config, f)
+#define COL(f)		      FIELD(struct collector_conf, f)
+#define COPY(f)		      FIELD(struct copy_conf, f)
+#define FLT(f)		      FIELD(struct filter, f)
+#define FLTS(f)		      LIST(struct filter, f, n##f)
+#define KIB		      UINT64_C(1024)
+#define FORMAT_IGNORED	      "format is ignored: copies are written as flow-tools CSV lines"
+#define FLOW_SEND_UNUSED(key) key " in <flow_send> is no longer used: nfflowd sends NetFlow itself"
+
+static const struct config_key keys[] = {
+    /* The top level. */
+    {KEY("flow_send", TOP, BLOCK, ONCE), .child = CONFIG_BLOCK_FLOW_SEND,
+     LIST(struct nf_config, collectors, ncollectors), .what = "collectors", .parse = do_flow_send},
+    {KEY("collector", TOP, BLOCK, REPEATABLE | NAMED), .child = CONFIG_BLOCK_COLLECTOR,
+     LIST(struct nf_config, collectors, ncollectors), .what = "collectors", .parse = do_collector},
+    {KEY("filter", TOP, BLOCK, ONCE), .child = CONFIG_BLOCK_FILTER, NF(filter)},
+    {KEY("ct2ft", TOP, BLOCK, REPEATABLE), .child = CONFIG_BLOCK_CT2FT},
+    {KEY("ptee", TOP, BLOCK, ONCE), .child = CONFIG_BLOCK_PTEE, .parse = do_ptee},
+    {KEY("conntrack", TOP, BLOCK, REPEATABLE | IGNORED), .child = CONFIG_BLOCK_CONNTRACK,
+     .note = "<conntrack> is no longer used: nfflowd reads conntrack over netlink itself"},
+    {KEY("flow_import", TOP, BLOCK, REPEATABLE | IGNORED), .child = CONFIG_BLOCK_FLOW_IMPORT,
+     .note = "<flow_import> is no longer used: nfflowd builds NetFlow records itself"},
+    {KEY("flush_interval", TOP, MSEC, ONCE), NF(flush_ms), .min = 10, .max = 60000, .def = "1"},
+    {KEY("engine_type", TOP, UINT, ONCE), NF(engine_type), .max = 255, .def = "0"},
+    {KEY("engine_id", TOP, UINT, ONCE), NF(engine_id), .max = 255, .def = "0"},
+    {KEY("sysctl_setup", TOP, BOOL, ONCE), NF(sysctl_setup), .def = "yes"},
+    /* 128M: no loss at 250k events/s here (bench/run.sh) */
+    {KEY("netlink_rcvbuf", TOP, SIZE, ONCE), NF(rcvbuf), .min = 64 * KIB, .max = KIB * KIB * KIB,
+     .def = "128M"},
+    {KEY("resync_interval", TOP, UINT, ONCE), NF(resync_interval), .min = 1, .max = 3600,
+     .def = "10"},
+    {KEY("netlink_reliable", TOP, BOOL, ONCE), NF(netlink_reliable), .def = "no"},
+    {KEY("active_timeout", TOP, UINT, ONCE), NF(active_timeout), .max = 432000, .def = "1800"},
+    {KEY("log_facility", TOP, FACILITY, ONCE), NF(log_facility), .def = "daemon"},
+    {KEY("user", TOP, USER, ONCE), NF(user), .def = CONFIG_DEFAULT_USER},
+    {KEY("pidfile", TOP, PATH, ONCE), NF(pidfile), .def = CONFIG_DEFAULT_PIDFILE},
+    {KEY("control_socket", TOP, PATH, ONCE), NF(control), .def = CONFIG_DEFAULT_CONTROL},
+
+    /* <ct2ft>: fills nf_config, so ttl is once in all of them together. */
+    {KEY("ttl", CT2FT, UINT, ONCE), NF(ttl), .min = 1, .max = 31536000, .def = "604800"},
+
+    /* <flow_send>: SOURCE COLLECTOR PORT, one per args line. */
+    {KEY("args", FLOW_SEND, TEXT, REPEATABLE | EMPTY_OK), .parse = flow_send_arg},
+    {KEY("progname", FLOW_SEND, TEXT, REPEATABLE | IGNORED), .note = FLOW_SEND_UNUSED("progname")},
+    {KEY("format", FLOW_SEND, TEXT, REPEATABLE | IGNORED), .note = FLOW_SEND_UNUSED("format")},
+
+    /* <collector NAME>: collected first, then applied in this order. */
+    {KEY("version", COLLECTOR, ENUM, ONCE | SELECTOR), COL(version), .def = "10",
+     .parse = collector_version},
+    {KEY("port", COLLECTOR, UINT, ONCE), .min = 1, .max = 65535, .parse = collector_port},
+    {KEY("address", COLLECTOR, ADDRESS, ONCE | REQUIRED), COL(addr), .parse = collector_address},
+    {KEY("source", COLLECTOR, ADDRESS, ONCE), COL(source), .parse = collector_source},
+    {KEY("mtu", COLLECTOR, UINT, ONCE | TEMPLATES), COL(mtu), .min = IPFIX_MTU_MIN,
+     .max = IPFIX_MTU_MAX, .def = DECIMAL(IPFIX_MTU_DEFAULT)},
+    {KEY("template_refresh", COLLECTOR, UINT, ONCE | TEMPLATES), COL(refresh_s), .max = 86400,
+     .def = "60"},
+    {KEY("template_refresh_packets", COLLECTOR, UINT, ONCE | TEMPLATES), COL(refresh_pkts),
+     .max = 1000000, .def = "20"},
+    {KEY("observation_domain", COLLECTOR, UINT, ONCE | TEMPLATES), COL(domain), .max = UINT32_MAX,
+     .def = "0"},
+    {KEY("nat_events", COLLECTOR, BOOL, ONCE | TEMPLATES), COL(nat_events), .def = "yes"},
+    {KEY("nat_event_codes", COLLECTOR, ENUM, ONCE | TEMPLATES | NOCASE), COL(legacy_nat_events),
+     .names = nat_codes, .def = "iana"},
+
+    /* <filter>: each key any number of times. */
+    {KEY("address", FILTER, NETWORK, REPEATABLE), FLTS(any)},
+    {KEY("original_address", FILTER, NETWORK, REPEATABLE), FLTS(orig)},
+    {KEY("translated_address", FILTER, NETWORK, REPEATABLE), FLTS(xlat)},
+    {KEY("protocol", FILTER, PROTOCOL, REPEATABLE), FLTS(protos)},
+    {KEY("port", FILTER, UINT, REPEATABLE), FLTS(ports), .min = 1, .max = 65535},
+    {KEY("zone", FILTER, UINT, REPEATABLE), FLTS(zones), .max = 65535},
+    {KEY("mark", FILTER, MARK, REPEATABLE), FLTS(marks)},
+    {KEY("nat_only", FILTER, BOOL, REPEATABLE), FLT(nat_only), .def = "no"},
+    {KEY("export_self", FILTER, BOOL, REPEATABLE), FLT(export_self), .def = "no"},
+
+    /* The original's helper programs: checked, then ignored. */
+    {KEY("progname", CONNTRACK | FLOW_IMPORT, TEXT, REPEATABLE | IGNORED)},
+    {KEY("init_format", CONNTRACK, TEXT, REPEATABLE | IGNORED)},
+    {KEY("format", CONNTRACK | FLOW_IMPORT, TEXT, REPEATABLE | IGNORED)},
+
+    /* <ptee><conf>: the Log::Dispatch dispatchers, named by the user. */
+    {KEY("conf", PTEE, BLOCK, ONCE), .child = CONFIG_BLOCK_CONF, .parse = do_conf},
+    {KEY("dispatchers", CONF, TEXT, REPEATABLE | EMPTY_OK), .parse = conf_dispatchers},
+    {KEY("format", CONF, TEXT, REPEATABLE | IGNORED), .note = FORMAT_IGNORED},
+
+    /* A dispatcher block: its class decides which of these it takes. */
+    {KEY("class", DISPATCHER, ENUM, ONCE | SELECTOR), COPY(kind), .names = classes,
+     .what = "supported: use "},
+    {KEY("name", DISPATCHER, STRING, ONCE), COPY(name)},
+    {KEY("min_level", DISPATCHER, LEVEL, ONCE), COPY(min_level), .def = "debug"},
+    {KEY("max_level", DISPATCHER, LEVEL, ONCE), COPY(max_level), .def = "emergency"},
+    {KEY("format", DISPATCHER, TEXT, ONCE | IGNORED), .note = FORMAT_IGNORED},
+    {KEY("stderr", SCREEN, BOOL, ONCE), COPY(to_stderr), .def = "yes"},
+    {KEY("newline", SCREEN, BOOL, ONCE | IGNORED)},
+    {KEY("ident", SYSLOG, STRING, ONCE), COPY(ident), .def = "nfflowd"},
+    {KEY("facility", SYSLOG, FACILITY, ONCE), COPY(facility), .def = "user"},
+    {KEY("logopt", SYSLOG, TEXT, ONCE | IGNORED),
+     .note = "logopt is ignored: nfflowd opens syslog itself"},
+    {KEY("filename", TO_FILE, STRING, ONCE | REQUIRED), COPY(path)},
+    {KEY("mode", TO_FILE, ENUM, ONCE), COPY(append), .names = file_modes, .def = "append"},
+};
+
+#define NKEYS (sizeof keys / sizeof keys[0])
+
+/* See config.h: the rows above. */
+const struct config_key *config_schema(size_t *n)
+{
+	*n = NKEYS;
+	return keys;
+}
+
+/* ---- the state of a walk, and its messages ---- */
 
 struct ctx {
 	struct nf_config *c;
@@ -44,56 +270,25 @@ struct ctx {
 	size_t errlen;
 	config_warn_fn warn;
 	void *wctx;
-	unsigned seen[SLOT_COUNT];
+	unsigned seen[NKEYS]; /* per row: its first line in what nf_config's blocks fill */
 };
 
-struct name_value {
-	const char *name;
-	int value;
+enum pass { PASS_ALL, PASS_KEYS, PASS_BLOCKS };
+
+/* One block being walked. */
+struct config_walk {
+	struct ctx *x;
+	enum config_block block;       /* whose rows apply */
+	const char *in;		       /* the block's name in messages; NULL at the top level */
+	const char *cls;	       /* a dispatcher's class, for messages */
+	void *dst;		       /* the struct the rows' offsets point into */
+	unsigned *seen;		       /* per row: the line where it was first given, or 0 */
+	const struct cfg_node **nodes; /* per row: its node, to apply later; NULL: apply now */
+	unsigned caps;		       /* what the collector's version can send */
+	enum pass pass;		       /* the items it looks at */
+	int (*named)(struct config_walk *w, const struct cfg_node *b); /* blocks the user names */
+	void *state; /* the block's own, for its rows' parsers */
 };
-
-static const struct name_value levels[] = {
-    {"debug", LOG_DEBUG},  {"info", LOG_INFO},	 {"notice", LOG_NOTICE},   {"warning", LOG_WARNING},
-    {"warn", LOG_WARNING}, {"error", LOG_ERR},	 {"err", LOG_ERR},	   {"critical", LOG_CRIT},
-    {"crit", LOG_CRIT},	   {"alert", LOG_ALERT}, {"emergency", LOG_EMERG}, {"emerg", LOG_EMERG},
-};
-
-static const struct name_value facilities[] = {
-    {"kern", LOG_KERN},	    {"user", LOG_USER},		{"mail", LOG_MAIL},
-    {"daemon", LOG_DAEMON}, {"auth", LOG_AUTH},		{"syslog", LOG_SYSLOG},
-    {"lpr", LOG_LPR},	    {"news", LOG_NEWS},		{"uucp", LOG_UUCP},
-    {"cron", LOG_CRON},	    {"authpriv", LOG_AUTHPRIV}, {"ftp", LOG_FTP},
-    {"local0", LOG_LOCAL0}, {"local1", LOG_LOCAL1},	{"local2", LOG_LOCAL2},
-    {"local3", LOG_LOCAL3}, {"local4", LOG_LOCAL4},	{"local5", LOG_LOCAL5},
-    {"local6", LOG_LOCAL6}, {"local7", LOG_LOCAL7},
-};
-
-static int lookup(const struct name_value *t, size_t n, const char *name)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (strcasecmp(t[i].name, name) == 0)
-			return t[i].value;
-	}
-	return -1;
-}
-
-int config_level(const char *name)
-{
-	/* Log::Dispatch numbers levels 0 (debug) to 7 (emergency), the reverse
-	 * of syslog(3). */
-	if (!name)
-		return -1;
-	if (name[0] >= '0' && name[0] <= '7' && name[1] == '\0')
-		return LOG_DEBUG - (name[0] - '0');
-	return lookup(levels, sizeof levels / sizeof levels[0], name);
-}
-
-int config_facility(const char *name)
-{
-	if (!name)
-		return -1;
-	return lookup(facilities, sizeof facilities / sizeof facilities[0], name);
-}
 
 static void vformat(char *buf, size_t len, const char *file, unsigned line, const char *fmt,
 		    va_list ap) __attribute__((format(printf, 5, 0)));
@@ -136,23 +331,6 @@ static void warning(struct ctx *x, unsigned line, const char *fmt, ...)
 	x->warn(x->wctx, msg);
 }
 
-/* A key that may appear once: remember its line, or fail naming both. */
-static int once(struct ctx *x, const struct cfg_node *n, unsigned *seen)
-{
-	if (*seen)
-		return fail(x, n->line, "%s given twice (first at line %u)", n->name, *seen);
-	*seen = n->line;
-	return 0;
-}
-
-static int once_block(struct ctx *x, const struct cfg_node *n, unsigned *seen)
-{
-	if (*seen)
-		return fail(x, n->line, "<%s> given twice (first at line %u)", n->name, *seen);
-	*seen = n->line;
-	return 0;
-}
-
 static const char *val(const struct cfg_node *n)
 {
 	return n->value ? n->value : "";
@@ -163,6 +341,72 @@ static int need_value(struct ctx *x, const struct cfg_node *n)
 	if (val(n)[0] == '\0')
 		return fail(x, n->line, "%s needs a value", n->name);
 	return 0;
+}
+
+static int no_argument(struct ctx *x, const struct cfg_node *b)
+{
+	if (b->value)
+		return fail(x, b->line, "<%s " SHOW ">: <%s> takes no name", b->name, b->value,
+			    b->name);
+	return 0;
+}
+
+/* "a, b or c" into buf, from n words; last joins the last two. */
+static const char *join(char *buf, size_t len, const char *const *words, size_t n, const char *last)
+{
+	size_t at = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		const char *sep = i == 0 ? "" : i + 1 == n ? last : ", ";
+		int r = snprintf(buf + at, len - at, "%s%s", sep, words[i]);
+		if (r < 0 || (size_t)r >= len - at)
+			break;
+		at += (size_t)r;
+	}
+	return buf;
+}
+
+/* The names of a NULL-terminated table, "a, b or c". */
+static const char *name_list(char *buf, size_t len, const struct config_name *t)
+{
+	const char *words[16];
+	size_t n = 0;
+	while (t[n].name && n < 16) {
+		words[n] = t[n].name;
+		n++;
+	}
+	return join(buf, len, words, n, " or ");
+}
+
+static int lookup(const struct config_name *t, const char *name, bool nocase)
+{
+	for (size_t i = 0; t[i].name; i++) {
+		if ((nocase ? strcasecmp(t[i].name, name) : strcmp(t[i].name, name)) == 0)
+			return t[i].value;
+	}
+	return -1;
+}
+
+/* ---- values ---- */
+
+/* See config.h: a level name or Log::Dispatch number to LOG_*, or -1. */
+int config_level(const char *name)
+{
+	/* Log::Dispatch numbers levels 0 (debug) to 7 (emergency), the reverse
+	 * of syslog(3). */
+	if (!name)
+		return -1;
+	if (name[0] >= '0' && name[0] <= '7' && name[1] == '\0')
+		return LOG_DEBUG - (name[0] - '0');
+	return lookup(levels, name, true);
+}
+
+/* See config.h: a facility name to LOG_*, or -1. */
+int config_facility(const char *name)
+{
+	if (!name)
+		return -1;
+	return lookup(facilities, name, true);
 }
 
 /* Strict unsigned decimal: digits only, at most max. */
@@ -183,14 +427,77 @@ static bool parse_u64(const char *s, uint64_t max, uint64_t *out)
 	return true;
 }
 
-static int number(struct ctx *x, const struct cfg_node *n, uint64_t lo, uint64_t hi, uint64_t *out)
+/* Seconds with up to three decimals, as milliseconds. */
+static bool parse_ms(const char *s, uint64_t *out)
 {
-	if (need_value(x, n) < 0)
-		return -1;
-	if (!parse_u64(n->value, hi, out) || *out < lo)
-		return fail(x, n->line, "%s: '" SHOW "' is not a number from %llu to %llu", n->name,
-			    n->value, (unsigned long long)lo, (unsigned long long)hi);
-	return 0;
+	uint64_t sec = 0, ms = 0;
+	size_t i = 0, frac = 0;
+	for (; s[i] >= '0' && s[i] <= '9'; i++) {
+		if (sec > 100000)
+			return false;
+		sec = sec * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (i == 0)
+		return false;
+	if (s[i] == '.') {
+		for (i++; s[i] >= '0' && s[i] <= '9' && frac < 3; i++, frac++)
+			ms = ms * 10 + (uint64_t)(s[i] - '0');
+		if (frac == 0)
+			return false;
+	}
+	for (; frac < 3; frac++)
+		ms *= 10;
+	*out = sec * 1000 + ms;
+	return s[i] == '\0';
+}
+
+/* Bytes with an optional k, m or g suffix (powers of 1024). */
+static bool parse_size(const char *s, uint64_t *out)
+{
+	char digits[32];
+	size_t len = strlen(s);
+	unsigned shift = 0;
+	if (len == 0 || len >= sizeof digits)
+		return false;
+	const char *suffix = strchr("kKmMgG", s[len - 1]);
+	if (suffix) {
+		shift = 10u * (unsigned)(1 + (suffix - "kKmMgG") / 2);
+		len--;
+	}
+	memcpy(digits, s, len);
+	digits[len] = '\0';
+	uint64_t v = 0;
+	if (!parse_u64(digits, UINT64_C(1) << 31, &v))
+		return false;
+	*out = v << shift;
+	return true;
+}
+
+/* A size as messages write it: "64K", "1G". */
+static const char *show_size(char *buf, size_t len, uint64_t v)
+{
+	static const char units[] = "GMK";
+	for (unsigned i = 0; i < 3; i++) {
+		uint64_t unit = UINT64_C(1) << (10 * (3 - i));
+		if (v >= unit && v % unit == 0) {
+			snprintf(buf, len, "%llu%c", (unsigned long long)(v / unit), units[i]);
+			return buf;
+		}
+	}
+	snprintf(buf, len, "%llu", (unsigned long long)v);
+	return buf;
+}
+
+/* Milliseconds as messages write them, in seconds: "0.01", "60". */
+static const char *show_ms(char *buf, size_t len, uint64_t ms)
+{
+	int n = snprintf(buf, len, "%llu.%03llu", (unsigned long long)(ms / 1000),
+			 (unsigned long long)(ms % 1000));
+	while (n > 0 && (size_t)n < len && buf[n - 1] == '0')
+		buf[--n] = '\0';
+	if (n > 0 && (size_t)n < len && buf[n - 1] == '.')
+		buf[--n] = '\0';
+	return buf;
 }
 
 static int boolean(const char *s)
@@ -205,47 +512,6 @@ static int boolean(const char *s)
 	}
 	return -1;
 }
-
-static int flag(struct ctx *x, const struct cfg_node *n, bool *out)
-{
-	int b = boolean(val(n));
-	if (b < 0)
-		return fail(x, n->line,
-			    "%s: '" SHOW "' is not a boolean (yes/no, on/off, true/false, 1/0)",
-			    n->name, val(n));
-	*out = b == 1;
-	return 0;
-}
-
-static int copy_name(struct ctx *x, const struct cfg_node *n, char *dst, size_t len)
-{
-	if (need_value(x, n) < 0)
-		return -1;
-	if (strlen(n->value) >= len)
-		return fail(x, n->line, "%s: '" SHOW "' is longer than %zu bytes", n->name,
-			    n->value, len - 1);
-	strcpy(dst, n->value);
-	return 0;
-}
-
-static int unknown(struct ctx *x, const struct cfg_node *n, const char *in)
-{
-	if (n->is_block)
-		return fail(x, n->line, "unknown block <%s>%s%s%s", n->name, in ? " in <" : "",
-			    in ? in : "", in ? ">" : "");
-	return fail(x, n->line, "unknown key '%s'%s%s%s", n->name, in ? " in <" : "", in ? in : "",
-		    in ? ">" : "");
-}
-
-static int no_argument(struct ctx *x, const struct cfg_node *b)
-{
-	if (b->value)
-		return fail(x, b->line, "<%s " SHOW ">: <%s> takes no name", b->name, b->value,
-			    b->name);
-	return 0;
-}
-
-/* ---- <flow_send>: the collector ---- */
 
 static bool parse_addr(const char *s, uint16_t port, struct sockaddr_storage *ss, socklen_t *len)
 {
@@ -267,6 +533,511 @@ static bool parse_addr(const char *s, uint16_t port, struct sockaddr_storage *ss
 	return false;
 }
 
+/* Store v in a field of size bytes (an unsigned, uint8_t, int, size_t, ...). */
+static void store_uint(void *dst, size_t size, uint64_t v)
+{
+	uint8_t u8 = (uint8_t)v;
+	uint16_t u16 = (uint16_t)v;
+	uint32_t u32 = (uint32_t)v;
+	switch (size) {
+	case 1:
+		memcpy(dst, &u8, 1);
+		break;
+	case 2:
+		memcpy(dst, &u16, 2);
+		break;
+	case 4:
+		memcpy(dst, &u32, 4);
+		break;
+	default:
+		memcpy(dst, &v, sizeof v);
+		break;
+	}
+}
+
+/* ---- the parsers of each kind ---- */
+
+static int number(struct ctx *x, const struct cfg_node *n, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+	if (need_value(x, n) < 0)
+		return -1;
+	if (!parse_u64(n->value, hi, out) || *out < lo)
+		return fail(x, n->line, "%s: '" SHOW "' is not a number from %llu to %llu", n->name,
+			    n->value, (unsigned long long)lo, (unsigned long long)hi);
+	return 0;
+}
+
+static int parse_uint(struct ctx *x, const struct config_key *k, const struct cfg_node *n,
+		      void *dst)
+{
+	uint64_t v = 0;
+	if (number(x, n, k->min, k->max, &v) < 0)
+		return -1;
+	store_uint(dst, k->size, v);
+	return 0;
+}
+
+static int parse_bool(struct ctx *x, const struct cfg_node *n, void *dst)
+{
+	int b = boolean(val(n));
+	if (b < 0)
+		return fail(x, n->line,
+			    "%s: '" SHOW "' is not a boolean (yes/no, on/off, true/false, 1/0)",
+			    n->name, val(n));
+	bool v = b == 1;
+	memcpy(dst, &v, sizeof v);
+	return 0;
+}
+
+static int parse_bytes(struct ctx *x, const struct config_key *k, const struct cfg_node *n,
+		       void *dst)
+{
+	uint64_t v = 0;
+	char lo[24], hi[24];
+	if (!parse_size(val(n), &v) || v < k->min || v > k->max)
+		return fail(x, n->line, "%s: '" SHOW "' is not a size from %s to %s", n->name,
+			    val(n), show_size(lo, sizeof lo, k->min),
+			    show_size(hi, sizeof hi, k->max));
+	store_uint(dst, k->size, v);
+	return 0;
+}
+
+static int parse_msec(struct ctx *x, const struct config_key *k, const struct cfg_node *n,
+		      void *dst)
+{
+	uint64_t ms = 0;
+	char lo[24], hi[24];
+	if (!parse_ms(val(n), &ms) || ms < k->min || ms > k->max)
+		return fail(x, n->line,
+			    "%s: '" SHOW "' is not a number of seconds from %s to %s (at most "
+			    "three decimals)",
+			    n->name, val(n), show_ms(lo, sizeof lo, k->min),
+			    show_ms(hi, sizeof hi, k->max));
+	store_uint(dst, k->size, ms);
+	return 0;
+}
+
+static int parse_string(struct ctx *x, const struct cfg_node *n, char *dst, size_t len)
+{
+	if (need_value(x, n) < 0)
+		return -1;
+	if (strlen(n->value) >= len)
+		return fail(x, n->line, "%s: '" SHOW "' is longer than %zu bytes", n->name,
+			    n->value, len - 1);
+	strcpy(dst, n->value);
+	return 0;
+}
+
+static int parse_path(struct ctx *x, const struct config_key *k, const struct cfg_node *n,
+		      char *dst)
+{
+	if (parse_string(x, n, dst, k->size) < 0)
+		return -1;
+	if (dst[0] != '/')
+		return fail(x, n->line, "%s: '" SHOW "' is not an absolute path", n->name,
+			    n->value);
+	return 0;
+}
+
+static int parse_user(struct ctx *x, const struct config_key *k, const struct cfg_node *n,
+		      char *dst)
+{
+	if (parse_string(x, n, dst, k->size) < 0)
+		return -1;
+	if (strpbrk(dst, " \t:/") != NULL)
+		return fail(x, n->line, "%s: '" SHOW "' is not a user name", n->name, n->value);
+	return 0;
+}
+
+static int parse_facility(struct ctx *x, const struct config_key *k, const struct cfg_node *n,
+			  void *dst)
+{
+	if (need_value(x, n) < 0)
+		return -1;
+	int f = config_facility(n->value);
+	if (f < 0)
+		return fail(x, n->line,
+			    "%s: '" SHOW "' is not a syslog facility (daemon, user, local0 to "
+			    "local7, ...)",
+			    n->name, n->value);
+	store_uint(dst, k->size, (uint64_t)f);
+	return 0;
+}
+
+static int parse_level(struct ctx *x, const struct config_key *k, const struct cfg_node *n,
+		       void *dst)
+{
+	if (need_value(x, n) < 0)
+		return -1;
+	int l = config_level(n->value);
+	if (l < 0)
+		return fail(x, n->line,
+			    "%s: '" SHOW "' is not a level (debug, info, notice, warning, error, "
+			    "critical, alert, emergency, or 0-7)",
+			    n->name, n->value);
+	store_uint(dst, k->size, (uint64_t)l);
+	return 0;
+}
+
+static int parse_enum(struct ctx *x, const struct config_key *k, const struct cfg_node *n,
+		      void *dst)
+{
+	char list[256];
+	int v = lookup(k->names, val(n), (k->flags & CONFIG_NOCASE) != 0);
+	if (v < 0)
+		return fail(x, n->line, "%s: '" SHOW "' is not %s%s", n->name, val(n),
+			    k->what ? k->what : "", name_list(list, sizeof list, k->names));
+	store_uint(dst, k->size, (uint64_t)v);
+	return 0;
+}
+
+static int parse_network(struct ctx *x, const struct cfg_node *n, struct filter_net *dst)
+{
+	if (filter_parse_net(val(n), dst) != 0)
+		return fail(x, n->line, "%s: '" SHOW "' is not an address or network (ADDR/PREFIX)",
+			    n->name, val(n));
+	return 0;
+}
+
+static int parse_protocol(struct ctx *x, const struct cfg_node *n, uint8_t *dst)
+{
+	int p = lookup(protocols, val(n), true);
+	uint64_t v = 0;
+	if (p < 0 && !parse_u64(val(n), 255, &v))
+		return fail(x, n->line, "%s: '" SHOW "' is not a protocol name or number", n->name,
+			    val(n));
+	*dst = (uint8_t)(p < 0 ? (int)v : p);
+	return 0;
+}
+
+/* A mark: VALUE or VALUE/MASK, decimal or 0x hexadecimal. */
+static int parse_mark(struct ctx *x, const struct cfg_node *n, struct filter_mark *dst)
+{
+	char *end;
+	const char *s = val(n);
+	struct filter_mark m = {.mask = UINT32_MAX};
+	unsigned long long v = strtoull(s, &end, 0);
+	bool ok = s[0] >= '0' && s[0] <= '9' && v <= UINT32_MAX;
+	if (ok && *end == '/') {
+		s = end + 1;
+		unsigned long long mk = strtoull(s, &end, 0);
+		ok = s[0] >= '0' && s[0] <= '9' && mk <= UINT32_MAX;
+		m.mask = (uint32_t)mk;
+	}
+	if (!ok || *end)
+		return fail(x, n->line, "%s: '" SHOW "' is not VALUE or VALUE/MASK", n->name,
+			    val(n));
+	m.value = (uint32_t)v & m.mask;
+	*dst = m;
+	return 0;
+}
+
+/* Parse n's value as k's kind into dst. */
+static int parse_kind(struct ctx *x, const struct config_key *k, const struct cfg_node *n,
+		      void *dst)
+{
+	switch (k->kind) {
+	case CONFIG_KIND_UINT:
+		return parse_uint(x, k, n, dst);
+	case CONFIG_KIND_BOOL:
+		return parse_bool(x, n, dst);
+	case CONFIG_KIND_SIZE:
+		return parse_bytes(x, k, n, dst);
+	case CONFIG_KIND_MSEC:
+		return parse_msec(x, k, n, dst);
+	case CONFIG_KIND_STRING:
+		return parse_string(x, n, dst, k->size);
+	case CONFIG_KIND_PATH:
+		return parse_path(x, k, n, dst);
+	case CONFIG_KIND_USER:
+		return parse_user(x, k, n, dst);
+	case CONFIG_KIND_FACILITY:
+		return parse_facility(x, k, n, dst);
+	case CONFIG_KIND_LEVEL:
+		return parse_level(x, k, n, dst);
+	case CONFIG_KIND_ENUM:
+		return parse_enum(x, k, n, dst);
+	case CONFIG_KIND_NETWORK:
+		return parse_network(x, n, dst);
+	case CONFIG_KIND_PROTOCOL:
+		return parse_protocol(x, n, dst);
+	case CONFIG_KIND_MARK:
+		return parse_mark(x, n, dst);
+	case CONFIG_KIND_BLOCK:
+	case CONFIG_KIND_ADDRESS:
+	case CONFIG_KIND_TEXT:
+		break;
+	}
+	return fail(x, n->line, "%s: no parser for this key", n->name); /* a bad row */
+}
+
+/* ---- the walker ---- */
+
+static size_t row(const struct config_key *k)
+{
+	return (size_t)(k - keys);
+}
+
+static bool is_block(const struct config_key *k)
+{
+	return k->kind == CONFIG_KIND_BLOCK;
+}
+
+/* The row called name in one of blocks (a CONFIG_IN mask), or NULL. */
+static const struct config_key *find_key(unsigned blocks, const char *name)
+{
+	for (size_t i = 0; i < NKEYS; i++) {
+		if ((keys[i].blocks & blocks) && strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	}
+	return NULL;
+}
+
+/* The row that decides which other rows of blocks apply, or NULL. */
+static const struct config_key *selector(unsigned blocks)
+{
+	for (size_t i = 0; i < NKEYS; i++) {
+		if ((keys[i].blocks & blocks) && (keys[i].flags & CONFIG_SELECTOR))
+			return &keys[i];
+	}
+	return NULL;
+}
+
+/* The only block, with a tag, where an item like n belongs; NULL if none or several. */
+static const char *home_of(const struct cfg_node *n)
+{
+	unsigned blocks = 0;
+	for (size_t i = 0; i < NKEYS; i++) {
+		if (is_block(&keys[i]) == n->is_block && strcmp(keys[i].name, n->name) == 0)
+			blocks |= keys[i].blocks;
+	}
+	for (unsigned b = 0; b < CONFIG_BLOCK_COUNT; b++) {
+		if (blocks == CONFIG_IN(b))
+			return block_tags[b];
+	}
+	return NULL;
+}
+
+static int unknown_here(struct config_walk *w, const struct cfg_node *n)
+{
+	if (n->is_block)
+		return fail(w->x, n->line, "unknown block <%s> in <%s>", n->name, w->in);
+	if (w->cls)
+		return fail(w->x, n->line, "unknown key '%s' for %s in <%s>", n->name, w->cls,
+			    w->in);
+	return fail(w->x, n->line, "unknown key '%s' in <%s>", n->name, w->in);
+}
+
+static int unknown_top(struct config_walk *w, const struct cfg_node *n)
+{
+	const char *home = home_of(n);
+	if (n->is_block && home)
+		return fail(w->x, n->line, "unknown block <%s> (<%s> belongs in %s)", n->name,
+			    n->name, home);
+	if (n->is_block)
+		return fail(w->x, n->line, "unknown block <%s>", n->name);
+	if (home)
+		return fail(w->x, n->line, "unknown key '%s' (%s belongs in %s)", n->name, n->name,
+			    home);
+	return fail(w->x, n->line, "unknown key '%s'", n->name);
+}
+
+/* n has no row k here, or k is a block and n a key or the other way round. */
+static int not_here(struct config_walk *w, const struct cfg_node *n, const struct config_key *k)
+{
+	if (w->in)
+		return unknown_here(w, n);
+	if (!k)
+		return unknown_top(w, n);
+	if (is_block(k))
+		return fail(w->x, n->line, "%s is a block: write <%s> ... </%s>", n->name, n->name,
+			    n->name);
+	return fail(w->x, n->line, "<%s> is not a block: write '%s VALUE'", n->name, n->name);
+}
+
+/* Remember where k was first given; a second CONFIG_ONCE is an error. */
+static int once(struct config_walk *w, const struct config_key *k, const struct cfg_node *n)
+{
+	unsigned *seen = &w->seen[row(k)];
+	if (*seen && (k->flags & CONFIG_ONCE))
+		return fail(w->x, n->line,
+			    n->is_block ? "<%s> given twice (first at line %u)"
+					: "%s given twice (first at line %u)",
+			    n->name, *seen);
+	if (!*seen)
+		*seen = n->line;
+	return 0;
+}
+
+static bool takes_value(const struct config_key *k, const struct cfg_node *n)
+{
+	return !n->is_block && !(k->flags & (CONFIG_IGNORED | CONFIG_EMPTY_OK));
+}
+
+/* A block of the schema: its own rows, on the struct at dst. */
+static struct config_walk nested(const struct config_walk *w, enum config_block block,
+				 const struct cfg_node *b, void *dst)
+{
+	return (struct config_walk){
+	    .x = w->x, .block = block, .in = b->name, .dst = dst, .seen = w->seen};
+}
+
+static int walk(struct config_walk *w, const struct cfg_node *b);
+
+static int open_block(struct config_walk *w, const struct config_key *k, const struct cfg_node *b,
+		      void *dst)
+{
+	if (!(k->flags & CONFIG_NAMED) && no_argument(w->x, b) < 0)
+		return -1;
+	if (k->note)
+		warning(w->x, b->line, "%s", k->note);
+	if (k->parse)
+		return k->parse(w, k, b, dst);
+	struct config_walk inner = nested(w, k->child, b, dst);
+	return walk(&inner, b);
+}
+
+/* n's value (or block) by its row k, into dst. */
+static int parse_value(struct config_walk *w, const struct config_key *k, const struct cfg_node *n,
+		       void *dst)
+{
+	if (is_block(k))
+		return open_block(w, k, n, dst);
+	if (k->note)
+		warning(w->x, n->line, "%s", k->note);
+	if (k->flags & CONFIG_IGNORED)
+		return 0;
+	if (k->parse)
+		return k->parse(w, k, n, dst);
+	return parse_kind(w->x, k, n, dst);
+}
+
+static int list_full(struct config_walk *w, const struct config_key *k, const struct cfg_node *n)
+{
+	if (k->what)
+		return fail(w->x, n->line, "more than %zu %s", k->cap, k->what);
+	return fail(w->x, n->line, "%s: more than %zu values", n->name, k->cap);
+}
+
+/* Apply n by its row k: into k's field of w->dst, or onto the end of its list. */
+static int apply(struct config_walk *w, const struct config_key *k, const struct cfg_node *n)
+{
+	char *base = w->dst;
+	size_t count = 0;
+	if (!k->cap)
+		return parse_value(w, k, n, base ? base + k->offset : NULL);
+	memcpy(&count, base + k->count, sizeof count);
+	if (count == k->cap)
+		return list_full(w, k, n);
+	if (parse_value(w, k, n, base + k->offset + count * k->size) < 0)
+		return -1;
+	count++;
+	memcpy(base + k->count, &count, sizeof count);
+	return 0;
+}
+
+static bool in_pass(const struct config_walk *w, const struct cfg_node *n)
+{
+	return w->pass == PASS_ALL || (w->pass == PASS_BLOCKS) == n->is_block;
+}
+
+/* One item of a block: find its row, check it, then apply it or keep it. */
+static int walk_item(struct config_walk *w, const struct cfg_node *n)
+{
+	const struct config_key *k = find_key(CONFIG_IN(w->block), n->name);
+	if (!k && n->is_block && w->named)
+		return w->named(w, n);
+	if (!k || is_block(k) != n->is_block)
+		return not_here(w, n, k);
+	if (once(w, k, n) < 0 || (takes_value(k, n) && need_value(w->x, n) < 0))
+		return -1;
+	if (w->nodes) {
+		w->nodes[row(k)] = n;
+		return 0;
+	}
+	if (k->flags & CONFIG_SELECTOR)
+		return 0; /* read before the walk */
+	return apply(w, k, n);
+}
+
+/* The walker: every item of b (of w->pass) against the rows of w->block. */
+static int walk(struct config_walk *w, const struct cfg_node *b)
+{
+	for (const struct cfg_node *n = b->child; n; n = n->next) {
+		if (in_pass(w, n) && walk_item(w, n) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* After a walk that kept its nodes: apply them in table order. */
+static int apply_kept(struct config_walk *w)
+{
+	for (size_t i = 0; i < NKEYS; i++) {
+		if (w->nodes[i] && !(keys[i].flags & CONFIG_SELECTOR) &&
+		    apply(w, &keys[i], w->nodes[i]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Every CONFIG_REQUIRED row of w->block was given; tag names the block. */
+static int check_required(struct config_walk *w, const struct cfg_node *b, const char *tag)
+{
+	for (size_t i = 0; i < NKEYS; i++) {
+		const struct config_key *k = &keys[i];
+		if (!(k->blocks & CONFIG_IN(w->block)) || !(k->flags & CONFIG_REQUIRED) ||
+		    w->seen[i])
+			continue;
+		return fail(w->x, b->line, "%s needs %s %s", tag,
+			    strchr("aeiou", k->name[0]) ? "an" : "a", k->name);
+	}
+	return 0;
+}
+
+/* The defaults of the rows of blocks (a CONFIG_IN mask) into dst, and of the
+ * plain blocks they open that fill a part of dst. */
+static void apply_defaults(struct config_walk *w, unsigned blocks, void *dst)
+{
+	for (size_t i = 0; i < NKEYS; i++) {
+		const struct config_key *k = &keys[i];
+		char *field = (char *)dst + k->offset;
+		if (!(k->blocks & blocks) || k->cap || (k->flags & CONFIG_IGNORED))
+			continue;
+		if (is_block(k) && !k->parse) {
+			apply_defaults(w, CONFIG_IN(k->child), field);
+		} else if (k->def) {
+			struct cfg_node n = {.name = (char *)k->name, .value = (char *)k->def};
+			if (k->parse)
+				k->parse(w, k, &n, field);
+			else
+				parse_kind(w->x, k, &n, field);
+		}
+	}
+}
+
+/* ---- <flow_send>: the original's collector ---- */
+
+struct flow_send_args {
+	const struct cfg_node *a[3];
+	size_t count;
+	unsigned extra; /* the line of the fourth */
+};
+
+static int flow_send_arg(struct config_walk *w, const struct config_key *k,
+			 const struct cfg_node *n, void *dst)
+{
+	struct flow_send_args *s = w->state;
+	(void)k;
+	(void)dst;
+	if (s->count < 3)
+		s->a[s->count] = n;
+	else if (s->count == 3)
+		s->extra = n->line;
+	s->count++;
+	return 0;
+}
+
 static int bad_count(struct ctx *x, unsigned line, size_t count, bool spaced)
 {
 	return fail(x, line,
@@ -276,9 +1047,9 @@ static int bad_count(struct ctx *x, unsigned line, size_t count, bool spaced)
 }
 
 /* The three args of <flow_send>: SOURCE COLLECTOR PORT. */
-static int collector_args(struct ctx *x, const struct cfg_node *b, const struct cfg_node *a[3])
+static int flow_send_collector(struct ctx *x, const struct cfg_node *const a[3],
+			       struct collector_conf *col)
 {
-	struct collector_conf *col = &x->c->collectors[x->c->ncollectors];
 	uint64_t port = 0;
 	if (!parse_u64(val(a[2]), 65535, &port) || port == 0)
 		return fail(x, a[2]->line, "args: '" SHOW "' is not a port number from 1 to 65535",
@@ -295,174 +1066,152 @@ static int collector_args(struct ctx *x, const struct cfg_node *b, const struct 
 			    "args: collector " SHOW " and source " SHOW
 			    " are not of the same address family",
 			    val(a[1]), val(a[0]));
-	strcpy(col->name, "flow_send");
-	col->version = 5;
-	col->line = b->line;
-	x->c->ncollectors++;
 	return 0;
 }
 
-static int flow_send_key(struct ctx *x, const struct cfg_node *n, const struct cfg_node *a[3],
-			 size_t *count, unsigned *extra)
+static int do_flow_send(struct config_walk *w, const struct config_key *k, const struct cfg_node *b,
+			void *dst)
 {
-	if (n->is_block)
-		return unknown(x, n, "flow_send");
-	if (strcmp(n->name, "args") == 0) {
-		if (*count < 3)
-			a[*count] = n;
-		else if (*count == 3)
-			*extra = n->line;
-		(*count)++;
-		return 0;
-	}
-	if (strcmp(n->name, "progname") == 0 || strcmp(n->name, "format") == 0) {
-		warning(x, n->line,
-			"%s in <flow_send> is no longer used: nfflowd sends NetFlow itself",
-			n->name);
-		return 0;
-	}
-	return unknown(x, n, "flow_send");
-}
-
-static int do_flow_send(struct ctx *x, const struct cfg_node *b)
-{
-	if (once_block(x, b, &x->seen[SLOT_FLOW_SEND]) < 0 || no_argument(x, b) < 0)
-		return -1;
-	const struct cfg_node *a[3] = {NULL, NULL, NULL};
-	size_t count = 0;
-	unsigned extra = 0;
+	struct collector_conf *col = dst;
+	struct flow_send_args s = {.count = 0};
+	struct config_walk inner = nested(w, k->child, b, col);
 	bool spaced = false;
-	for (const struct cfg_node *n = b->child; n; n = n->next) {
-		if (flow_send_key(x, n, a, &count, &extra) < 0)
-			return -1;
-	}
-	for (size_t i = 0; i < count && i < 3; i++)
-		spaced |= strpbrk(val(a[i]), " \t") != NULL;
-	if (count != 3)
-		return bad_count(x, count > 3 ? extra : b->line, count, spaced);
-	return collector_args(x, b, a);
+	inner.state = &s;
+	if (walk(&inner, b) < 0)
+		return -1;
+	for (size_t i = 0; i < s.count && i < 3; i++)
+		spaced |= strpbrk(val(s.a[i]), " \t") != NULL;
+	if (s.count != 3)
+		return bad_count(w->x, s.count > 3 ? s.extra : b->line, s.count, spaced);
+	memset(col, 0, sizeof *col);
+	strcpy(col->name, "flow_send");
+	col->version = 5; /* <flow_send> is NetFlow v5 */
+	col->line = b->line;
+	return flow_send_collector(w->x, s.a, col);
 }
 
 /* ---- <collector NAME>: any number, each with its own version ---- */
 
-enum ckey {
-	CK_ADDRESS,
-	CK_PORT,
-	CK_VERSION,
-	CK_SOURCE,
-	CK_MTU,
-	CK_REFRESH,
-	CK_REFRESH_PKTS,
-	CK_DOMAIN,
-	CK_NAT_EVENTS,
-	CK_NAT_CODES,
-	CK_COUNT
+struct collector_state {
+	uint16_t port;			/* the port key's, else the version's */
+	const struct cfg_node *address; /* for the source's message */
 };
 
-static const char *const collector_keys[CK_COUNT] = {"address",
-						     "port",
-						     "version",
-						     "source",
-						     "mtu",
-						     "template_refresh",
-						     "template_refresh_packets",
-						     "observation_domain",
-						     "nat_events",
-						     "nat_event_codes"};
-
-/* The keys of one <collector>, each at most once, before they are checked. */
-struct collector_keys {
-	const struct cfg_node *k[CK_COUNT];
-};
-
-static int collector_key(struct ctx *x, const struct cfg_node *n, struct collector_keys *ck)
+static const struct version *version_of(int v)
 {
-	if (n->is_block)
-		return unknown(x, n, "collector");
-	for (int i = 0; i < CK_COUNT; i++) {
-		if (strcmp(n->name, collector_keys[i]) != 0)
-			continue;
-		if (ck->k[i])
-			return fail(x, n->line, "%s given twice (first at line %u)", n->name,
-				    ck->k[i]->line);
-		ck->k[i] = n;
-		return need_value(x, n);
+	for (size_t i = 0; i < NVERSIONS; i++) {
+		if (versions[i].version == v)
+			return &versions[i];
 	}
-	return unknown(x, n, "collector");
+	return &versions[NVERSIONS - 1];
 }
 
-static int collector_version(struct ctx *x, const struct collector_keys *ck,
-			     struct collector_conf *col)
+static const struct version *version_named(const char *s)
 {
-	const struct cfg_node *n = ck->k[CK_VERSION];
-	col->version = 10;
-	if (n && strcmp(n->value, "5") != 0 && strcmp(n->value, "9") != 0 &&
-	    strcmp(n->value, "10") != 0 && strcasecmp(n->value, "ipfix") != 0)
-		return fail(x, n->line, "version: '" SHOW "' is not 5, 9 or 10 (IPFIX)", n->value);
-	if (n && (n->value[0] == '5' || n->value[0] == '9'))
-		col->version = n->value[0] - '0';
-	if (col->version != 5)
-		return 0;
-	for (int i = CK_MTU; i < CK_COUNT; i++)
-		if (ck->k[i])
-			return fail(x, ck->k[i]->line, "%s applies to versions 9 and 10, not 5",
-				    collector_keys[i]);
+	for (size_t i = 0; i < NVERSIONS; i++) {
+		if (strcmp(versions[i].name, s) == 0 ||
+		    (versions[i].alias && strcasecmp(versions[i].alias, s) == 0))
+			return &versions[i];
+	}
+	return NULL;
+}
+
+/* "5, 9 or 10 (IPFIX)": every version; or "9 and 10": those with caps. */
+static const char *version_list(char *buf, size_t len, unsigned caps, const char *last)
+{
+	char shown[NVERSIONS][24];
+	const char *words[NVERSIONS];
+	size_t n = 0;
+	for (size_t i = 0; i < NVERSIONS; i++) {
+		const struct version *v = &versions[i];
+		size_t at = (size_t)snprintf(shown[n], sizeof shown[n], "%s", v->name);
+		if ((v->caps & caps) != caps)
+			continue;
+		if (!caps && v->alias && at + 3 + strlen(v->alias) < sizeof shown[n]) {
+			shown[n][at++] = ' ';
+			shown[n][at++] = '(';
+			for (const char *a = v->alias; *a; a++)
+				shown[n][at++] = (char)toupper((unsigned char)*a);
+			shown[n][at++] = ')';
+			shown[n][at] = '\0';
+		}
+		words[n] = shown[n];
+		n++;
+	}
+	return join(buf, len, words, n, last);
+}
+
+static int collector_version(struct config_walk *w, const struct config_key *k,
+			     const struct cfg_node *n, void *dst)
+{
+	char list[64];
+	const struct version *v = version_named(val(n));
+	struct collector_state *st = w->state;
+	(void)k;
+	if (!v)
+		return fail(w->x, n->line, "%s: '" SHOW "' is not %s", n->name, val(n),
+			    version_list(list, sizeof list, 0, " or "));
+	memcpy(dst, &v->version, sizeof v->version);
+	w->caps = v->caps;
+	st->port = v->port;
 	return 0;
 }
 
-static int collector_addresses(struct ctx *x, const struct cfg_node *b,
-			       const struct collector_keys *ck, struct collector_conf *col)
+static int collector_port(struct config_walk *w, const struct config_key *k,
+			  const struct cfg_node *n, void *dst)
 {
-	uint64_t port = col->version == 10 ? 4739 : 2055;
-	const struct cfg_node *a = ck->k[CK_ADDRESS], *src = ck->k[CK_SOURCE];
-	if (!a)
-		return fail(x, b->line, "<collector " SHOW "> needs an address", val(b));
-	if (ck->k[CK_PORT] && number(x, ck->k[CK_PORT], 1, 65535, &port) < 0)
+	uint64_t port = 0;
+	struct collector_state *st = w->state;
+	(void)dst;
+	if (number(w->x, n, k->min, k->max, &port) < 0)
 		return -1;
-	if (!parse_addr(a->value, (uint16_t)port, &col->addr, &col->addrlen))
-		return fail(x, a->line, "address: '" SHOW "' is not an IP address", a->value);
-	if (src && !parse_addr(src->value, 0, &col->source, &col->sourcelen))
-		return fail(x, src->line, "source: '" SHOW "' is not an IP address", src->value);
-	if (src && col->source.ss_family != col->addr.ss_family)
-		return fail(x, src->line,
+	st->port = (uint16_t)port;
+	return 0;
+}
+
+static int collector_address(struct config_walk *w, const struct config_key *k,
+			     const struct cfg_node *n, void *dst)
+{
+	struct collector_conf *col = w->dst;
+	struct collector_state *st = w->state;
+	(void)k;
+	(void)dst;
+	if (!parse_addr(val(n), st->port, &col->addr, &col->addrlen))
+		return fail(w->x, n->line, "%s: '" SHOW "' is not an IP address", n->name, val(n));
+	st->address = n;
+	return 0;
+}
+
+static int collector_source(struct config_walk *w, const struct config_key *k,
+			    const struct cfg_node *n, void *dst)
+{
+	struct collector_conf *col = w->dst;
+	struct collector_state *st = w->state;
+	(void)k;
+	(void)dst;
+	if (!parse_addr(val(n), 0, &col->source, &col->sourcelen))
+		return fail(w->x, n->line, "%s: '" SHOW "' is not an IP address", n->name, val(n));
+	if (st->address && col->source.ss_family != col->addr.ss_family)
+		return fail(w->x, n->line,
 			    "source " SHOW " and address " SHOW
 			    " are not of the same address family",
-			    src->value, a->value);
+			    val(n), val(st->address));
 	return 0;
 }
 
-static int nat_codes(struct ctx *x, const struct cfg_node *n, struct collector_conf *col)
+/* The kept keys that the collector's version cannot send. */
+static int check_caps(struct config_walk *w, int version)
 {
-	col->legacy_nat_events = n && strcasecmp(n->value, "legacy") == 0;
-	if (n && !col->legacy_nat_events && strcasecmp(n->value, "iana") != 0)
-		return fail(x, n->line, "nat_event_codes: '" SHOW "' is not iana or legacy",
-			    n->value);
+	char list[64];
+	for (size_t i = 0; i < NKEYS; i++) {
+		unsigned needs = keys[i].flags & CONFIG_CAPS;
+		if (!w->nodes[i] || (needs & w->caps) == needs)
+			continue;
+		return fail(w->x, w->nodes[i]->line, "%s applies to versions %s, not %s",
+			    keys[i].name, version_list(list, sizeof list, needs, " and "),
+			    version_of(version)->name);
+	}
 	return 0;
-}
-
-static int collector_options(struct ctx *x, const struct collector_keys *ck,
-			     struct collector_conf *col)
-{
-	uint64_t v;
-	col->mtu = 1400;
-	col->refresh_s = 60;
-	col->refresh_pkts = 20;
-	col->nat_events = true;
-	if (ck->k[CK_MTU] && number(x, ck->k[CK_MTU], 512, 9000, &v) < 0)
-		return -1;
-	col->mtu = ck->k[CK_MTU] ? (unsigned)v : col->mtu;
-	if (ck->k[CK_REFRESH] && number(x, ck->k[CK_REFRESH], 0, 86400, &v) < 0)
-		return -1;
-	col->refresh_s = ck->k[CK_REFRESH] ? (unsigned)v : col->refresh_s;
-	if (ck->k[CK_REFRESH_PKTS] && number(x, ck->k[CK_REFRESH_PKTS], 0, 1000000, &v) < 0)
-		return -1;
-	col->refresh_pkts = ck->k[CK_REFRESH_PKTS] ? (unsigned)v : col->refresh_pkts;
-	if (ck->k[CK_DOMAIN] && number(x, ck->k[CK_DOMAIN], 0, UINT32_MAX, &v) < 0)
-		return -1;
-	col->domain = ck->k[CK_DOMAIN] ? (uint32_t)v : 0;
-	if (ck->k[CK_NAT_EVENTS] && flag(x, ck->k[CK_NAT_EVENTS], &col->nat_events) < 0)
-		return -1;
-	return nat_codes(x, ck->k[CK_NAT_CODES], col);
 }
 
 static int collector_name(struct ctx *x, const struct cfg_node *b, struct collector_conf *col)
@@ -474,130 +1223,34 @@ static int collector_name(struct ctx *x, const struct cfg_node *b, struct collec
 			return fail(x, b->line,
 				    "collector '" SHOW "' given twice (first at line %u)", b->value,
 				    x->c->collectors[i].line);
-	return copy_name(x, b, col->name, sizeof col->name);
+	return parse_string(x, b, col->name, sizeof col->name);
 }
 
-static int do_collector(struct ctx *x, const struct cfg_node *b)
+/* Its keys are kept, then read: the version first, which decides the rest. */
+static int do_collector(struct config_walk *w, const struct config_key *k, const struct cfg_node *b,
+			void *dst)
 {
-	struct collector_keys ck = {{NULL}};
-	if (x->c->ncollectors == CONFIG_MAX_COLLECTORS)
-		return fail(x, b->line, "more than %d collectors", CONFIG_MAX_COLLECTORS);
-	struct collector_conf *col = &x->c->collectors[x->c->ncollectors];
+	struct collector_conf *col = dst;
+	const struct cfg_node *nodes[NKEYS] = {NULL};
+	unsigned seen[NKEYS] = {0};
+	struct collector_state st = {.port = 0};
+	struct config_walk c = nested(w, k->child, b, col);
+	const struct config_key *sel = selector(CONFIG_IN(k->child));
+	char tag[128];
+	c.seen = seen;
+	c.nodes = nodes;
+	c.state = &st;
 	memset(col, 0, sizeof *col);
 	col->line = b->line;
-	if (collector_name(x, b, col) < 0)
+	apply_defaults(&c, CONFIG_IN(k->child), col);
+	if (collector_name(w->x, b, col) < 0 || walk(&c, b) < 0)
 		return -1;
-	for (const struct cfg_node *n = b->child; n; n = n->next)
-		if (collector_key(x, n, &ck) < 0)
-			return -1;
-	if (collector_version(x, &ck, col) < 0 || collector_addresses(x, b, &ck, col) < 0 ||
-	    collector_options(x, &ck, col) < 0)
+	if (nodes[row(sel)] && parse_value(&c, sel, nodes[row(sel)], (char *)col + sel->offset) < 0)
 		return -1;
-	x->c->ncollectors++;
-	return 0;
-}
-
-/* ---- <filter>: which connections are exported ---- */
-
-static int filter_net(struct ctx *x, const struct cfg_node *n, struct filter_net *list,
-		      size_t *count)
-{
-	if (*count == FILTER_MAX)
-		return fail(x, n->line, "%s: more than %d values", n->name, FILTER_MAX);
-	if (filter_parse_net(val(n), &list[*count]) != 0)
-		return fail(x, n->line, "%s: '" SHOW "' is not an address or network (ADDR/PREFIX)",
-			    n->name, val(n));
-	(*count)++;
-	return 0;
-}
-
-static int filter_proto(struct ctx *x, const struct cfg_node *n, struct filter *f)
-{
-	static const struct name_value protos[] = {
-	    {"icmp", 1}, {"tcp", 6},	 {"udp", 17},	{"gre", 47},	  {"esp", 50},
-	    {"ah", 51},	 {"icmpv6", 58}, {"sctp", 132}, {"udplite", 136}, {"dccp", 33}};
-	int p = lookup(protos, sizeof protos / sizeof protos[0], val(n));
-	uint64_t v = 0;
-	if (f->nprotos == FILTER_MAX)
-		return fail(x, n->line, "protocol: more than %d values", FILTER_MAX);
-	if (p < 0 && !parse_u64(val(n), 255, &v))
-		return fail(x, n->line, "protocol: '" SHOW "' is not a protocol name or number",
-			    val(n));
-	f->protos[f->nprotos++] = (uint8_t)(p < 0 ? (int)v : p);
-	return 0;
-}
-
-static int filter_u16(struct ctx *x, const struct cfg_node *n, uint16_t *list, size_t *count,
-		      uint64_t lo)
-{
-	uint64_t v = 0;
-	if (*count == FILTER_MAX)
-		return fail(x, n->line, "%s: more than %d values", n->name, FILTER_MAX);
-	if (number(x, n, lo, 65535, &v) < 0)
+	snprintf(tag, sizeof tag, "<collector " SHOW ">", val(b));
+	if (check_caps(&c, col->version) < 0 || check_required(&c, b, tag) < 0)
 		return -1;
-	list[(*count)++] = (uint16_t)v;
-	return 0;
-}
-
-/* A mark: VALUE or VALUE/MASK, decimal or 0x hexadecimal. */
-static int filter_mark(struct ctx *x, const struct cfg_node *n, struct filter *f)
-{
-	char *end;
-	const char *s = val(n);
-	struct filter_mark m = {.mask = UINT32_MAX};
-	unsigned long long v = strtoull(s, &end, 0);
-	if (f->nmarks == FILTER_MAX)
-		return fail(x, n->line, "mark: more than %d values", FILTER_MAX);
-	bool ok = s[0] >= '0' && s[0] <= '9' && v <= UINT32_MAX;
-	if (ok && *end == '/') {
-		s = end + 1;
-		unsigned long long mk = strtoull(s, &end, 0);
-		ok = s[0] >= '0' && s[0] <= '9' && mk <= UINT32_MAX;
-		m.mask = (uint32_t)mk;
-	}
-	if (!ok || *end)
-		return fail(x, n->line, "mark: '" SHOW "' is not VALUE or VALUE/MASK", val(n));
-	m.value = (uint32_t)v & m.mask;
-	f->marks[f->nmarks++] = m;
-	return 0;
-}
-
-static int filter_key(struct ctx *x, const struct cfg_node *n, struct filter *f)
-{
-	const char *k = n->name;
-	if (n->is_block)
-		return unknown(x, n, "filter");
-	if (need_value(x, n) < 0)
-		return -1;
-	if (strcmp(k, "address") == 0)
-		return filter_net(x, n, f->any, &f->nany);
-	if (strcmp(k, "original_address") == 0)
-		return filter_net(x, n, f->orig, &f->norig);
-	if (strcmp(k, "translated_address") == 0)
-		return filter_net(x, n, f->xlat, &f->nxlat);
-	if (strcmp(k, "protocol") == 0)
-		return filter_proto(x, n, f);
-	if (strcmp(k, "port") == 0)
-		return filter_u16(x, n, f->ports, &f->nports, 1);
-	if (strcmp(k, "zone") == 0)
-		return filter_u16(x, n, f->zones, &f->nzones, 0);
-	if (strcmp(k, "mark") == 0)
-		return filter_mark(x, n, f);
-	if (strcmp(k, "nat_only") == 0)
-		return flag(x, n, &f->nat_only);
-	if (strcmp(k, "export_self") == 0)
-		return flag(x, n, &f->export_self);
-	return unknown(x, n, "filter");
-}
-
-static int do_filter(struct ctx *x, const struct cfg_node *b)
-{
-	if (once_block(x, b, &x->seen[SLOT_FILTER]) < 0 || no_argument(x, b) < 0)
-		return -1;
-	for (const struct cfg_node *n = b->child; n; n = n->next)
-		if (filter_key(x, n, &x->c->filter) < 0)
-			return -1;
-	return 0;
+	return apply_kept(&c);
 }
 
 /* Every collector's address and port, so that the filter can leave out
@@ -613,93 +1266,7 @@ static void filter_collectors(struct nf_config *c)
 	}
 }
 
-/* ---- <ct2ft>, and the helper programs' blocks ---- */
-
-static int do_ct2ft(struct ctx *x, const struct cfg_node *b)
-{
-	if (no_argument(x, b) < 0)
-		return -1;
-	for (const struct cfg_node *n = b->child; n; n = n->next) {
-		uint64_t v = 0;
-		if (n->is_block || strcmp(n->name, "ttl") != 0)
-			return unknown(x, n, "ct2ft");
-		if (once(x, n, &x->seen[SLOT_TTL]) < 0 || number(x, n, 1, 31536000, &v) < 0)
-			return -1;
-		x->c->ttl = (unsigned)v;
-	}
-	return 0;
-}
-
-/* A block of the original's helper programs: its keys are checked and
- * ignored. keys is a NULL-terminated list. */
-static int helper_block(struct ctx *x, const struct cfg_node *b, const char *const *keys,
-			const char *why)
-{
-	if (no_argument(x, b) < 0)
-		return -1;
-	warning(x, b->line, "<%s> is no longer used: %s", b->name, why);
-	for (const struct cfg_node *n = b->child; n; n = n->next) {
-		size_t i = 0;
-		while (keys[i] && strcmp(keys[i], n->name) != 0)
-			i++;
-		if (n->is_block || !keys[i])
-			return unknown(x, n, b->name);
-	}
-	return 0;
-}
-
-static int do_conntrack(struct ctx *x, const struct cfg_node *b)
-{
-	static const char *const keys[] = {"progname", "init_format", "format", NULL};
-	return helper_block(x, b, keys, "nfflowd reads conntrack over netlink itself");
-}
-
-static int do_flow_import(struct ctx *x, const struct cfg_node *b)
-{
-	static const char *const keys[] = {"progname", "format", NULL};
-	return helper_block(x, b, keys, "nfflowd builds NetFlow records itself");
-}
-
 /* ---- <ptee><conf>: the Log::Dispatch dispatchers ---- */
-
-enum dkey {
-	DK_CLASS,
-	DK_NAME,
-	DK_MIN,
-	DK_MAX,
-	DK_FORMAT,
-	DK_STDERR,
-	DK_NEWLINE,
-	DK_IDENT,
-	DK_FACILITY,
-	DK_LOGOPT,
-	DK_FILENAME,
-	DK_MODE,
-	DK_COUNT
-};
-
-#define K_SCREEN (1u << COPY_SCREEN)
-#define K_SYSLOG (1u << COPY_SYSLOG)
-#define K_FILE	 (1u << COPY_FILE)
-#define K_ALL	 (K_SCREEN | K_SYSLOG | K_FILE)
-
-static const struct {
-	const char *name;
-	unsigned kinds;
-} dkeys[DK_COUNT] = {
-    [DK_CLASS] = {"class", K_ALL},	    [DK_NAME] = {"name", K_ALL},
-    [DK_MIN] = {"min_level", K_ALL},	    [DK_MAX] = {"max_level", K_ALL},
-    [DK_FORMAT] = {"format", K_ALL},	    [DK_STDERR] = {"stderr", K_SCREEN},
-    [DK_NEWLINE] = {"newline", K_SCREEN},   [DK_IDENT] = {"ident", K_SYSLOG},
-    [DK_FACILITY] = {"facility", K_SYSLOG}, [DK_LOGOPT] = {"logopt", K_SYSLOG},
-    [DK_FILENAME] = {"filename", K_FILE},   [DK_MODE] = {"mode", K_FILE},
-};
-
-static const char *const classes[] = {
-    [COPY_SCREEN] = "Log::Dispatch::Screen",
-    [COPY_SYSLOG] = "Log::Dispatch::Syslog",
-    [COPY_FILE] = "Log::Dispatch::File",
-};
 
 struct dispatcher {
 	char name[CONFIG_NAME_MAX];
@@ -710,148 +1277,37 @@ struct dispatcher {
 struct dispatch_list {
 	struct dispatcher d[CONFIG_MAX_COPIES];
 	size_t n;
-	unsigned conf_line;
 };
-
-static int level(struct ctx *x, const struct cfg_node *n, int *out)
-{
-	if (need_value(x, n) < 0)
-		return -1;
-	int l = config_level(n->value);
-	if (l < 0)
-		return fail(x, n->line,
-			    "%s: '" SHOW "' is not a level (debug, info, notice, warning, error, "
-			    "critical, alert, emergency, or 0-7)",
-			    n->name, n->value);
-	*out = l;
-	return 0;
-}
-
-static int facility(struct ctx *x, const struct cfg_node *n, int *out)
-{
-	if (need_value(x, n) < 0)
-		return -1;
-	int f = config_facility(n->value);
-	if (f < 0)
-		return fail(x, n->line,
-			    "%s: '" SHOW
-			    "' is not a syslog facility (daemon, user, local0 to local7, "
-			    "...)",
-			    n->name, n->value);
-	*out = f;
-	return 0;
-}
-
-static int file_mode(struct ctx *x, const struct cfg_node *n, bool *append)
-{
-	const char *v = val(n);
-	if (strcmp(v, "append") == 0 || strcmp(v, ">>") == 0)
-		*append = true;
-	else if (strcmp(v, "write") == 0 || strcmp(v, ">") == 0)
-		*append = false;
-	else
-		return fail(x, n->line, "mode: '" SHOW "' is not append, write, >> or >", v);
-	return 0;
-}
-
-static int find_class(struct ctx *x, const struct cfg_node *b, enum copy_kind *kind)
-{
-	const struct cfg_node *cls = NULL;
-	for (const struct cfg_node *n = b->child; n; n = n->next) {
-		if (!n->is_block && strcmp(n->name, "class") == 0 && !cls)
-			cls = n;
-	}
-	if (!cls)
-		return fail(x, b->line,
-			    "<%s> has no class: give Log::Dispatch::Screen, "
-			    "Log::Dispatch::Syslog or Log::Dispatch::File",
-			    b->name);
-	for (int k = COPY_SCREEN; k <= COPY_FILE; k++) {
-		if (strcmp(val(cls), classes[k]) == 0) {
-			*kind = (enum copy_kind)k;
-			return 0;
-		}
-	}
-	return fail(x, cls->line,
-		    "class: '" SHOW "' is not supported: use Log::Dispatch::Screen, "
-		    "Log::Dispatch::Syslog or Log::Dispatch::File",
-		    val(cls));
-}
 
 static void copy_defaults(struct copy_conf *cp, enum copy_kind kind, const char *name)
 {
+	struct ctx x = {.file = ""};
+	struct config_walk w = {.x = &x, .dst = cp, .seen = x.seen};
 	memset(cp, 0, sizeof *cp);
+	apply_defaults(&w, DISPATCHER, cp);
 	snprintf(cp->name, sizeof cp->name, "%s", name);
 	cp->kind = kind;
-	cp->min_level = LOG_DEBUG;
-	cp->max_level = LOG_EMERG;
-	cp->to_stderr = true; /* Log::Dispatch::Screen's default */
-	cp->facility = LOG_USER;
-	strcpy(cp->ident, "nfflowd");
-	cp->append = true;
 }
 
-static int dispatcher_key(struct ctx *x, const struct cfg_node *n, enum dkey k,
-			  struct copy_conf *cp)
+/* Its first class key, read before the rest: it decides their rows. */
+static int dispatcher_class(struct config_walk *w, const struct cfg_node *b, enum copy_kind *kind)
 {
-	switch (k) {
-	case DK_CLASS:
-	case DK_NEWLINE:
-		return 0;
-	case DK_NAME:
-		return copy_name(x, n, cp->name, sizeof cp->name);
-	case DK_MIN:
-		return level(x, n, &cp->min_level);
-	case DK_MAX:
-		return level(x, n, &cp->max_level);
-	case DK_STDERR:
-		return flag(x, n, &cp->to_stderr);
-	case DK_IDENT:
-		return copy_name(x, n, cp->ident, sizeof cp->ident);
-	case DK_FACILITY:
-		return facility(x, n, &cp->facility);
-	case DK_FILENAME:
-		return copy_name(x, n, cp->path, sizeof cp->path);
-	case DK_MODE:
-		return file_mode(x, n, &cp->append);
-	case DK_FORMAT:
-		warning(x, n->line,
-			"format is ignored: copies are written as flow-tools CSV lines");
-		return 0;
-	case DK_LOGOPT:
-		warning(x, n->line, "logopt is ignored: nfflowd opens syslog itself");
-		return 0;
-	case DK_COUNT:
-		break;
-	}
-	return 0;
-}
-
-static enum dkey find_dkey(const char *name)
-{
-	int k = 0;
-	while (k < DK_COUNT && strcmp(dkeys[k].name, name) != 0)
-		k++;
-	return (enum dkey)k;
-}
-
-static int dispatcher_keys(struct ctx *x, const struct cfg_node *b, struct copy_conf *cp,
-			   unsigned *seen)
-{
+	const struct config_key *sel = selector(DISPATCHER);
+	char list[256];
 	for (const struct cfg_node *n = b->child; n; n = n->next) {
-		enum dkey k = n->is_block ? DK_COUNT : find_dkey(n->name);
-		if (k == DK_COUNT || !(dkeys[k].kinds & (1u << cp->kind))) {
-			if (n->is_block)
-				return unknown(x, n, b->name);
-			return fail(x, n->line, "unknown key '%s' for %s in <%s>", n->name,
-				    classes[cp->kind], b->name);
-		}
-		if (once(x, n, &seen[k]) < 0 || dispatcher_key(x, n, k, cp) < 0)
-			return -1;
+		if (!n->is_block && strcmp(n->name, sel->name) == 0)
+			return parse_kind(w->x, sel, n, kind);
 	}
-	if (cp->kind == COPY_FILE && !seen[DK_FILENAME])
-		return fail(x, b->line, "<%s> (Log::Dispatch::File) needs a filename", b->name);
-	return 0;
+	return fail(w->x, b->line, "<%s> has no %s: give %s", b->name, sel->name,
+		    name_list(list, sizeof list, sel->names));
+}
+
+static const char *class_name(enum copy_kind kind)
+{
+	size_t i = 0;
+	while (classes[i].name && classes[i].value != (int)kind)
+		i++;
+	return classes[i].name ? classes[i].name : "?";
 }
 
 static const char *level_name(int l)
@@ -861,17 +1317,22 @@ static const char *level_name(int l)
 	return l >= 0 && l < 8 ? names[l] : "?";
 }
 
-static int do_dispatcher(struct ctx *x, const struct cfg_node *b, struct copy_conf *cp)
+static int do_dispatcher(struct config_walk *w, const struct cfg_node *b, struct copy_conf *cp)
 {
 	enum copy_kind kind = COPY_SCREEN;
-	unsigned seen[DK_COUNT] = {0};
-	if (no_argument(x, b) < 0 || find_class(x, b, &kind) < 0)
+	unsigned seen[NKEYS] = {0};
+	char tag[CONFIG_NAME_MAX + 64];
+	if (no_argument(w->x, b) < 0 || dispatcher_class(w, b, &kind) < 0)
 		return -1;
 	copy_defaults(cp, kind, b->name);
-	if (dispatcher_keys(x, b, cp, seen) < 0)
+	struct config_walk d = nested(w, class_blocks[kind], b, cp);
+	d.cls = class_name(kind);
+	d.seen = seen;
+	snprintf(tag, sizeof tag, "<%s> (%s)", b->name, d.cls);
+	if (walk(&d, b) < 0 || check_required(&d, b, tag) < 0)
 		return -1;
 	if (cp->min_level < LOG_INFO || cp->max_level > LOG_INFO)
-		warning(x, b->line,
+		warning(w->x, b->line,
 			"<%s> takes levels %s to %s, but flow records are written at info: "
 			"this copy receives nothing",
 			b->name, level_name(cp->min_level), level_name(cp->max_level));
@@ -900,299 +1361,89 @@ static int add_dispatcher(struct ctx *x, struct dispatch_list *l, const char *s,
 }
 
 /* "dispatchers a b": each whitespace-separated word names a dispatcher. */
-static int dispatchers_key(struct ctx *x, struct dispatch_list *l, const struct cfg_node *n)
+static int conf_dispatchers(struct config_walk *w, const struct config_key *k,
+			    const struct cfg_node *n, void *dst)
 {
 	const char *s = val(n);
+	(void)k;
+	(void)dst;
 	while (*s) {
 		size_t skip = strspn(s, " \t\r\n\v\f");
 		s += skip;
 		size_t len = strcspn(s, " \t\r\n\v\f");
-		if (len && add_dispatcher(x, l, s, len, n->line) < 0)
+		if (len && add_dispatcher(w->x, w->state, s, len, n->line) < 0)
 			return -1;
 		s += len;
 	}
 	return 0;
 }
 
-static int conf_keys(struct ctx *x, const struct cfg_node *conf, struct dispatch_list *l)
+/* A block in <conf>: the dispatcher of that name. */
+static int conf_block(struct config_walk *w, const struct cfg_node *b)
 {
-	for (const struct cfg_node *n = conf->child; n; n = n->next) {
-		if (n->is_block)
-			continue;
-		if (strcmp(n->name, "dispatchers") == 0) {
-			if (dispatchers_key(x, l, n) < 0)
-				return -1;
-		} else if (strcmp(n->name, "format") == 0) {
-			warning(x, n->line,
-				"format is ignored: copies are written as flow-tools CSV lines");
-		} else {
-			return unknown(x, n, "conf");
-		}
-	}
-	return 0;
-}
-
-static int conf_block(struct ctx *x, const struct cfg_node *b, struct dispatch_list *l)
-{
+	struct dispatch_list *l = w->state;
+	struct nf_config *c = w->dst;
 	size_t i = 0;
 	while (i < l->n && strcmp(l->d[i].name, b->name) != 0)
 		i++;
 	if (i == l->n) {
-		warning(x, b->line, "<%s> is not listed in dispatchers: ignored", b->name);
+		warning(w->x, b->line, "<%s> is not listed in dispatchers: ignored", b->name);
 		return 0;
 	}
 	if (l->d[i].block)
-		return fail(x, b->line, "<%s> given twice (first at line %u)", b->name,
+		return fail(w->x, b->line, "<%s> given twice (first at line %u)", b->name,
 			    l->d[i].block);
 	l->d[i].block = b->line;
-	return do_dispatcher(x, b, &x->c->copies[i]);
+	return do_dispatcher(w, b, &c->copies[i]);
 }
 
-static int do_conf(struct ctx *x, const struct cfg_node *conf)
+/* Its keys first (they list the dispatchers), then its blocks. */
+static int do_conf(struct config_walk *w, const struct config_key *k, const struct cfg_node *b,
+		   void *dst)
 {
+	struct nf_config *c = dst;
 	struct dispatch_list l = {.n = 0};
-	if (no_argument(x, conf) < 0 || conf_keys(x, conf, &l) < 0)
+	struct config_walk inner = nested(w, k->child, b, dst);
+	inner.state = &l;
+	inner.pass = PASS_KEYS;
+	if (walk(&inner, b) < 0)
 		return -1;
-	for (const struct cfg_node *n = conf->child; n; n = n->next) {
-		if (n->is_block && conf_block(x, n, &l) < 0)
-			return -1;
-	}
+	inner.pass = PASS_BLOCKS;
+	inner.named = conf_block;
+	if (walk(&inner, b) < 0)
+		return -1;
 	for (size_t i = 0; i < l.n; i++) {
 		if (!l.d[i].block)
-			return fail(x, l.d[i].line, "dispatcher '%s' has no <%s> block in <conf>",
-				    l.d[i].name, l.d[i].name);
+			return fail(w->x, l.d[i].line,
+				    "dispatcher '%s' has no <%s> block in <conf>", l.d[i].name,
+				    l.d[i].name);
 	}
-	x->c->ncopies = l.n;
+	c->ncopies = l.n;
 	return 0;
 }
 
-static int do_ptee(struct ctx *x, const struct cfg_node *b)
+static int do_ptee(struct config_walk *w, const struct config_key *k, const struct cfg_node *b,
+		   void *dst)
 {
-	unsigned conf_seen = 0;
-	if (once_block(x, b, &x->seen[SLOT_PTEE]) < 0 || no_argument(x, b) < 0)
+	struct nf_config *c = dst;
+	struct config_walk inner = nested(w, k->child, b, dst);
+	c->ncopies = 0;
+	if (walk(&inner, b) < 0)
 		return -1;
-	x->c->ncopies = 0;
-	for (const struct cfg_node *n = b->child; n; n = n->next) {
-		if (!n->is_block || strcmp(n->name, "conf") != 0)
-			return unknown(x, n, "ptee");
-		if (once_block(x, n, &conf_seen) < 0 || do_conf(x, n) < 0)
-			return -1;
-	}
-	if (!conf_seen)
-		warning(x, b->line, "<ptee> has no <conf>: no local copies");
+	if (!b->child) /* the walk let nothing but <conf> through */
+		warning(w->x, b->line, "<ptee> has no <conf>: no local copies");
 	return 0;
 }
 
-/* ---- top-level keys ---- */
+/* ---- the whole file ---- */
 
-/* Seconds with up to three decimals, as milliseconds. */
-static bool parse_ms(const char *s, uint64_t *out)
-{
-	uint64_t sec = 0, ms = 0;
-	size_t i = 0, frac = 0;
-	for (; s[i] >= '0' && s[i] <= '9'; i++) {
-		if (sec > 100000)
-			return false;
-		sec = sec * 10 + (uint64_t)(s[i] - '0');
-	}
-	if (i == 0)
-		return false;
-	if (s[i] == '.') {
-		for (i++; s[i] >= '0' && s[i] <= '9' && frac < 3; i++, frac++)
-			ms = ms * 10 + (uint64_t)(s[i] - '0');
-		if (frac == 0)
-			return false;
-	}
-	for (; frac < 3; frac++)
-		ms *= 10;
-	*out = sec * 1000 + ms;
-	return s[i] == '\0';
-}
-
-static int do_flush(struct ctx *x, const struct cfg_node *n)
-{
-	uint64_t ms = 0;
-	if (need_value(x, n) < 0)
-		return -1;
-	if (!parse_ms(n->value, &ms) || ms < 10 || ms > 60000)
-		return fail(x, n->line,
-			    "flush_interval: '" SHOW "' is not a number of seconds from 0.01 to 60 "
-			    "(at most three decimals)",
-			    n->value);
-	x->c->flush_ms = (unsigned)ms;
-	return 0;
-}
-
-/* Bytes with an optional k, m or g suffix (powers of 1024). */
-static bool parse_size(const char *s, uint64_t *out)
-{
-	char digits[32];
-	size_t len = strlen(s);
-	unsigned shift = 0;
-	if (len == 0 || len >= sizeof digits)
-		return false;
-	const char *suffix = strchr("kKmMgG", s[len - 1]);
-	if (suffix) {
-		shift = 10u * (unsigned)(1 + (suffix - "kKmMgG") / 2);
-		len--;
-	}
-	memcpy(digits, s, len);
-	digits[len] = '\0';
-	uint64_t v = 0;
-	if (!parse_u64(digits, UINT64_C(1) << 31, &v))
-		return false;
-	*out = v << shift;
-	return true;
-}
-
-static int do_rcvbuf(struct ctx *x, const struct cfg_node *n)
-{
-	uint64_t v = 0;
-	if (need_value(x, n) < 0)
-		return -1;
-	if (!parse_size(n->value, &v) || v < 65536 || v > 1073741824)
-		return fail(x, n->line, "netlink_rcvbuf: '" SHOW "' is not a size from 64K to 1G",
-			    n->value);
-	x->c->rcvbuf = (size_t)v;
-	return 0;
-}
-
-static int do_engine(struct ctx *x, const struct cfg_node *n)
-{
-	uint64_t v = 0;
-	if (number(x, n, 0, 255, &v) < 0)
-		return -1;
-	if (strcmp(n->name, "engine_type") == 0)
-		x->c->engine_type = (uint8_t)v;
-	else
-		x->c->engine_id = (uint8_t)v;
-	return 0;
-}
-
-static int do_sysctl(struct ctx *x, const struct cfg_node *n)
-{
-	return flag(x, n, &x->c->sysctl_setup);
-}
-
-static int do_active(struct ctx *x, const struct cfg_node *n)
-{
-	uint64_t v = 0;
-	if (number(x, n, 0, 432000, &v) < 0)
-		return -1;
-	x->c->active_timeout = (unsigned)v;
-	return 0;
-}
-
-static int do_reliable(struct ctx *x, const struct cfg_node *n)
-{
-	return flag(x, n, &x->c->netlink_reliable);
-}
-
-static int do_resync(struct ctx *x, const struct cfg_node *n)
-{
-	uint64_t v = 0;
-	if (number(x, n, 1, 3600, &v) < 0)
-		return -1;
-	x->c->resync_interval = (unsigned)v;
-	return 0;
-}
-
-static int do_log_facility(struct ctx *x, const struct cfg_node *n)
-{
-	return facility(x, n, &x->c->log_facility);
-}
-
-static int do_user(struct ctx *x, const struct cfg_node *n)
-{
-	if (copy_name(x, n, x->c->user, sizeof x->c->user) < 0)
-		return -1;
-	if (x->c->user[0] == '\0' || strpbrk(x->c->user, " \t:/") != NULL)
-		return fail(x, n->line, "user: '" SHOW "' is not a user name", n->value);
-	return 0;
-}
-
-/* pidfile and control_socket: absolute paths. */
-static int do_path(struct ctx *x, const struct cfg_node *n)
-{
-	bool pid = strcmp(n->name, "pidfile") == 0;
-	char *dst = pid ? x->c->pidfile : x->c->control;
-	size_t max = pid ? sizeof x->c->pidfile : sizeof x->c->control;
-
-	if (copy_name(x, n, dst, max) < 0)
-		return -1;
-	if (dst[0] != '/')
-		return fail(x, n->line, "%s: '" SHOW "' is not an absolute path", n->name,
-			    n->value);
-	return 0;
-}
-
-static const struct top {
-	const char *name;
-	bool block;
-	int slot; /* enum slot for keys given once, -1 for blocks that check themselves */
-	int (*fn)(struct ctx *, const struct cfg_node *);
-} tops[] = {
-    {"flow_send", true, -1, do_flow_send},
-    {"collector", true, -1, do_collector},
-    {"filter", true, -1, do_filter},
-    {"ct2ft", true, -1, do_ct2ft},
-    {"ptee", true, -1, do_ptee},
-    {"conntrack", true, -1, do_conntrack},
-    {"flow_import", true, -1, do_flow_import},
-    {"flush_interval", false, SLOT_FLUSH, do_flush},
-    {"engine_type", false, SLOT_ENGINE_TYPE, do_engine},
-    {"engine_id", false, SLOT_ENGINE_ID, do_engine},
-    {"sysctl_setup", false, SLOT_SYSCTL, do_sysctl},
-    {"netlink_rcvbuf", false, SLOT_RCVBUF, do_rcvbuf},
-    {"resync_interval", false, SLOT_RESYNC, do_resync},
-    {"netlink_reliable", false, SLOT_RELIABLE, do_reliable},
-    {"active_timeout", false, SLOT_ACTIVE, do_active},
-    {"log_facility", false, SLOT_LOG_FACILITY, do_log_facility},
-    {"user", false, SLOT_USER, do_user},
-    {"pidfile", false, SLOT_PIDFILE, do_path},
-    {"control_socket", false, SLOT_CONTROL, do_path},
-};
-
-static int misplaced(struct ctx *x, const struct cfg_node *n, const struct top *t)
-{
-	if (t->block)
-		return fail(x, n->line, "%s is a block: write <%s> ... </%s>", n->name, n->name,
-			    n->name);
-	return fail(x, n->line, "<%s> is not a block: write '%s VALUE'", n->name, n->name);
-}
-
-static int top_item(struct ctx *x, const struct cfg_node *n)
-{
-	const struct top *t = NULL;
-	for (size_t i = 0; i < sizeof tops / sizeof tops[0] && !t; i++) {
-		if (strcmp(tops[i].name, n->name) == 0)
-			t = &tops[i];
-	}
-	if (!t) {
-		if (!n->is_block && strcmp(n->name, "ttl") == 0)
-			return fail(x, n->line, "unknown key 'ttl' (ttl belongs in <ct2ft>)");
-		return unknown(x, n, NULL);
-	}
-	if (t->block != n->is_block)
-		return misplaced(x, n, t);
-	if (t->slot >= 0 && once(x, n, &x->seen[t->slot]) < 0)
-		return -1;
-	return t->fn(x, n);
-}
-
+/* See config.h: the schema's defaults, and the original's two copies. */
 void config_defaults(struct nf_config *c)
 {
+	struct ctx x = {.c = c, .file = ""};
+	struct config_walk w = {.x = &x, .block = CONFIG_BLOCK_TOP, .dst = c, .seen = x.seen};
 	memset(c, 0, sizeof *c);
-	c->ttl = 604800;
-	c->flush_ms = 1000;
-	c->sysctl_setup = true;
-	c->rcvbuf = 128u * 1024 * 1024; /* no loss at 250k events/s here: bench/run.sh */
-	c->resync_interval = 10;
-	c->active_timeout = 1800;
-	c->log_facility = LOG_DAEMON;
-	strcpy(c->user, CONFIG_DEFAULT_USER);
-	strcpy(c->pidfile, CONFIG_DEFAULT_PIDFILE);
-	strcpy(c->control, CONFIG_DEFAULT_CONTROL);
+	apply_defaults(&w, TOP, c);
 	copy_defaults(&c->copies[0], COPY_SCREEN, "screen");
 	c->copies[0].to_stderr = false;
 	copy_defaults(&c->copies[1], COPY_SYSLOG, "syslog");
@@ -1200,12 +1451,11 @@ void config_defaults(struct nf_config *c)
 	c->ncopies = 2;
 }
 
-static int apply(struct ctx *x, const struct cfg_node *root)
+static int apply_tree(struct ctx *x, const struct cfg_node *root)
 {
-	for (const struct cfg_node *n = root->child; n; n = n->next) {
-		if (top_item(x, n) < 0)
-			return -1;
-	}
+	struct config_walk w = {.x = x, .block = CONFIG_BLOCK_TOP, .dst = x->c, .seen = x->seen};
+	if (walk(&w, root) < 0)
+		return -1;
 	filter_collectors(x->c);
 	if (x->c->ncollectors == 0)
 		return fail(x, 0,
@@ -1214,6 +1464,7 @@ static int apply(struct ctx *x, const struct cfg_node *root)
 	return 0;
 }
 
+/* See config.h: all or nothing, on a copy of c. */
 int config_from_tree(const struct cfg_node *root, struct nf_config *c, char *err, size_t errlen,
 		     config_warn_fn warn, void *ctx)
 {
@@ -1228,7 +1479,7 @@ int config_from_tree(const struct cfg_node *root, struct nf_config *c, char *err
 	if (!x.c)
 		return fail(&x, 0, "out of memory");
 	*x.c = *c;
-	int rc = apply(&x, root);
+	int rc = apply_tree(&x, root);
 	if (rc == 0)
 		*c = *x.c;
 	free(x.c);
@@ -1269,6 +1520,7 @@ static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
 	return buf;
 }
 
+/* See config.h: defaults, then the file, replacing c only on success. */
 int config_load(const char *path, struct nf_config *c, char *err, size_t errlen,
 		config_warn_fn warn, void *ctx)
 {

@@ -73,6 +73,101 @@ struct nf_config {
 	char control[CONFIG_SOCKET_MAX]; /* control_socket: for check and reload */
 };
 
+/* ---- The schema: one row per key or block the file may hold ----
+ *
+ * config_from_tree walks the file with these rows alone: a row says where a
+ * key may appear, what its value is, where it is stored and what it defaults
+ * to. Adding a key is one row (in config.c) and one struct field. */
+
+/* The blocks whose keys the schema describes. A dispatcher block in
+ * <ptee><conf> is named by the user; its keys depend on its class. */
+enum config_block {
+	CONFIG_BLOCK_TOP,	  /* the file itself: struct nf_config */
+	CONFIG_BLOCK_FLOW_SEND,	  /* <flow_send>: a collector_conf (NetFlow v5) */
+	CONFIG_BLOCK_COLLECTOR,	  /* <collector NAME>: a collector_conf */
+	CONFIG_BLOCK_FILTER,	  /* <filter>: struct filter */
+	CONFIG_BLOCK_CT2FT,	  /* <ct2ft>: struct nf_config */
+	CONFIG_BLOCK_CONNTRACK,	  /* <conntrack>: accepted, ignored */
+	CONFIG_BLOCK_FLOW_IMPORT, /* <flow_import>: accepted, ignored */
+	CONFIG_BLOCK_PTEE,	  /* <ptee> */
+	CONFIG_BLOCK_CONF,	  /* <ptee><conf> */
+	CONFIG_BLOCK_SCREEN,	  /* a dispatcher of class Log::Dispatch::Screen: copy_conf */
+	CONFIG_BLOCK_SYSLOG,	  /* ... Log::Dispatch::Syslog */
+	CONFIG_BLOCK_FILE,	  /* ... Log::Dispatch::File */
+	CONFIG_BLOCK_COUNT
+};
+
+#define CONFIG_IN(block) (1u << (block)) /* a row's blocks: CONFIG_IN(a) | CONFIG_IN(b) */
+
+/* What a value is, and so how it is parsed (unless the row has a parser). */
+enum config_kind {
+	CONFIG_KIND_BLOCK,    /* <name> ... </name>, with the rows of its own block */
+	CONFIG_KIND_UINT,     /* decimal digits, min to max */
+	CONFIG_KIND_BOOL,     /* yes/no, on/off, true/false, 1/0 */
+	CONFIG_KIND_SIZE,     /* bytes, with an optional k, m or g suffix, min to max */
+	CONFIG_KIND_MSEC,     /* seconds with up to three decimals, stored in ms, min to max */
+	CONFIG_KIND_STRING,   /* copied into a char array */
+	CONFIG_KIND_PATH,     /* an absolute path, copied into a char array */
+	CONFIG_KIND_USER,     /* a user name, copied into a char array */
+	CONFIG_KIND_FACILITY, /* a syslog facility name: an int LOG_* */
+	CONFIG_KIND_LEVEL,    /* a Log::Dispatch or syslog level: an int LOG_* */
+	CONFIG_KIND_ENUM,     /* one of the row's names: its int value */
+	CONFIG_KIND_ADDRESS,  /* a numeric IPv4 or IPv6 address */
+	CONFIG_KIND_NETWORK,  /* ADDRESS or ADDRESS/PREFIX: a struct filter_net */
+	CONFIG_KIND_PROTOCOL, /* an IP protocol name or number: a uint8_t */
+	CONFIG_KIND_MARK,     /* VALUE or VALUE/MASK: a struct filter_mark */
+	CONFIG_KIND_TEXT,     /* any text, for the row's parser (or none if ignored) */
+};
+
+/* A row's flags. Every row has exactly one of CONFIG_ONCE and CONFIG_REPEATABLE. */
+#define CONFIG_ONCE	       (1u << 0) /* at most once in what its block fills */
+#define CONFIG_REPEATABLE      (1u << 1) /* any number: a list collects them, else the last wins */
+#define CONFIG_NEEDS_TEMPLATES (1u << 2) /* NetFlow v9 and IPFIX only (collector versions) */
+#define CONFIG_IGNORED	       (1u << 3) /* accepted and ignored; warns its note, if any */
+#define CONFIG_REQUIRED	       (1u << 4) /* its block must give it */
+#define CONFIG_NAMED	       (1u << 5) /* a block that takes a name: <collector NAME> */
+#define CONFIG_SELECTOR	       (1u << 6) /* read first: decides the block's other rows */
+#define CONFIG_EMPTY_OK	       (1u << 7) /* an empty value is valid */
+#define CONFIG_NOCASE	       (1u << 8) /* names (CONFIG_KIND_ENUM) in any case */
+
+/* One word a CONFIG_KIND_ENUM row accepts, and what it stands for. */
+struct config_name {
+	const char *name;
+	int value;
+};
+
+struct config_key;
+struct config_walk; /* config.c's state while it walks a block */
+
+/* A row's own parser: parse n's value into dst (the row's field, or the next
+ * element of its list). Returns 0, or -1 with the error recorded in w. */
+typedef int (*config_parse_fn)(struct config_walk *w, const struct config_key *k,
+			       const struct cfg_node *n, void *dst);
+
+/* One row of the schema: a key, or a block, of the configuration file. */
+struct config_key {
+	const char *name;		 /* as written in the file */
+	unsigned blocks;		 /* CONFIG_IN() of each block where it may appear */
+	enum config_kind kind;		 /* its value */
+	unsigned flags;			 /* CONFIG_ONCE, ... */
+	enum config_block child;	 /* CONFIG_KIND_BLOCK: the block it opens */
+	size_t offset;			 /* its field in the struct its block fills */
+	size_t size;			 /* that field's size, or one list element's */
+	size_t count;			 /* a list: offset of its size_t count */
+	size_t cap;			 /* a list: its capacity (0: not a list) */
+	uint64_t min, max;		 /* UINT, SIZE (bytes), MSEC (ms): the range */
+	const char *def;		 /* the default, as written in the file; NULL: zero */
+	const struct config_name *names; /* ENUM: the words, NULL-terminated */
+	const char *what;		 /* ENUM: text before the words in messages; list: items */
+	const char *note;		 /* warned when given (CONFIG_IGNORED keys and blocks) */
+	config_parse_fn parse;		 /* its own parser, for values that need context */
+};
+
+/* Every row of the schema, in table order; *n receives their number. The rows
+ * are constant and live as long as the program. A name may have several rows,
+ * one per set of blocks where it means something different. */
+const struct config_key *config_schema(size_t *n);
+
 /* Called once per warning ("file:line: message"); ctx is passed through. */
 typedef void (*config_warn_fn)(void *ctx, const char *msg);
 

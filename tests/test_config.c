@@ -8,6 +8,7 @@
 
 #include "check.h"
 #include "config.h"
+#include "ipfix.h"
 
 #ifndef TEST_DATA_DIR
 #define TEST_DATA_DIR "tests/data"
@@ -700,6 +701,324 @@ static void test_filter_block(void)
 		  "t.conf:8: <filter> given twice (first at line 6)");
 }
 
+/* The schema's rows are well-formed: what the walker relies on. */
+static void test_schema_rows(void)
+{
+	size_t n = 0;
+	const struct config_key *k = config_schema(&n);
+	unsigned opened = CONFIG_IN(CONFIG_BLOCK_TOP) | CONFIG_IN(CONFIG_BLOCK_SCREEN) |
+			  CONFIG_IN(CONFIG_BLOCK_SYSLOG) | CONFIG_IN(CONFIG_BLOCK_FILE);
+	CHECK(n > 50);
+	for (size_t i = 0; i < n; i++) {
+		unsigned f = k[i].flags;
+		bool ok = !(f & CONFIG_ONCE) != !(f & CONFIG_REPEATABLE); /* exactly one */
+		ok &= !(f & CONFIG_REQUIRED) || (f & CONFIG_ONCE);
+		ok &= k[i].blocks != 0 && k[i].blocks < CONFIG_IN(CONFIG_BLOCK_COUNT);
+		ok &= k[i].min <= k[i].max || k[i].max == 0;
+		ok &= !k[i].cap || (k[i].size && !k[i].def);
+		if (k[i].kind == CONFIG_KIND_BLOCK) {
+			ok &= k[i].child != CONFIG_BLOCK_TOP && k[i].child < CONFIG_BLOCK_COUNT;
+			opened |= CONFIG_IN(k[i].child);
+		}
+		if (k[i].kind == CONFIG_KIND_ENUM)
+			ok &= k[i].names || k[i].parse;
+		if ((k[i].kind == CONFIG_KIND_ADDRESS || k[i].kind == CONFIG_KIND_TEXT) &&
+		    !(f & CONFIG_IGNORED))
+			ok &= k[i].parse != NULL;
+		if (k[i].kind == CONFIG_KIND_UINT && !k[i].parse)
+			ok &= k[i].size >= 8 || k[i].max < UINT64_C(1) << (8 * k[i].size);
+		for (size_t j = 0; j < i; j++) /* one row per name and block */
+			ok &= strcmp(k[i].name, k[j].name) != 0 || !(k[i].blocks & k[j].blocks);
+		CHECK(ok);
+		if (!ok)
+			fprintf(stderr, "  row %zu (%s) is malformed\n", i, k[i].name);
+	}
+	CHECK_EQ_U64(opened, CONFIG_IN(CONFIG_BLOCK_COUNT) - 1); /* every block is reachable */
+}
+
+/* Append "key default" for each row of block that has a default. */
+static void write_defaults(char *text, size_t len, enum config_block block)
+{
+	size_t n = 0;
+	const struct config_key *k = config_schema(&n);
+	for (size_t i = 0; i < n; i++) {
+		if ((k[i].blocks & CONFIG_IN(block)) && k[i].def) {
+			size_t at = strlen(text);
+			snprintf(text + at, len - at, "%s \"%s\"\n", k[i].name, k[i].def);
+		}
+	}
+}
+
+/* Every default, written out, is accepted and changes nothing: the defaults
+ * are valid values, and config_defaults applies the same ones. */
+static void test_defaults_written_out(void)
+{
+	static char text[4096];
+	static struct nf_config implicit;
+	snprintf(text, sizeof text, "%s",
+		 COLLECTOR "<collector c>\n address 192.0.2.8\n</collector>\n");
+	check_ok(text);
+	implicit = conf;
+	snprintf(text, sizeof text, "%s", COLLECTOR "<collector c>\n address 192.0.2.8\n");
+	write_defaults(text, sizeof text, CONFIG_BLOCK_COLLECTOR);
+	strcat(text, "</collector>\n<ct2ft>\n");
+	write_defaults(text, sizeof text, CONFIG_BLOCK_CT2FT);
+	strcat(text, "</ct2ft>\n<filter>\n");
+	write_defaults(text, sizeof text, CONFIG_BLOCK_FILTER);
+	strcat(text, "</filter>\n");
+	write_defaults(text, sizeof text, CONFIG_BLOCK_TOP);
+	check_ok(text);
+	CHECK(memcmp(&implicit, &conf, sizeof conf) == 0);
+	CHECK_EQ_U64(warned.n, 0);
+	CHECK_EQ_U64(conf.collectors[1].mtu, IPFIX_MTU_DEFAULT);
+	CHECK_EQ_U64(conf.collectors[1].version, 10);
+	/* and a dispatcher's */
+	snprintf(text, sizeof text, "%s",
+		 COLLECTOR PTEE_OPEN
+		 "dispatchers s\n<s>\nclass Log::Dispatch::Syslog\n</s>\n" PTEE_END);
+	check_ok(text);
+	implicit = conf;
+	snprintf(text, sizeof text, "%s",
+		 COLLECTOR PTEE_OPEN "dispatchers s\n<s>\nclass Log::Dispatch::Syslog\n");
+	write_defaults(text, sizeof text, CONFIG_BLOCK_SYSLOG);
+	strcat(text, "</s>\n" PTEE_END);
+	check_ok(text);
+	CHECK(memcmp(&implicit, &conf, sizeof conf) == 0);
+}
+
+struct bad {
+	const char *text;
+	const char *error;
+};
+
+static void check_bad(const struct bad *cases, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		CHECK_STR(error_of(cases[i].text), cases[i].error);
+}
+
+#define DISPATCHER_OF(cls, body)                                                                   \
+	COLLECTOR PTEE_OPEN "dispatchers s\n<s>\nclass " cls "\n" body "</s>\n" PTEE_END
+
+/* An unknown key or block in each block, at its line. */
+static void test_walker_unknown(void)
+{
+	static const struct bad cases[] = {
+	    {COLLECTOR "colour red\n", "t.conf:6: unknown key 'colour'"},
+	    {COLLECTOR "<colour>\n</colour>\n", "t.conf:6: unknown block <colour>"},
+	    {"<flow_send>\nargs 192.0.2.1\nmtu 1\n</flow_send>\n",
+	     "t.conf:3: unknown key 'mtu' in <flow_send>"},
+	    {"<collector a>\n address 192.0.2.9\n <x>\n </x>\n</collector>\n",
+	     "t.conf:3: unknown block <x> in <collector>"},
+	    {"<collector a>\n address 192.0.2.9\n args 1\n</collector>\n",
+	     "t.conf:3: unknown key 'args' in <collector>"},
+	    {COLLECTOR "<filter>\n <zone>\n </zone>\n</filter>\n",
+	     "t.conf:7: unknown block <zone> in <filter>"},
+	    {COLLECTOR "<ct2ft>\n<ttl>\n</ttl>\n</ct2ft>\n",
+	     "t.conf:7: unknown block <ttl> in <ct2ft>"},
+	    {COLLECTOR "<conntrack>\n<x>\n</x>\n</conntrack>\n",
+	     "t.conf:7: unknown block <x> in <conntrack>"},
+	    {COLLECTOR "<flow_import>\nttl 1\n</flow_import>\n",
+	     "t.conf:7: unknown key 'ttl' in <flow_import>"},
+	    {COLLECTOR "<ptee>\n<x>\n</x>\n</ptee>\n", "t.conf:7: unknown block <x> in <ptee>"},
+	    {DISPATCHER_OF("Log::Dispatch::Syslog", "stderr 1\n"),
+	     "t.conf:11: unknown key 'stderr' for Log::Dispatch::Syslog in <s>"},
+	    {DISPATCHER_OF("Log::Dispatch::File", "filename x\nident y\n"),
+	     "t.conf:12: unknown key 'ident' for Log::Dispatch::File in <s>"},
+	    {DISPATCHER_OF("Log::Dispatch::Screen", "<x>\n</x>\n"),
+	     "t.conf:11: unknown block <x> in <s>"},
+	};
+	check_bad(cases, sizeof cases / sizeof cases[0]);
+}
+
+/* A key where a block belongs, a block where a key belongs, a key in the
+ * wrong block: the top level says where it goes. */
+static void test_walker_misplaced(void)
+{
+	static const struct bad cases[] = {
+	    {COLLECTOR "filter 1\n", "t.conf:6: filter is a block: write <filter> ... </filter>"},
+	    {COLLECTOR "collector a\n",
+	     "t.conf:6: collector is a block: write <collector> ... </collector>"},
+	    {COLLECTOR "<user>\n</user>\n", "t.conf:6: <user> is not a block: write 'user VALUE'"},
+	    {COLLECTOR "mtu 1400\n", "t.conf:6: unknown key 'mtu' (mtu belongs in <collector>)"},
+	    {COLLECTOR "args 1\n", "t.conf:6: unknown key 'args' (args belongs in <flow_send>)"},
+	    {COLLECTOR "dispatchers a\n",
+	     "t.conf:6: unknown key 'dispatchers' (dispatchers belongs in <ptee><conf>)"},
+	    {COLLECTOR "<conf>\n</conf>\n",
+	     "t.conf:6: unknown block <conf> (<conf> belongs in <ptee>)"},
+	    {COLLECTOR "address 192.0.2.1\n", "t.conf:6: unknown key 'address'"}, /* two homes */
+	    {COLLECTOR "stderr 1\n", "t.conf:6: unknown key 'stderr'"}, /* a dispatcher's */
+	    {COLLECTOR "<ct2ft>\nflush_interval 1\n</ct2ft>\n",
+	     "t.conf:7: unknown key 'flush_interval' in <ct2ft>"},
+	    {"<collector a>\n address 192.0.2.9\n <address>\n </address>\n</collector>\n",
+	     "t.conf:3: unknown block <address> in <collector>"},
+	    {COLLECTOR "<filter x>\n</filter>\n", "t.conf:6: <filter x>: <filter> takes no name"},
+	    {COLLECTOR "<ct2ft 1>\n</ct2ft>\n", "t.conf:6: <ct2ft 1>: <ct2ft> takes no name"},
+	    {COLLECTOR "<conntrack x>\n</conntrack>\n",
+	     "t.conf:6: <conntrack x>: <conntrack> takes no name"},
+	    {COLLECTOR "<ptee x>\n</ptee>\n", "t.conf:6: <ptee x>: <ptee> takes no name"},
+	    {COLLECTOR "<ptee>\n<conf x>\n</conf>\n</ptee>\n",
+	     "t.conf:7: <conf x>: <conf> takes no name"},
+	};
+	check_bad(cases, sizeof cases / sizeof cases[0]);
+}
+
+/* A key or block that may be given once, given twice, in each block. */
+static void test_walker_duplicates(void)
+{
+	static const struct bad cases[] = {
+	    {COLLECTOR "user a\nuser b\n", "t.conf:7: user given twice (first at line 6)"},
+	    {COLLECTOR "<filter>\n</filter>\n<filter>\n</filter>\n",
+	     "t.conf:8: <filter> given twice (first at line 6)"},
+	    {COLLECTOR "<ct2ft>\nttl 1\n</ct2ft>\n<ct2ft>\nttl 1\n</ct2ft>\n",
+	     "t.conf:10: ttl given twice (first at line 7)"},
+	    {"<collector a>\n address 192.0.2.9\n mtu 1400\n mtu 1400\n</collector>\n",
+	     "t.conf:4: mtu given twice (first at line 3)"},
+	    {"<collector a>\n address 192.0.2.9\n version 9\n version 9\n</collector>\n",
+	     "t.conf:4: version given twice (first at line 3)"},
+	    {DISPATCHER_OF("Log::Dispatch::Screen", "min_level 1\nmin_level 1\n"),
+	     "t.conf:12: min_level given twice (first at line 11)"},
+	    {DISPATCHER_OF("Log::Dispatch::Syslog", "logopt a\nlogopt b\n"),
+	     "t.conf:12: logopt given twice (first at line 11)"},
+	};
+	check_bad(cases, sizeof cases / sizeof cases[0]);
+	/* Repeatable keys and blocks. */
+	check_ok(COLLECTOR "<filter>\n port 1\n port 2\n nat_only yes\n nat_only no\n</filter>\n");
+	CHECK_EQ_U64(conf.filter.nports, 2);
+	CHECK(!conf.filter.nat_only); /* the last wins */
+	check_ok(COLLECTOR "<conntrack>\nprogname a\nprogname b\n</conntrack>\n<ct2ft>\n</ct2ft>\n"
+			   "<ct2ft>\n</ct2ft>\n<conntrack>\n</conntrack>\n");
+	CHECK_EQ_U64(warned.n, 2);
+	/* The same key in two collectors, or two dispatchers, is no duplicate. */
+	check_ok("<collector a>\n address 192.0.2.9\n mtu 1000\n</collector>\n"
+		 "<collector b>\n address 192.0.2.8\n mtu 2000\n</collector>\n");
+	CHECK_EQ_U64(conf.collectors[0].mtu, 1000);
+	CHECK_EQ_U64(conf.collectors[1].mtu, 2000);
+}
+
+/* Values out of their range, by kind and block. */
+static void test_walker_ranges(void)
+{
+	static const struct bad cases[] = {
+	    {COLLECTOR "active_timeout 432001\n",
+	     "t.conf:6: active_timeout: '432001' is not a number from 0 to 432000"},
+	    {COLLECTOR "resync_interval 3601\n",
+	     "t.conf:6: resync_interval: '3601' is not a number from 1 to 3600"},
+	    {COLLECTOR "flush_interval 61\n",
+	     "t.conf:6: flush_interval: '61' is not a number of seconds from 0.01 to 60 (at most "
+	     "three decimals)"},
+	    {COLLECTOR "netlink_rcvbuf 65535\n",
+	     "t.conf:6: netlink_rcvbuf: '65535' is not a size from 64K to 1G"},
+	    {"<collector a>\n address 192.0.2.9\n mtu 9001\n</collector>\n",
+	     "t.conf:3: mtu: '9001' is not a number from 512 to 9000"},
+	    {"<collector a>\n address 192.0.2.9\n mtu 511\n</collector>\n",
+	     "t.conf:3: mtu: '511' is not a number from 512 to 9000"},
+	    {"<collector a>\n address 192.0.2.9\n template_refresh 86401\n</collector>\n",
+	     "t.conf:3: template_refresh: '86401' is not a number from 0 to 86400"},
+	    {"<collector a>\n address 192.0.2.9\n template_refresh_packets 1000001\n"
+	     "</collector>\n",
+	     "t.conf:3: template_refresh_packets: '1000001' is not a number from 0 to 1000000"},
+	    {"<collector a>\n address 192.0.2.9\n observation_domain 4294967296\n</collector>\n",
+	     "t.conf:3: observation_domain: '4294967296' is not a number from 0 to 4294967295"},
+	    {"<collector a>\n address 192.0.2.9\n port 65536\n</collector>\n",
+	     "t.conf:3: port: '65536' is not a number from 1 to 65535"},
+	    {"<collector a>\n address 192.0.2.9\n nat_events maybe\n</collector>\n",
+	     "t.conf:3: nat_events: 'maybe' is not a boolean (yes/no, on/off, true/false, 1/0)"},
+	    {COLLECTOR "<filter>\n zone 65536\n</filter>\n",
+	     "t.conf:7: zone: '65536' is not a number from 0 to 65535"},
+	    {COLLECTOR "<filter>\n protocol 256\n</filter>\n",
+	     "t.conf:7: protocol: '256' is not a protocol name or number"},
+	    {COLLECTOR "<filter>\n mark 0x100000000\n</filter>\n",
+	     "t.conf:7: mark: '0x100000000' is not VALUE or VALUE/MASK"},
+	    {COLLECTOR "<filter>\n export_self 2\n</filter>\n",
+	     "t.conf:7: export_self: '2' is not a boolean (yes/no, on/off, true/false, 1/0)"},
+	    {COLLECTOR "pidfile run/x.pid\n",
+	     "t.conf:6: pidfile: 'run/x.pid' is not an absolute path"},
+	    {COLLECTOR "user a:b\n", "t.conf:6: user: 'a:b' is not a user name"},
+	    /* every key that is used needs a value */
+	    {COLLECTOR "sysctl_setup\n", "t.conf:6: sysctl_setup needs a value"},
+	    {COLLECTOR "<filter>\n nat_only\n</filter>\n", "t.conf:7: nat_only needs a value"},
+	    {DISPATCHER_OF("Log::Dispatch::File", "filename x\nmode\n"),
+	     "t.conf:12: mode needs a value"},
+	};
+	check_bad(cases, sizeof cases / sizeof cases[0]);
+	check_ok("<collector a>\n address 192.0.2.9\n mtu 512\n template_refresh 86400\n"
+		 " observation_domain 4294967295\n</collector>\n<collector b>\n address 192.0.2.9\n"
+		 " mtu 9000\n</collector>\n");
+	CHECK_EQ_U64(conf.collectors[0].mtu, IPFIX_MTU_MIN);
+	CHECK_EQ_U64(conf.collectors[0].domain, UINT32_MAX);
+	CHECK_EQ_U64(conf.collectors[1].mtu, IPFIX_MTU_MAX);
+}
+
+/* Lists hold what their struct holds, however they are filled. */
+static void test_walker_lists(void)
+{
+	static char text[8192];
+	size_t at = 0;
+	for (int i = 0; i < CONFIG_MAX_COLLECTORS; i++)
+		at += (size_t)snprintf(text + at, sizeof text - at,
+				       "<collector c%d>\n address 192.0.2.9\n</collector>\n", i);
+	check_ok(text);
+	CHECK_EQ_U64(conf.ncollectors, CONFIG_MAX_COLLECTORS);
+	snprintf(text + at, sizeof text - at, "%s", COLLECTOR);
+	CHECK_STR(error_of(text), "t.conf:49: more than 16 collectors");
+	snprintf(text + at, sizeof text - at, "<collector x>\n address 192.0.2.9\n</collector>\n");
+	CHECK_STR(error_of(text), "t.conf:49: more than 16 collectors");
+	at = (size_t)snprintf(text, sizeof text, "%s<filter>\n", COLLECTOR);
+	for (int i = 0; i <= FILTER_MAX; i++)
+		at += (size_t)snprintf(text + at, sizeof text - at, "port %d\n", i + 1);
+	snprintf(text + at, sizeof text - at, "</filter>\n");
+	CHECK_STR(error_of(text), "t.conf:39: port: more than 32 values");
+}
+
+/* Keys that need templates are refused for version 5, at their line, and
+ * taken by versions 9 and 10. */
+static void test_walker_versions(void)
+{
+	size_t n = 0, refused = 0;
+	const struct config_key *k = config_schema(&n);
+	for (size_t i = 0; i < n; i++) {
+		char text[512], want[256];
+		if (!(k[i].flags & CONFIG_NEEDS_TEMPLATES))
+			continue;
+		snprintf(text, sizeof text,
+			 "<collector a>\n address 192.0.2.9\n version 5\n %s %s\n</collector>\n",
+			 k[i].name, k[i].def);
+		snprintf(want, sizeof want, "t.conf:4: %s applies to versions 9 and 10, not 5",
+			 k[i].name);
+		CHECK_STR(error_of(text), want);
+		for (int v = 0; v < 3; v++) {
+			static const char *const ok[] = {"9", "10", "IPFIX"};
+			snprintf(text, sizeof text,
+				 "<collector a>\n address 192.0.2.9\n version %s\n %s %s\n"
+				 "</collector>\n",
+				 ok[v], k[i].name, k[i].def);
+			check_ok(text);
+		}
+		refused++;
+	}
+	CHECK_EQ_U64(refused, 6);
+	/* the version decides even when it comes last */
+	CHECK_STR(error_of("<collector a>\n template_refresh 5\n address 192.0.2.9\n version 5\n"
+			   "</collector>\n"),
+		  "t.conf:2: template_refresh applies to versions 9 and 10, not 5");
+	check_ok("<collector a>\n address 192.0.2.9\n version ipfix\n</collector>\n"
+		 "<collector b>\n address 2001:db8::9\n version 9\n</collector>\n");
+	CHECK_EQ_U64(conf.collectors[0].version, 10);
+	CHECK_EQ_U64(ntohs(((const struct sockaddr_in *)&conf.collectors[0].addr)->sin_port), 4739);
+	CHECK_EQ_U64(ntohs(((const struct sockaddr_in6 *)&conf.collectors[1].addr)->sin6_port),
+		     2055);
+}
+
+static void test_walker_files(void)
+{
+	CHECK_STR(file_error("bad-version5-mtu.conf"),
+		  "bad-version5-mtu.conf:7: mtu applies to versions 9 and 10, not 5");
+	CHECK_STR(file_error("bad-misplaced.conf"),
+		  "bad-misplaced.conf:8: unknown key 'dispatchers' (dispatchers belongs in "
+		  "<ptee><conf>)");
+}
+
 int main(void)
 {
 	test_defaults();
@@ -718,5 +1037,14 @@ int main(void)
 	test_dispatcher_keys();
 	test_dispatcher_errors();
 	test_levels_and_facilities();
+	test_schema_rows();
+	test_defaults_written_out();
+	test_walker_unknown();
+	test_walker_misplaced();
+	test_walker_duplicates();
+	test_walker_ranges();
+	test_walker_lists();
+	test_walker_versions();
+	test_walker_files();
 	CHECK_DONE();
 }
