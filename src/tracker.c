@@ -183,8 +183,10 @@ static void dump_entry(struct tracker *t, const struct ct_event *ev, uint64_t no
 {
 	uint64_t key = cttable_key(ev);
 
-	if (t->startup_dump && cttable_find(t->ended, key))
-		return; /* its DESTROY came first: already exported */
+	/* Its DESTROY came first (the event socket is read while a dump runs):
+	 * already exported, and a stale entry must not make an interim record. */
+	if (cttable_count(t->ended) && cttable_find(t->ended, key))
+		return;
 	struct ct_entry *e = snapshot_entry(t, ev, key, now_ns);
 	if (t->active_ns)
 		maybe_interim(t, ev, start_of(ev, e ? e->first_ns : now_ns), now_ns);
