@@ -41,6 +41,7 @@
 # sweep), BENCH_REPLAY=0 (no recording and replay), BENCH_REPLAY_RUNS (replays
 # of the recording, 5; the median is reported), BENCH_BUDGET (seconds after which sweep steps are skipped, 540),
 # NFFLOWD (a prebuilt binary instead of building bench/out/build),
+# BENCH_OUT (where results go instead of bench/out),
 # BENCH_BASELINE (the binary of the nfflowd-base system),
 # BENCH_NFFLOWD_CONF (more nfflowd configuration lines, ";"-separated),
 # BENCH_INSTALL=0 (never apt-get), BENCH_PERF=1 (perf profiles of nfflowd on
@@ -49,7 +50,7 @@ set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$BENCH_DIR/.." && pwd)
-OUT=$BENCH_DIR/out
+OUT=${BENCH_OUT:-$BENCH_DIR/out}
 BENCH_T0=$(date +%s%3N)
 
 BENCH_CONNS=${BENCH_CONNS:-200000}
@@ -94,11 +95,16 @@ fi
 # command -> Debian package
 declare -A DEPS=(
 	[ip]=iproute2 [nft]=nftables [conntrack]=conntrack [nfcapd]=nfdump [nfdump]=nfdump
-	[ulogd]=ulogd2 [gnuplot]=gnuplot-nox [taskset]=util-linux [timeout]=coreutils
+	[taskset]=util-linux [timeout]=coreutils
 	[make]=make [cc]=build-essential [cmake]=cmake [pkg-config]=pkg-config
 	[socat]=socat [ss]=iproute2 [ping]=iputils-ping [python3]=python3
 )
 [ "$BENCH_PERF" = 1 ] && DEPS[perf]=linux-perf
+[ "$BENCH_SWEEP" = 1 ] && DEPS[gnuplot]=gnuplot-nox # the loss-vs-rate plot
+BENCH_ULOGD=0 # ulogd2 is needed only where it runs
+case " $BENCH_SYSTEMS $([ "$BENCH_SWEEP" = 1 ] && echo "$BENCH_SWEEP_SYSTEMS") " in
+*" ulogd2"[\ @]*) BENCH_ULOGD=1 DEPS[ulogd]=ulogd2 ;;
+esac
 check_deps() {
 	local cmd missing=() pkgs=()
 	for cmd in "${!DEPS[@]}"; do
@@ -107,7 +113,7 @@ check_deps() {
 	for cmd in libmnl libcap-ng libnetfilter_conntrack; do
 		pkg-config --exists "$cmd" 2>/dev/null || missing+=("${cmd//_/-}-dev")
 	done
-	[ -e "$ULOGD_PLUGIN_DIR/ulogd_output_IPFIX.so" ] || missing+=(ulogd2)
+	[ "$BENCH_ULOGD" = 0 ] || [ -e "$ULOGD_PLUGIN_DIR/ulogd_output_IPFIX.so" ] || missing+=(ulogd2)
 	[ "${#missing[@]}" -eq 0 ] && return 0
 	mapfile -t pkgs < <(printf '%s\n' "${missing[@]}" | sort -u)
 	if [ "$BENCH_INSTALL" = 1 ] && command -v apt-get >/dev/null 2>&1; then

@@ -56,14 +56,27 @@ static const struct collector_udp *udp_of(const struct collector *c)
 	return c->impl;
 }
 
-void collector_udp_push(struct collector *c)
+void collector_udp_push(struct collector *c, const struct nf_now *t)
 {
+	(void)t;
 	exporter_push(&((struct collector_udp *)c->impl)->ex);
 }
 
-int collector_udp_pollfd(const struct collector *c)
+uint64_t collector_udp_lost(const struct collector *c)
 {
-	return exporter_pollfd(&udp_of(c)->ex);
+	const struct exporter *e = &udp_of(c)->ex;
+
+	return e->st.dropped + exporter_waiting(e);
+}
+
+size_t collector_udp_pollfds(const struct collector *c, struct pollfd *pfd)
+{
+	int fd = exporter_pollfd(&udp_of(c)->ex);
+
+	if (fd < 0)
+		return 0;
+	*pfd = (struct pollfd){.fd = fd, .events = POLLOUT};
+	return 1;
 }
 
 int collector_udp_local(const struct collector *c, struct sockaddr_storage *ss)

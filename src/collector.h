@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <poll.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -56,12 +57,13 @@ struct collector_ops {
 	void (*flush)(struct collector *c, const struct nf_now *t);
 	/* Send what is due by t, probe a collector that is down. */
 	void (*tick)(struct collector *c, const struct nf_now *t);
-	/* Optional: hand staged datagrams to the kernel (before the loop sleeps). */
-	void (*push)(struct collector *c);
+	/* Optional: hand what is staged to the kernel (before the loop sleeps). */
+	void (*push)(struct collector *c, const struct nf_now *t);
 	/* The monotonic time by which something must happen; UINT64_MAX: nothing. */
 	uint64_t (*due)(const struct collector *c);
-	/* Optional: a socket to poll for POLLOUT now, or -1. */
-	int (*pollfd)(const struct collector *c);
+	/* Optional: add a pollfd (POLLOUT) for each socket with something
+	 * waiting for room; returns how many (at most CONFIG_MAX_COPIES). */
+	size_t (*pollfds)(const struct collector *c, struct pollfd *pfd);
 	/* Optional: the local address of c's socket (its own export flow). */
 	int (*local)(const struct collector *c, struct sockaddr_storage *ss);
 	/* True if fresh is the same destination as old (same kind): a reload
@@ -70,6 +72,9 @@ struct collector_ops {
 	/* fresh takes over old's sequence numbers, counters, state and the
 	 * datagrams waiting (old stays valid, to be closed). */
 	void (*adopt)(struct collector *fresh, struct collector *old);
+	/* Optional: datagrams (or lines) c dropped or still holds: what would
+	 * be lost if it were closed now. */
+	uint64_t (*lost)(const struct collector *c);
 	/* Format c's counters (lines ending in a newline); returns the length
 	 * written (< len). */
 	size_t (*format_stats)(const struct collector *c, char *buf, size_t len);
@@ -115,10 +120,11 @@ struct collector_udp {
 int collector_udp_open(struct collector_udp *u, const struct collector_conf *conf,
 		       const struct collector_env *env, size_t slot_len, char *err, size_t errlen);
 
-/* collector_ops.push, .pollfd, .local, .same and .format_stats of the UDP
+/* collector_ops.push, .lost, .pollfds, .local, .same and .format_stats of the UDP
  * kinds. */
-void collector_udp_push(struct collector *c);
-int collector_udp_pollfd(const struct collector *c);
+void collector_udp_push(struct collector *c, const struct nf_now *t);
+uint64_t collector_udp_lost(const struct collector *c);
+size_t collector_udp_pollfds(const struct collector *c, struct pollfd *pfd);
 int collector_udp_local(const struct collector *c, struct sockaddr_storage *ss);
 bool collector_udp_same(const struct collector *fresh, const struct collector *old);
 size_t collector_udp_format_stats(const struct collector *c, char *buf, size_t len);

@@ -51,10 +51,11 @@ static void cps_write(struct cps *p, const struct nf_now *t)
 
 	if (p->batch.n == 0)
 		return;
-	for (size_t j = 0; j < p->batch.n; j++)
-		if (csv_format_v5(line, sizeof line, &h, p->exaddr, &p->batch.recs[j]))
-			copies_write(&p->copies, line);
-	copies_flush(&p->copies);
+	for (size_t j = 0; j < p->batch.n; j++) {
+		size_t len = csv_format_v5(line, sizeof line, &h, p->exaddr, &p->batch.recs[j]);
+		if (len)
+			copies_write(&p->copies, line, len, t->real_ns);
+	}
 	p->batch.n = 0;
 }
 
@@ -71,6 +72,17 @@ static void cps_triplets(struct collector *c, const struct flow_rec *recs, size_
 static void cps_flush(struct collector *c, const struct nf_now *t)
 {
 	cps_write(cps_of(c), t);
+	copies_flush(&cps_of(c)->copies, t->mono_ns);
+}
+
+static void cps_push(struct collector *c, const struct nf_now *t)
+{
+	copies_flush(&cps_of(c)->copies, t->mono_ns);
+}
+
+static size_t cps_pollfds(const struct collector *c, struct pollfd *pfd)
+{
+	return copies_pollfds(&cps_of(c)->copies, pfd);
 }
 
 static void cps_tick(struct collector *c, const struct nf_now *t)
@@ -84,8 +96,9 @@ static void cps_tick(struct collector *c, const struct nf_now *t)
 static uint64_t cps_due(const struct collector *c)
 {
 	const struct cps *p = cps_of(c);
+	uint64_t due = copies_due(&p->copies);
 
-	return p->batch.n ? p->batch.due_ns : UINT64_MAX;
+	return p->batch.n && p->batch.due_ns < due ? p->batch.due_ns : due;
 }
 
 static bool cps_same(const struct collector *fresh, const struct collector *old)
@@ -97,10 +110,7 @@ static bool cps_same(const struct collector *fresh, const struct collector *old)
 
 static size_t cps_format_stats(const struct collector *c, char *buf, size_t len)
 {
-	(void)c;
-	if (len)
-		buf[0] = '\0';
-	return 0;
+	return copies_format_stats(&cps_of(c)->copies, buf, len);
 }
 
 static void cps_close(struct collector *c)
@@ -119,7 +129,9 @@ const struct collector_ops collector_copies_ops = {
     .triplets = cps_triplets,
     .flush = cps_flush,
     .tick = cps_tick,
+    .push = cps_push,
     .due = cps_due,
+    .pollfds = cps_pollfds,
     .same = cps_same,
     .format_stats = cps_format_stats,
     .close = cps_close,

@@ -147,6 +147,7 @@ static void ipx_flush(struct collector *c, const struct nf_now *t)
 
 	ipx_send(x, t);
 	exporter_drain(&x->udp.ex, t->mono_ns);
+	exporter_settle(&x->udp.ex);
 }
 
 /* A collector that is down is probed with the templates, as they would
@@ -205,9 +206,9 @@ static void ipx_close(struct collector *c)
 	{                                                                                          \
 		.kind = name, .version = ver, .open = ipx_open, .conn = ipx_conn,                  \
 		.nat_create = ipx_nat_create, .wants_nat_create = ipx_wants_nat_create,            \
-		.flush = ipx_flush, .tick = ipx_tick, .push = collector_udp_push, .due = ipx_due,  \
-		.pollfd = collector_udp_pollfd, .local = collector_udp_local,                      \
-		.same = collector_udp_same, .adopt = ipx_adopt,                                    \
+		.flush = ipx_flush, .tick = ipx_tick, .push = collector_udp_push,                  \
+		.lost = collector_udp_lost, .due = ipx_due, .pollfds = collector_udp_pollfds,      \
+		.local = collector_udp_local, .same = collector_udp_same, .adopt = ipx_adopt,      \
 		.format_stats = collector_udp_format_stats, .close = ipx_close,                    \
 	}
 

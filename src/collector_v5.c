@@ -63,6 +63,7 @@ static void v5_flush(struct collector *c, const struct nf_now *t)
 
 	v5_send(v, t);
 	exporter_drain(&v->udp.ex, t->mono_ns);
+	exporter_settle(&v->udp.ex);
 }
 
 static void v5_tick(struct collector *c, const struct nf_now *t)
@@ -106,8 +107,9 @@ const struct collector_ops collector_v5_ops = {
     .flush = v5_flush,
     .tick = v5_tick,
     .push = collector_udp_push,
+    .lost = collector_udp_lost,
     .due = v5_due,
-    .pollfd = collector_udp_pollfd,
+    .pollfds = collector_udp_pollfds,
     .local = collector_udp_local,
     .same = collector_udp_same,
     .adopt = v5_adopt,

@@ -1,10 +1,20 @@
 #include "copies.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "log.h"
+#include "timeunit.h"
+
+#define SYSLOG_PATH "/dev/log"
 
 static bool wants_info(const struct copy_conf *c)
 {
@@ -12,24 +22,53 @@ static bool wants_info(const struct copy_conf *c)
 	return LOG_INFO <= c->min_level && LOG_INFO >= c->max_level;
 }
 
-static int open_one(struct copy_out *o, const struct copy_conf *c, char *err, size_t errlen)
+/* A pipe or socket must not block the loop: it is made non-blocking, and
+ * what it cannot take waits in a larger buffer. */
+static void stream_setup(struct copy_out *o)
 {
-	o->conf = c;
-	o->fp = NULL;
-	switch (c->kind) {
-	case COPY_SCREEN:
-		o->fp = c->to_stderr ? stderr : stdout;
-		break;
-	case COPY_FILE:
-		o->fp = fopen(c->path, c->append ? "ae" : "we");
-		if (!o->fp) {
+	struct stat st;
+
+	o->cap = COPIES_BUF;
+	if (fstat(o->fd, &st) != 0 || !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+		return;
+	fcntl(o->fd, F_SETFL, fcntl(o->fd, F_GETFL) | O_NONBLOCK);
+	o->cap = COPIES_PIPE_MAX;
+}
+
+static int open_fd(struct copy_out *o, const struct copy_conf *c, char *err, size_t errlen)
+{
+	if (c->kind == COPY_SCREEN) {
+		o->fd = c->to_stderr ? STDERR_FILENO : STDOUT_FILENO;
+	} else {
+		int mode = c->append ? O_APPEND : O_TRUNC;
+		o->fd = open(c->path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY | mode, 0640);
+		o->own_fd = true;
+		if (o->fd < 0) {
 			snprintf(err, errlen, "copy %s: cannot open %s: %s", c->name, c->path,
 				 strerror(errno));
 			return -1;
 		}
-		break;
-	case COPY_SYSLOG:
-		break;
+	}
+	stream_setup(o);
+	o->buf = malloc(o->cap);
+	if (!o->buf) {
+		snprintf(err, errlen, "copy %s: out of memory", c->name);
+		return -1;
+	}
+	return 0;
+}
+
+static int open_one(struct copy_out *o, const struct copy_conf *c, char *err, size_t errlen)
+{
+	memset(o, 0, sizeof *o);
+	o->conf = c;
+	o->fd = -1;
+	o->q.fd = -1;
+	if (c->kind != COPY_SYSLOG)
+		return open_fd(o, c, err, errlen);
+	if (syslogq_open(&o->q, SYSLOG_PATH, COPIES_SYSLOG_CAP) != 0) {
+		snprintf(err, errlen, "copy %s: out of memory", c->name);
+		return -1;
 	}
 	return 0;
 }
@@ -43,6 +82,7 @@ int copies_open(struct copies *cp, const struct nf_config *c, bool foreground, c
 		if (!wants_info(cc) || (cc->kind == COPY_SCREEN && !foreground))
 			continue;
 		if (open_one(&cp->out[cp->n], cc, err, errlen) != 0) {
+			cp->n++;
 			copies_close(cp);
 			return -1;
 		}
@@ -51,40 +91,172 @@ int copies_open(struct copies *cp, const struct nf_config *c, bool foreground, c
 	return 0;
 }
 
-static void to_syslog(const struct copy_conf *c, const char *line)
+/* syslog: the RFC 3164 header of a message at real_ns, as syslog(3) makes
+ * it: "<PRI>Mmm dd hh:mm:ss ident[pid]: ". Made once a second. */
+static void make_prefix(struct copy_out *o, uint64_t real_ns)
 {
-	bool other_ident = strcmp(c->ident, log_ident()) != 0;
+	time_t s = (time_t)(real_ns / NS_PER_S);
+	struct tm tm;
+	char stamp[32];
 
-	/* syslog(3) has one ident per process: switch for the line, then back. */
-	if (other_ident)
-		openlog(c->ident, LOG_NDELAY, c->facility);
-	syslog(c->facility | LOG_INFO, "%s", line);
-	if (other_ident)
-		openlog(log_ident(), LOG_PID | LOG_NDELAY, log_facility());
+	if (o->plen && (uint64_t)s == o->prefix_s)
+		return;
+	localtime_r(&s, &tm);
+	strftime(stamp, sizeof stamp, "%b %e %H:%M:%S", &tm);
+	int n =
+	    snprintf(o->prefix, sizeof o->prefix, "<%d>%s %s[%d]: ", o->conf->facility | LOG_INFO,
+		     stamp, o->conf->ident, (int)getpid());
+	o->plen = n < 0 ? 0 : (size_t)n >= sizeof o->prefix ? sizeof o->prefix - 1 : (size_t)n;
+	o->prefix_s = (uint64_t)s;
 }
 
-void copies_write(struct copies *cp, const char *line)
+static void drop(struct copy_out *o, size_t lines, int err)
+{
+	o->dropped += lines;
+	o->last_errno = err;
+}
+
+/* Write what is gathered; keeps what a full pipe does not take. */
+static void write_out(struct copy_out *o)
+{
+	size_t off = 0;
+
+	while (off < o->len) {
+		ssize_t w = write(o->fd, o->buf + off, o->len - off);
+		if (w > 0) {
+			off += (size_t)w;
+			continue;
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		drop(o, o->lines, w < 0 ? errno : EIO); /* a full disk, a closed pipe */
+		o->len = o->lines = 0;
+		return;
+	}
+	o->written += off == o->len ? o->lines : 0;
+	memmove(o->buf, o->buf + off, o->len - off);
+	o->len -= off;
+	o->lines = o->len ? o->lines : 0;
+}
+
+static void add_line(struct copy_out *o, const char *line, size_t len)
+{
+	if (o->cap - o->len < len + 1 && o->cap == COPIES_BUF)
+		write_out(o);
+	if (o->cap - o->len < len + 1) {
+		drop(o, 1, EAGAIN);
+		return;
+	}
+	memcpy(o->buf + o->len, line, len);
+	o->buf[o->len + len] = '\n';
+	o->len += len + 1;
+	o->lines++;
+}
+
+void copies_write(struct copies *cp, const char *line, size_t len, uint64_t real_ns)
+{
+	for (size_t i = 0; i < cp->n; i++) {
+		struct copy_out *o = &cp->out[i];
+		if (o->conf->kind != COPY_SYSLOG) {
+			add_line(o, line, len);
+			continue;
+		}
+		make_prefix(o, real_ns);
+		syslogq_add(&o->q, o->prefix, o->plen, line, len);
+	}
+}
+
+/* Log drops the first time, then at most once a minute. */
+static void report_drops(struct copy_out *o, uint64_t mono_ns)
+{
+	uint64_t dropped = o->dropped + o->q.dropped;
+	int err = o->conf->kind == COPY_SYSLOG ? o->q.last_errno : o->last_errno;
+
+	if (dropped == o->dropped_logged ||
+	    (o->dropped_logged && mono_ns < o->logged_ns + COPIES_LOG_NS))
+		return;
+	log_warnx("copy %s: %" PRIu64 " lines dropped (%" PRIu64 " since the last report): %s",
+		  o->conf->name, dropped, dropped - o->dropped_logged, strerror(err));
+	o->dropped_logged = dropped;
+	o->logged_ns = mono_ns;
+}
+
+void copies_flush(struct copies *cp, uint64_t mono_ns)
 {
 	for (size_t i = 0; i < cp->n; i++) {
 		struct copy_out *o = &cp->out[i];
 		if (o->conf->kind == COPY_SYSLOG)
-			to_syslog(o->conf, line);
-		else
-			fprintf(o->fp, "%s\n", line);
+			syslogq_send(&o->q, mono_ns);
+		else if (o->len)
+			write_out(o);
+		report_drops(o, mono_ns);
 	}
 }
 
-void copies_flush(struct copies *cp)
+size_t copies_pollfds(const struct copies *cp, struct pollfd *pfd)
 {
-	for (size_t i = 0; i < cp->n; i++)
-		if (cp->out[i].fp)
-			fflush(cp->out[i].fp);
+	size_t n = 0;
+
+	for (size_t i = 0; i < cp->n; i++) {
+		const struct copy_out *o = &cp->out[i];
+		int fd = o->conf->kind == COPY_SYSLOG	 ? syslogq_pollfd(&o->q)
+			 : o->len && o->cap > COPIES_BUF ? o->fd
+							 : -1;
+		if (fd >= 0)
+			pfd[n++] = (struct pollfd){.fd = fd, .events = POLLOUT};
+	}
+	return n;
+}
+
+uint64_t copies_due(const struct copies *cp)
+{
+	uint64_t due = UINT64_MAX;
+
+	for (size_t i = 0; i < cp->n; i++) {
+		const struct copy_out *o = &cp->out[i];
+		uint64_t d = o->conf->kind == COPY_SYSLOG ? syslogq_due(&o->q) : UINT64_MAX;
+		if (o->dropped + o->q.dropped != o->dropped_logged &&
+		    o->logged_ns + COPIES_LOG_NS < d)
+			d = o->logged_ns + COPIES_LOG_NS;
+		due = d < due ? d : due;
+	}
+	return due;
+}
+
+size_t copies_format_stats(const struct copies *cp, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < cp->n && n + 1 < len; i++) {
+		const struct copy_out *o = &cp->out[i];
+		bool sl = o->conf->kind == COPY_SYSLOG;
+		int w =
+		    snprintf(buf + n, len - n,
+			     "copy %s: lines %" PRIu64 " dropped %" PRIu64 " waiting %zu%s\n",
+			     o->conf->name, sl ? o->q.sent : o->written,
+			     sl ? o->q.dropped : o->dropped, sl ? syslogq_waiting(&o->q) : o->lines,
+			     sl && o->q.fd < 0 ? " not-connected" : "");
+		n += w < 0 ? 0 : (size_t)w;
+	}
+	return n < len ? n : len - 1;
 }
 
 void copies_close(struct copies *cp)
 {
-	for (size_t i = 0; i < cp->n; i++)
-		if (cp->out[i].conf->kind == COPY_FILE && cp->out[i].fp)
-			fclose(cp->out[i].fp);
+	for (size_t i = 0; i < cp->n; i++) {
+		struct copy_out *o = &cp->out[i];
+		if (o->conf->kind == COPY_SYSLOG) {
+			syslogq_send(&o->q, UINT64_MAX);
+			syslogq_close(&o->q);
+			continue;
+		}
+		if (o->fd >= 0 && o->len)
+			write_out(o);
+		if (o->own_fd && o->fd >= 0)
+			close(o->fd);
+		free(o->buf);
+	}
 	cp->n = 0;
 }

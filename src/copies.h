@@ -1,16 +1,37 @@
 /* copies: the local copies of every record (the original's <ptee>
- * dispatchers): stdout or stderr, syslog, or a file. */
+ * dispatchers): stdout or stderr, syslog, or a file. Nothing here blocks
+ * the event loop: lines are gathered in a buffer per copy and written in
+ * large pieces; syslog goes through nfflowd's own non-blocking socket
+ * (syslogq.h). What a copy cannot take is dropped, counted and logged. */
 #ifndef NFFLOWD_COPIES_H
 #define NFFLOWD_COPIES_H
 
+#include <poll.h>
 #include <stdbool.h>
-#include <stdio.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
+#include "syslogq.h"
+
+#define COPIES_BUF	  (64u * 1024u)	 /* bytes gathered before a write(2) */
+#define COPIES_PIPE_MAX	  (1u << 20)	 /* a pipe that does not drain: bytes kept */
+#define COPIES_SYSLOG_CAP (16u << 20)	 /* bytes queued for a slow syslog daemon */
+#define COPIES_LOG_NS	  60000000000ull /* drops are logged at most once a minute */
 
 struct copy_out {
 	const struct copy_conf *conf;
-	FILE *fp; /* screen and file copies */
+	int fd;		  /* screen and file copies */
+	bool own_fd;	  /* a file nfflowd opened */
+	char *buf;	  /* lines not written yet */
+	size_t len, cap;  /* cap: COPIES_BUF, or COPIES_PIPE_MAX for a pipe */
+	size_t lines;	  /* lines in buf */
+	struct syslogq q; /* syslog copies */
+	char prefix[128]; /* syslog: "<PRI>Mmm dd hh:mm:ss ident[pid]: " */
+	size_t plen;
+	uint64_t prefix_s; /* the second the prefix was made for */
+	uint64_t written, dropped, dropped_logged, logged_ns;
+	int last_errno;
 };
 
 struct copies {
@@ -24,13 +45,28 @@ struct copies {
 int copies_open(struct copies *cp, const struct nf_config *c, bool foreground, char *err,
 		size_t errlen);
 
-/* Write one record line (no newline) to every active copy. */
-void copies_write(struct copies *cp, const char *line);
+/* Add one record line (len bytes, no newline) exported at Unix epoch ns
+ * real_ns to every active copy. */
+void copies_write(struct copies *cp, const char *line, size_t len, uint64_t real_ns);
 
-/* Flush buffered copies (after each datagram). */
-void copies_flush(struct copies *cp);
+/* At monotonic time mono_ns: write what is gathered, as far as each copy
+ * takes it now; reconnect syslog when due; log drops (at most once a
+ * minute). Call before the event loop sleeps. */
+void copies_flush(struct copies *cp, uint64_t mono_ns);
 
-/* Close files opened by copies_open. */
+/* Add a pollfd (POLLOUT) for each copy with lines waiting for room; returns
+ * how many (at most CONFIG_MAX_COPIES). */
+size_t copies_pollfds(const struct copies *cp, struct pollfd *pfd);
+
+/* The monotonic time by which copies_flush must run; UINT64_MAX: none. */
+uint64_t copies_due(const struct copies *cp);
+
+/* Format one "copy NAME: lines N dropped N" line per copy. Returns the
+ * length (< len). */
+size_t copies_format_stats(const struct copies *cp, char *buf, size_t len);
+
+/* Write what is gathered (as far as it goes) and close what copies_open
+ * opened. */
 void copies_close(struct copies *cp);
 
 #endif

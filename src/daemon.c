@@ -30,6 +30,13 @@
 #define RCVBUF_CAP	     (256u << 20)
 #define OVERRUN_LOG_EVERY_NS (60 * NS_PER_S)
 #define DUMP_BATCH	     64 /* dump datagrams read per turn, so events keep flowing */
+/* Event datagrams read per turn of the loop: about 2 ms of work at the
+ * highest rate, after which control clients, timers and signals get their
+ * turn (a flood never starves them). */
+#define EVENT_BATCH 128
+/* How long stop, and the end of a dump, may go on draining events that
+ * keep coming. */
+#define DRAIN_LIMIT_NS (NS_PER_S / 2)
 
 /* Set by the signal handlers, read by the loop: nothing else happens there. */
 static volatile sig_atomic_t got_stop, got_hup, got_usr1;
@@ -208,23 +215,34 @@ static int handle(struct daemon *d, enum pipeline_source from, size_t len, int *
 	return pipeline_datagram(d->pl, from, d->rx, len, dump_error);
 }
 
-static void drain_events(struct daemon *d)
+/* Read at most max event datagrams, or until none is waiting or limit_ns
+ * (monotonic) has passed. Returns true if it stopped with more waiting. */
+static bool read_events(struct daemon *d, unsigned max, uint64_t limit_ns)
 {
-	for (;;) {
+	for (unsigned i = 0; i < max; i++) {
 		ssize_t n = nlsock_recv(d->ev, d->rx, sizeof d->rx);
 		if (n == 0)
-			return;
+			return false;
 		if (n < 0 && errno == ENOBUFS) {
 			overrun(d);
 			continue;
 		}
 		if (n < 0) {
 			log_warn("netlink receive");
-			return;
+			return false;
 		}
 		int err = 0;
 		handle(d, PIPELINE_EVENTS, (size_t)n, &err);
+		if (i % EVENT_BATCH == EVENT_BATCH - 1 && clock_ns(CLOCK_MONOTONIC) >= limit_ns)
+			return true;
 	}
+	return true;
+}
+
+/* Everything waiting now, within DRAIN_LIMIT_NS even under a flood. */
+static void drain_events(struct daemon *d)
+{
+	read_events(d, UINT32_MAX, clock_ns(CLOCK_MONOTONIC) + DRAIN_LIMIT_NS);
 }
 
 static void read_dump(struct daemon *d)
@@ -543,7 +561,7 @@ static void tell_ready(struct daemon *d, int ready_fd)
 
 static void loop_once(struct daemon *d, const sigset_t *waitmask, int ready_fd)
 {
-	struct pollfd pfd[2 + 1 + CONTROL_MAX_CLIENTS + CONFIG_MAX_COLLECTORS];
+	struct pollfd pfd[2 + 1 + CONTROL_MAX_CLIENTS + PIPELINE_MAX_POLLFDS];
 	uint64_t mono = clock_ns(CLOCK_MONOTONIC);
 	int ms = poll_timeout_ms(d, mono);
 	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
@@ -551,7 +569,7 @@ static void loop_once(struct daemon *d, const sigset_t *waitmask, int ready_fd)
 
 	if (ppoll(pfd, n, &ts, waitmask) < 0 && errno != EINTR)
 		log_warn("ppoll");
-	drain_events(d);
+	read_events(d, EVENT_BATCH, UINT64_MAX);
 	if (d->dump) {
 		read_dump(d);
 		if (!d->dump && !d->ready)

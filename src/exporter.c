@@ -443,6 +443,19 @@ void exporter_send(struct exporter *e, const uint8_t *buf, size_t len, unsigned 
 	enqueue(e, &d);
 }
 
+void exporter_settle(struct exporter *e)
+{
+	int err = 0;
+	socklen_t elen = sizeof err;
+
+	if (e->fd < 0 || getsockopt(e->fd, SOL_SOCKET, SO_ERROR, &err, &elen) != 0 || !err)
+		return;
+	if (unreachable(err))
+		go_down(e, err);
+	else
+		note_error(e, err);
+}
+
 void exporter_set_probe(struct exporter *e, const uint8_t *msg, size_t len)
 {
 	free(e->probe_msg);

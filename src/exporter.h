@@ -126,6 +126,11 @@ void exporter_push(struct exporter *e);
  * down, or send what waits. Returns the number still waiting. */
 size_t exporter_drain(struct exporter *e, uint64_t mono_ns);
 
+/* Take an error the kernel has reported for the socket since the last send
+ * (an ICMP error answering the last datagram): the collector is then down
+ * and that datagram held again. For the end of a run, after the last push. */
+void exporter_settle(struct exporter *e);
+
 /* Probe with msg (a copy is kept) rather than with the oldest datagram
  * held: a probe that arrives is then not also sent again. NULL clears it. */
 void exporter_set_probe(struct exporter *e, const uint8_t *msg, size_t len);

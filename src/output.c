@@ -113,9 +113,16 @@ static void triplets(struct output *o, const struct ct_event *ev, const struct f
 			hand_triplets(o, &recs[i], 1, t);
 			continue;
 		}
+		if (parts > OUTPUT_SPLIT_MAX) {
+			parts = OUTPUT_SPLIT_MAX;
+			o->st.split_capped++;
+		}
 		o->st.records_split += parts - 1;
 		for (uint64_t k = 0; k < parts; k++) {
 			flow_split_part(&recs[i], parts, k, &part);
+			part.packets =
+			    part.packets > NFV5_COUNTER_MAX ? NFV5_COUNTER_MAX : part.packets;
+			part.bytes = part.bytes > NFV5_COUNTER_MAX ? NFV5_COUNTER_MAX : part.bytes;
 			hand_triplets(o, &part, 1, t);
 		}
 	}
@@ -163,11 +170,11 @@ void output_tick(struct output *o, const struct nf_now *t)
 		o->col[i].ops->tick(&o->col[i], t);
 }
 
-void output_push(struct output *o)
+void output_push(struct output *o, const struct nf_now *t)
 {
 	for (size_t i = 0; i < o->ncol; i++)
 		if (o->col[i].ops->push)
-			o->col[i].ops->push(&o->col[i]);
+			o->col[i].ops->push(&o->col[i], t);
 }
 
 uint64_t output_due(const struct output *o)
@@ -186,21 +193,30 @@ size_t output_pollfds(const struct output *o, struct pollfd *pfd)
 {
 	size_t n = 0;
 
-	for (size_t i = 0; i < o->ncol; i++) {
-		int fd = o->col[i].ops->pollfd ? o->col[i].ops->pollfd(&o->col[i]) : -1;
-		if (fd >= 0)
-			pfd[n++] = (struct pollfd){.fd = fd, .events = POLLOUT};
-	}
+	for (size_t i = 0; i < o->ncol; i++)
+		if (o->col[i].ops->pollfds)
+			n += o->col[i].ops->pollfds(&o->col[i], pfd + n);
 	return n;
+}
+
+uint64_t output_lost(const struct output *o)
+{
+	uint64_t lost = 0;
+
+	for (size_t i = 0; i < o->ncol; i++)
+		if (o->col[i].ops->lost)
+			lost += o->col[i].ops->lost(&o->col[i]);
+	return lost;
 }
 
 size_t output_format_stats(const struct output *o, char *buf, size_t len)
 {
 	int w = snprintf(buf, len,
 			 "skipped: ipv6-for-v5 %" PRIu64 " other-protocol-for-v5 %" PRIu64
-			 " split-records %" PRIu64 " nat-create-events %" PRIu64 "\n",
+			 " split-records %" PRIu64 " nat-create-events %" PRIu64
+			 " split-capped %" PRIu64 "\n",
 			 o->st.v5_skipped_family, o->st.v5_skipped_proto, o->st.records_split,
-			 o->st.nat_creates);
+			 o->st.nat_creates, o->st.split_capped);
 	size_t n = w < 0 ? 0 : (size_t)w;
 
 	for (size_t i = 0; i < o->ncol && n + 1 < len; i++)

@@ -17,10 +17,18 @@
 #include "flow.h"
 #include "timeunit.h"
 
+/* A v5 record whose counter exceeds 2^32-1 is split into at most this many
+ * records (4.4 TB or 4.4 billion packets); beyond that each part carries
+ * 2^32-1 and the record is counted as capped. */
+#define OUTPUT_SPLIT_MAX 1024
+
+#define OUTPUT_MAX_POLLFDS (CONFIG_MAX_COLLECTORS + CONFIG_MAX_COPIES)
+
 struct output_stats {
 	uint64_t v5_skipped_family; /* connections v5 cannot carry: IPv6 */
 	uint64_t v5_skipped_proto;  /* protocols other than TCP, UDP, ICMP */
 	uint64_t records_split;	    /* extra v5 records from counters above 2^32-1 */
+	uint64_t split_capped;	    /* records whose counters exceed OUTPUT_SPLIT_MAX parts */
 	uint64_t nat_creates;	    /* NAT create events queued */
 };
 
@@ -71,17 +79,20 @@ void output_flush(struct output *o, const struct nf_now *t);
 /* Send what is due by t, and what waited for room in the sockets. */
 void output_tick(struct output *o, const struct nf_now *t);
 
-/* Hand the datagrams staged for each collector to the kernel; the event
+/* Hand what is staged for each collector to the kernel (at t); the event
  * loop calls it before it sleeps. */
-void output_push(struct output *o);
+void output_push(struct output *o, const struct nf_now *t);
 
 /* The monotonic time by which something pending must leave; UINT64_MAX if
  * nothing is pending. */
 uint64_t output_due(const struct output *o);
 
-/* Add a pollfd (POLLOUT) for each collector socket with datagrams waiting;
- * returns how many (at most CONFIG_MAX_COLLECTORS). */
+/* Add a pollfd (POLLOUT) for each collector socket or copy with something
+ * waiting for room; returns how many (at most OUTPUT_MAX_POLLFDS). */
 size_t output_pollfds(const struct output *o, struct pollfd *pfd);
+
+/* Datagrams the collectors dropped or still hold (see collector_ops.lost). */
+uint64_t output_lost(const struct output *o);
 
 /* Format the counters, one line per topic. Returns the length. */
 size_t output_format_stats(const struct output *o, char *buf, size_t len);

@@ -197,7 +197,8 @@ void pipeline_flush(struct pipeline *p)
 
 void pipeline_push(struct pipeline *p)
 {
-	output_push(&p->out);
+	read_clock(p);
+	output_push(&p->out, &p->now);
 }
 
 uint64_t pipeline_due(const struct pipeline *p)
@@ -232,6 +233,11 @@ int pipeline_reload(struct pipeline *p, struct nf_config *cfg, char *err, size_t
 size_t pipeline_pending_snapshots(const struct pipeline *p)
 {
 	return tracker_pending_snapshots(&p->tr);
+}
+
+uint64_t pipeline_lost(const struct pipeline *p)
+{
+	return output_lost(&p->out);
 }
 
 size_t pipeline_collectors(const struct pipeline *p)

@@ -21,6 +21,8 @@
 #include "timeunit.h"
 #include "tracker.h"
 
+#define PIPELINE_MAX_POLLFDS (CONFIG_MAX_COLLECTORS + CONFIG_MAX_COPIES)
+
 /* Reads both clocks into *now. */
 typedef void (*pipeline_clock_fn)(void *ctx, struct nf_now *now);
 
@@ -89,14 +91,16 @@ void pipeline_tick(struct pipeline *p);
 /* Send everything pending now. */
 void pipeline_flush(struct pipeline *p);
 
-/* Hand staged datagrams to the kernel: before the loop sleeps. */
+/* Hand what is staged (datagrams, copy lines) to the kernel: before the
+ * loop sleeps. */
 void pipeline_push(struct pipeline *p);
 
 /* The monotonic time by which pipeline_tick must run; UINT64_MAX: none. */
 uint64_t pipeline_due(const struct pipeline *p);
 
-/* Add a pollfd (POLLOUT) for each collector socket with datagrams waiting;
- * returns how many (at most CONFIG_MAX_COLLECTORS). */
+/* Add a pollfd (POLLOUT) for each collector socket or local copy with
+ * something waiting for room; returns how many (at most
+ * PIPELINE_MAX_POLLFDS). */
 size_t pipeline_pollfds(const struct pipeline *p, struct pollfd *pfd);
 
 /* Apply cfg (taken over) in place of the running configuration: fresh
@@ -107,6 +111,9 @@ int pipeline_reload(struct pipeline *p, struct nf_config *cfg, char *err, size_t
 
 /* Connections found by the start-up dump that only a dump can see end. */
 size_t pipeline_pending_snapshots(const struct pipeline *p);
+
+/* Datagrams the collectors dropped or still hold: lost if closed now. */
+uint64_t pipeline_lost(const struct pipeline *p);
 
 /* Network collectors open. */
 size_t pipeline_collectors(const struct pipeline *p);

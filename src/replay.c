@@ -1,15 +1,16 @@
 #include "replay.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <linux/netlink.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "log.h"
@@ -19,17 +20,23 @@
 #define BOOT_BEFORE_MS                                                                             \
 	604800000ull /* uptime 0 a week before the recording: v5 times stay positive */
 
-/* A recording being read: mapped when it is a regular file, else read as a
- * stream into buf. */
+/* A recording being read with read(2) into a buffer (a file truncated while
+ * it is replayed ends the replay with an error, where a mapping would
+ * fault), and each datagram copied to an aligned buffer (a record of odd
+ * length leaves the next one misaligned in the file). */
 struct recording {
-	FILE *f;
-	const uint8_t *map;
-	size_t size, off;
+	const char *name;
+	int fd;
+	uint8_t *buf; /* RECORDING_CHUNK bytes read ahead */
+	size_t len, at;
+	uint64_t off; /* file offset of buf[at] */
 	struct pcapnl_reader r;
 	uint64_t ts_ns; /* the timestamp of the packet being replayed: the clock */
 	uint64_t packets;
-	uint8_t buf[PCAPNL_SNAPLEN];
+	uint64_t dgram[PCAPNL_SNAPLEN / sizeof(uint64_t)]; /* the datagram, aligned */
 };
+
+#define RECORDING_CHUNK (4u << 20)
 
 /* pipeline_clock_fn: the recording's time, for both clocks. */
 static void recording_clock(void *ctx, struct nf_now *now)
@@ -39,61 +46,125 @@ static void recording_clock(void *ctx, struct nf_now *now)
 	now->real_ns = now->mono_ns = rec->ts_ns;
 }
 
-/* The next n (at most PCAPNL_SNAPLEN) bytes, valid until the next call; NULL
- * when fewer are left. */
-static const uint8_t *recording_next(struct recording *rec, size_t n)
+/* Make n bytes (at most RECORDING_CHUNK) available at buf + at. Returns the
+ * number available: n, or fewer at the end of the file. */
+static size_t recording_fill(struct recording *rec, size_t n)
 {
-	if (!rec->map)
-		return fread(rec->buf, n, 1, rec->f) == 1 ? rec->buf : NULL;
-	if (rec->size - rec->off < n)
-		return NULL;
-	rec->off += n;
-	return rec->map + rec->off - n;
+	if (rec->len - rec->at >= n)
+		return n;
+	memmove(rec->buf, rec->buf + rec->at, rec->len - rec->at);
+	rec->len -= rec->at;
+	rec->at = 0;
+	while (rec->len < n) {
+		ssize_t r = read(rec->fd, rec->buf + rec->len, RECORDING_CHUNK - rec->len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		rec->len += (size_t)r;
+	}
+	return rec->len < n ? rec->len : n;
 }
 
-/* Open the recording in file: mapped if it can be, else as a stream. */
+/* The next n bytes, or NULL with err saying what is missing (what, of the
+ * record at file offset at). */
+static const uint8_t *recording_next(struct recording *rec, size_t n, uint64_t at, const char *what,
+				     char *err, size_t errlen)
+{
+	size_t got = recording_fill(rec, n);
+
+	if (got < n) {
+		snprintf(err, errlen, "%s: offset %" PRIu64 ": %s cut short (%zu of %zu bytes)",
+			 rec->name, at, what, got, n);
+		return NULL;
+	}
+	rec->at += n;
+	rec->off += n;
+	return rec->buf + rec->at - n;
+}
+
+/* Open the recording in file. */
 static struct recording *recording_open(const char *file, char *err, size_t errlen)
 {
 	struct recording *rec = calloc(1, sizeof *rec);
-	struct stat st;
 
-	if (!rec || !(rec->f = fopen(file, "re"))) {
-		snprintf(err, errlen, "%s: %s", file, rec ? strerror(errno) : "out of memory");
+	if (!rec || !(rec->buf = malloc(RECORDING_CHUNK))) {
+		snprintf(err, errlen, "out of memory");
 		free(rec);
 		return NULL;
 	}
-	if (fstat(fileno(rec->f), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
-		void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fileno(rec->f), 0);
-		if (m != MAP_FAILED) {
-			madvise(m, (size_t)st.st_size, MADV_SEQUENTIAL);
-			rec->map = m;
-			rec->size = (size_t)st.st_size;
-		}
+	rec->name = file;
+	rec->fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (rec->fd < 0) {
+		snprintf(err, errlen, "%s: %s", file, strerror(errno));
+		free(rec->buf);
+		free(rec);
+		return NULL;
 	}
+	posix_fadvise(rec->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	return rec;
 }
 
 static void recording_close(struct recording *rec)
 {
-	if (rec->map)
-		munmap((void *)rec->map, rec->size);
-	fclose(rec->f);
+	close(rec->fd);
+	free(rec->buf);
 	free(rec);
 }
 
-/* The next datagram, with rec->ts_ns set to its time. Returns 1 with
- * *dgram and *dlen set, 0 at the end, -1 on a damaged packet. */
-static int recording_packet(struct recording *rec, const uint8_t **dgram, size_t *dlen)
+/* The file header. Returns 0, or -1 with the reason in err. */
+static int recording_header(struct recording *rec, char *err, size_t errlen)
 {
-	const uint8_t *hdr = recording_next(rec, PCAPNL_RECORD_HEADER_LEN), *pkt;
+	char why[256];
+
+	if (recording_fill(rec, 1) == 0) {
+		snprintf(err, errlen, "%s: empty file: not a recording (nfflowd -w writes them)",
+			 rec->name);
+		return -1;
+	}
+	const uint8_t *hdr =
+	    recording_next(rec, PCAPNL_FILE_HEADER_LEN, 0, "file header", err, errlen);
+	if (!hdr)
+		return -1;
+	if (pcapnl_open(&rec->r, hdr, PCAPNL_FILE_HEADER_LEN, why, sizeof why) != 0) {
+		snprintf(err, errlen, "%s: offset 0: %s", rec->name, why);
+		return -1;
+	}
+	return 0;
+}
+
+/* The next datagram (aligned), with rec->ts_ns set to its time. Returns 1
+ * with *dgram and *dlen set, 0 at the end, -1 with the reason in err. */
+static int recording_packet(struct recording *rec, const uint8_t **dgram, size_t *dlen, char *err,
+			    size_t errlen)
+{
+	uint64_t at = rec->off;
+	const uint8_t *hdr, *pkt, *payload;
 	size_t caplen;
 
-	if (!hdr)
+	if (recording_fill(rec, 1) == 0)
 		return 0;
 	rec->packets++;
-	if (pcapnl_record(&rec->r, hdr, &rec->ts_ns, &caplen) != 0 ||
-	    !(pkt = recording_next(rec, caplen)) || pcapnl_payload(pkt, caplen, dgram, dlen))
+	if (!(hdr =
+		  recording_next(rec, PCAPNL_RECORD_HEADER_LEN, at, "record header", err, errlen)))
 		return -1;
+	if (pcapnl_record(&rec->r, hdr, &rec->ts_ns, &caplen) != 0) {
+		snprintf(err, errlen,
+			 "%s: offset %" PRIu64 ": packet %" PRIu64 " is longer than %u bytes",
+			 rec->name, at, rec->packets, PCAPNL_SNAPLEN);
+		return -1;
+	}
+	if (!(pkt = recording_next(rec, caplen, at, "packet", err, errlen)))
+		return -1;
+	if (pcapnl_payload(pkt, caplen, &payload, dlen) != 0) {
+		snprintf(err, errlen,
+			 "%s: offset %" PRIu64 ": packet %" PRIu64
+			 " is not a netfilter netlink datagram",
+			 rec->name, at, rec->packets);
+		return -1;
+	}
+	memcpy(rec->dgram, payload, *dlen);
+	*dgram = (const uint8_t *)rec->dgram;
 	return 1;
 }
 
@@ -160,24 +231,20 @@ static struct pipeline *open_pipeline(struct nf_config *cfg, struct recording *r
 static int replay_file(struct nf_config **cfg, struct recording *rec, struct pipeline **pp,
 		       char *err, size_t errlen)
 {
-	const uint8_t *hdr = recording_next(rec, PCAPNL_FILE_HEADER_LEN), *dgram;
+	const uint8_t *dgram;
 	size_t dlen;
 	uint64_t dumps = 0;
 	int r;
 
-	if (!hdr || pcapnl_open(&rec->r, hdr, PCAPNL_FILE_HEADER_LEN, err, errlen))
+	if (recording_header(rec, err, errlen) != 0)
 		return -1;
-	while ((r = recording_packet(rec, &dgram, &dlen)) == 1) {
+	while ((r = recording_packet(rec, &dgram, &dlen, err, errlen)) == 1) {
 		if (!*pp && !(*pp = open_pipeline(*cfg, rec, err, errlen)))
 			return -1;
 		*cfg = NULL;
 		replay_datagram(*pp, dgram, dlen, &dumps);
 	}
-	if (r < 0) {
-		snprintf(err, errlen, "packet %" PRIu64 " is damaged or cut short", rec->packets);
-		return -1;
-	}
-	return 0;
+	return r;
 }
 
 static uint64_t mono_ns(void)
@@ -221,6 +288,13 @@ int replay_run(const char *path, const char *file)
 			pipeline_flush(p);
 			pipeline_push(p);
 			report(p, rec, t0);
+		}
+		if (rc == 0 && p && pipeline_lost(p)) {
+			snprintf(err, sizeof err,
+				 "%" PRIu64 " datagrams were not delivered to the collectors "
+				 "(dropped, or held for a collector that is down)",
+				 pipeline_lost(p));
+			rc = -1;
 		}
 		recording_close(rec);
 	}

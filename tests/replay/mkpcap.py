@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Write the recordings tests/replay/cases.sh replays (pcap, LINKTYPE_NETLINK,
+ns timestamps, as nfflowd -w writes them) from the recorded ctnetlink
+messages in tests/data.
+
+    mkpcap.py DATA_DIR OUT_DIR
+
+Each case is a file OUT_DIR/NAME.pcap; see CASES below."""
+import struct
+import sys
+
+CTA_COUNTERS_ORIG, CTA_COUNTERS_REPLY = 9, 10
+CTA_COUNTERS_PACKETS, CTA_COUNTERS_BYTES = 1, 2
+NLA_F_NESTED = 0x8000
+T0 = 1764590400 * 10**9  # 2025-12-01 12:00 UTC
+
+
+def file_header():
+    # magic for ns timestamps, v2.4, snaplen 262144, LINKTYPE_NETLINK 253
+    return struct.pack('<IHHiIII', 0xa1b23c4d, 2, 4, 0, 0, 262144, 253)
+
+
+def record(ts_ns, dgram, pad=0):
+    cooked = struct.pack('>HHHQH', 4, 824, 0, 0, 12)  # ARPHRD_NETLINK, NETLINK_NETFILTER
+    body = cooked + dgram + b'\0' * pad
+    return struct.pack('<IIII', ts_ns // 10**9, ts_ns % 10**9, len(body), len(body)) + body
+
+
+def set_counters(msg, packets, nbytes):
+    """msg with both directions' counters replaced (attributes patched in place)."""
+    b = bytearray(msg)
+    off = 20  # nlmsghdr + nfgenmsg
+    while off + 4 <= len(b):
+        alen, atype = struct.unpack_from('<HH', b, off)
+        if atype & ~NLA_F_NESTED in (CTA_COUNTERS_ORIG, CTA_COUNTERS_REPLY):
+            inner = off + 4
+            while inner < off + alen:
+                ilen, itype = struct.unpack_from('<HH', b, inner)
+                value = packets if itype == CTA_COUNTERS_PACKETS else nbytes
+                struct.pack_into('>Q', b, inner + 4, value)
+                inner += (ilen + 3) & ~3
+        off += (alen + 3) & ~3
+    return bytes(b)
+
+
+def main():
+    data, out = sys.argv[1], sys.argv[2]
+    destroy = open(f'{data}/ct-destroy-tcp4.bin', 'rb').read()
+    nat = open(f'{data}/ct-destroy-nat-icmp4.bin', 'rb').read()
+    huge = set_counters(destroy, 2**64 - 1, 2**64 - 1)
+    small = set_counters(destroy, 10, 1000)
+    cases = {
+        # counters of 2^64-1: the split into v5 records is capped
+        'huge-counters': file_header() + record(T0, huge),
+        # a record of odd length: the next datagram is misaligned in the file
+        'odd-caplen': file_header() + record(T0, small, pad=1) + record(T0 + 10**6, nat),
+        # nothing at all
+        'empty': b'',
+        # a whole record, then 7 bytes of the next record header
+        'cut-header': file_header() + record(T0, small) + record(T0, small)[:7],
+        # a record header whose packet is cut short
+        'cut-packet': file_header() + record(T0, small)[:40],
+        # two good records
+        'good': file_header() + record(T0, small) + record(T0 + 10**6, nat),
+    }
+    for name, content in cases.items():
+        with open(f'{out}/{name}.pcap', 'wb') as f:
+            f.write(content)
+
+
+if __name__ == '__main__':
+    main()
