@@ -11,7 +11,13 @@
 #                 comparison (any SYSTEM@SIZE sets the netlink buffer of
 #                 nfflowd, ulogd2 or minreader; the default is 128M)
 #   ulogd2        NFCT (hash) + IPFIX to nfcapd, 16 MiB netlink buffer
-#   nfflowd-base  the same configuration with another build, BENCH_BASELINE
+#   nfflowd-orig  the original's configuration: <flow_send> (NetFlow v5 to
+#                 nfcapd) and no <ptee>, so its default local copies: the
+#                 CSV line of every record on standard output (to a file, in
+#                 the foreground) and in syslog (facility local6)
+#   nfflowd-syslog  the same with a syslog daemon (rsyslogd) taking the
+#                 syslog copy on its own socket and writing it to a file
+#   nfflowd-base  the same configuration as nfflowd with another build, BENCH_BASELINE
 #                 (a binary): list both, alternating, to compare two builds
 #                 side by side in one run
 #   minreader     bench/minreader.c: receive and count only (the floor);
@@ -101,7 +107,8 @@ declare -A DEPS=(
 )
 [ "$BENCH_PERF" = 1 ] && DEPS[perf]=linux-perf
 [ "$BENCH_SWEEP" = 1 ] && DEPS[gnuplot]=gnuplot-nox # the loss-vs-rate plot
-BENCH_ULOGD=0 # ulogd2 is needed only where it runs
+BENCH_ULOGD=0 # ulogd2 and rsyslogd are needed only where they run
+case " $BENCH_SYSTEMS " in *" nfflowd-syslog"*) DEPS[rsyslogd]=rsyslog ;; esac
 case " $BENCH_SYSTEMS $([ "$BENCH_SWEEP" = 1 ] && echo "$BENCH_SWEEP_SYSTEMS") " in
 *" ulogd2"[\ @]*) BENCH_ULOGD=1 DEPS[ulogd]=ulogd2 ;;
 esac
@@ -316,6 +323,74 @@ nfcapd_records() { # PORT: nfcapd's own count of records ("Flows:")
 # ---------------------------------------------------------------------------
 # The systems: sys_start NAME PORT [EXTRA]; sys_stop NAME -> events received
 
+# The original's configuration (and so its default copies); with a socket,
+# the same with the syslog copy written there (the original's defaults
+# spelled out, plus the socket).
+nfflowd_orig_conf() { # FILE PORT [SYSLOG_SOCKET]
+	cat >"$1" <<-EOF
+		# nfflowd for bench/run.sh: the original's configuration
+		<flow_send>
+		    args 127.0.0.1
+		    args 127.0.0.1
+		    args $2
+		</flow_send>
+		pidfile $LAB_TMP/nfflowd.pid
+		control_socket $LAB_TMP/nfflowd.sock
+	EOF
+	[ -n "${3:-}" ] || return 0
+	cat >>"$1" <<-EOF
+		<ptee>
+		    <conf>
+		        dispatchers screen syslog
+		        <screen>
+		            class Log::Dispatch::Screen
+		            min_level debug
+		            stderr 0
+		        </screen>
+		        <syslog>
+		            class Log::Dispatch::Syslog
+		            ident nfflowd
+		            facility local6
+		            min_level debug
+		            socket $3
+		        </syslog>
+		    </conf>
+		</ptee>
+	EOF
+}
+
+# rsyslogd on its own socket, writing local6 to a file; no rate limit.
+rsyslog_start() {
+	mkdir -p "$LAB_TMP/rsyslog"
+	cat >"$LAB_TMP/rsyslog.conf" <<-EOF
+		global(workDirectory="$LAB_TMP/rsyslog")
+		module(load="imuxsock" SysSock.Use="off")
+		input(type="imuxsock" Socket="$LAB_TMP/log.sock" RateLimit.Interval="0")
+		local6.* action(type="omfile" file="$LAB_TMP/syslog.txt")
+	EOF
+	: >"$LAB_TMP/syslog.txt"
+	lab_bg rsyslogd "$LAB_RTR" rsyslogd -n -f "$LAB_TMP/rsyslog.conf" -i "$LAB_TMP/rsyslog.pid"
+	lab_wait_for 10 "rsyslogd to listen" test -S "$LAB_TMP/log.sock" ||
+		die "rsyslogd did not start: $(cat "$LAB_TMP/rsyslogd.err")"
+}
+
+# The local copies' lines written and dropped (nfflowd's counters at stop),
+# the lines in its standard output, and what rsyslogd wrote: one word.
+copies_note() {
+	local c note
+	for c in screen syslog; do
+		note+="$c=$(grep "copy $c: lines" "$LAB_TMP/nfflowd.err" | tail -n 1 |
+			lab_stat_value "nfflowd: copy $c:" lines)/drop$(grep "copy $c: lines" "$LAB_TMP/nfflowd.err" |
+			tail -n 1 | lab_stat_value "nfflowd: copy $c:" dropped),"
+	done
+	note+="stdout=$(wc -l <"$LAB_TMP/nfflowd.out")"
+	if [ "$SYS_CONF" = syslog ]; then
+		lab_stop rsyslogd 10
+		note+=",rsyslog=$(grep -c . "$LAB_TMP/syslog.txt")"
+	fi
+	echo "$note"
+}
+
 nfflowd_conf() { # FILE PORT
 	cat >"$1" <<-EOF
 		# nfflowd for bench/run.sh: the defaults, one IPFIX collector, no local copy
@@ -357,7 +432,14 @@ sys_start() {
 	fi
 	case $sys in
 	nfflowd)
-		nfflowd_conf "$LAB_TMP/nfflowd.conf" "$port"
+		case $SYS_CONF in
+		orig) nfflowd_orig_conf "$LAB_TMP/nfflowd.conf" "$port" ;;
+		syslog)
+			rsyslog_start
+			nfflowd_orig_conf "$LAB_TMP/nfflowd.conf" "$port" "$LAB_TMP/log.sock"
+			;;
+		*) nfflowd_conf "$LAB_TMP/nfflowd.conf" "$port" ;;
+		esac
 		[ -z "$buf" ] || echo "netlink_rcvbuf $buf" >>"$LAB_TMP/nfflowd.conf"
 		rm -f "$LAB_TMP/nfflowd.pid"
 		# shellcheck disable=SC2086 # extra: nfflowd options (-w FILE)
@@ -404,6 +486,7 @@ sys_stop() {
 		SYS_OVERRUNS=$(grep 'netlink: datagrams' "$LAB_TMP/nfflowd.err" | tail -n 1 | lab_stat_value "nfflowd: netlink:" overruns)
 		SYS_NOTE=$(grep 'netlink: datagrams' "$LAB_TMP/nfflowd.err" | tail -n 1 | lab_stat_value "nfflowd: netlink:" buffer)
 		[ -n "$SYS_NOTE" ] && SYS_NOTE="buffer-end=$SYS_NOTE"
+		[ -z "$SYS_CONF" ] || SYS_NOTE="$SYS_NOTE,$(copies_note)"
 		;;
 	ulogd2)
 		SYS_OVERRUNS=$(grep -c "losing events" "$LAB_TMP/ulogd.log" || true)
@@ -479,7 +562,10 @@ run_case() { # SYSTEM[@BUF] MODE(flush|paced) CONNS RATE TSV [EXTRA-ARGS]
 	minreader-mm) sys=minreader extra="-m 64" ;; # recvmmsg, 64 datagrams a call
 	nfflowd-w) sys=nfflowd ;;                    # the recording run: extra is -w FILE
 	nfflowd-base) sys=nfflowd ;;                 # another build: SYS_BIN below
+	nfflowd-orig | nfflowd-syslog) sys=nfflowd ;; # another configuration: SYS_CONF below
 	esac
+	SYS_CONF=""
+	case $label in nfflowd-orig*) SYS_CONF=orig ;; nfflowd-syslog*) SYS_CONF=syslog ;; esac
 	SYS_BIN=""
 	if [ "$label" != "${label#nfflowd-base}" ]; then
 		[ -x "${BENCH_BASELINE:-}" ] || die "nfflowd-base needs BENCH_BASELINE, a binary"

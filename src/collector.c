@@ -48,7 +48,8 @@ int collector_udp_open(struct collector_udp *u, const struct collector_conf *con
 {
 	u->env = *env;
 	u->conf = conf;
-	return exporter_open(&u->ex, conf, slot_len, env->capture, err, errlen);
+	return exporter_open(&u->ex, conf, slot_len, env->cfg->hold_limit, env->capture, err,
+			     errlen);
 }
 
 static const struct collector_udp *udp_of(const struct collector *c)

@@ -43,13 +43,14 @@ enum copy_kind { COPY_SCREEN, COPY_SYSLOG, COPY_FILE };
 struct copy_conf {
 	char name[CONFIG_NAME_MAX]; /* dispatcher name */
 	enum copy_kind kind;
-	int min_level;		     /* syslog(3) level; records are written at LOG_INFO */
-	int max_level;		     /* syslog(3) level */
-	bool to_stderr;		     /* screen: stderr 1 */
-	int facility;		     /* syslog: LOG_LOCAL6 etc. */
-	char ident[CONFIG_NAME_MAX]; /* syslog ident */
-	char path[CONFIG_PATH_MAX];  /* file: filename */
-	bool append;		     /* file: mode append (default) or write */
+	int min_level;			/* syslog(3) level; records are written at LOG_INFO */
+	int max_level;			/* syslog(3) level */
+	bool to_stderr;			/* screen: stderr 1 */
+	int facility;			/* syslog: LOG_LOCAL6 etc. */
+	char ident[CONFIG_NAME_MAX];	/* syslog ident */
+	char path[CONFIG_PATH_MAX];	/* file: filename */
+	bool append;			/* file: mode append (default) or write */
+	char socket[CONFIG_SOCKET_MAX]; /* syslog: the syslog daemon's socket */
 };
 
 struct nf_config {
@@ -64,6 +65,8 @@ struct nf_config {
 	bool sysctl_setup;	       /* sysctl_setup: set nf_conntrack_{acct,timestamp,events} */
 	size_t rcvbuf;		       /* netlink_rcvbuf: bytes */
 	bool netlink_reliable;	       /* netlink_reliable: the kernel's reliable event delivery */
+	size_t hold_limit;	       /* hold_limit: bytes held for a collector that is down */
+	size_t record_limit;	       /* record_limit: bytes a -w recording may grow to */
 	unsigned resync_interval;      /* resync_interval: s between table dumps */
 	unsigned active_timeout;       /* active_timeout: s between records of open connections */
 	int log_facility;	       /* log_facility: operational messages */

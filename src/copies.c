@@ -14,8 +14,6 @@
 #include "log.h"
 #include "timeunit.h"
 
-#define SYSLOG_PATH "/dev/log"
-
 static bool wants_info(const struct copy_conf *c)
 {
 	/* syslog levels: a smaller number is more severe. */
@@ -66,7 +64,7 @@ static int open_one(struct copy_out *o, const struct copy_conf *c, char *err, si
 	o->q.fd = -1;
 	if (c->kind != COPY_SYSLOG)
 		return open_fd(o, c, err, errlen);
-	if (syslogq_open(&o->q, SYSLOG_PATH, COPIES_SYSLOG_CAP) != 0) {
+	if (syslogq_open(&o->q, c->socket, COPIES_SYSLOG_CAP) != 0) {
 		snprintf(err, errlen, "copy %s: out of memory", c->name);
 		return -1;
 	}

@@ -58,6 +58,7 @@ struct daemon {
 	uint64_t overrun_logged_ns, overruns_logged;
 	FILE *rec; /* -w: every datagram received goes here */
 	uint64_t rec_errors;
+	uint64_t rec_bytes; /* written so far, at most record_limit */
 	uint64_t next_resync_ns, next_expire_ns, next_active_ns;
 	uint8_t rx[RXBUF_SIZE];
 };
@@ -191,20 +192,33 @@ static void overrun(struct daemon *d)
 	d->overrun_logged_ns = mono;
 }
 
-/* -w: append a received datagram to the recording. */
+static void stop_recording(struct daemon *d, const char *why)
+{
+	log_warnx("recording %s stopped after %" PRIu64 " bytes: %s", d->opts.record, d->rec_bytes,
+		  why);
+	fclose(d->rec);
+	d->rec = NULL;
+}
+
+/* -w: append a received datagram to the recording, until it would grow
+ * past record_limit (then the recording stops, and says so). */
 static void record(struct daemon *d, const void *buf, size_t len)
 {
 	uint8_t hdr[PCAPNL_RECORD_HEADER_LEN + PCAPNL_COOKED_LEN];
 
 	if (!d->rec || len > PCAPNL_SNAPLEN - PCAPNL_COOKED_LEN)
 		return;
-	pcapnl_record_header(hdr, clock_ns(CLOCK_REALTIME), len);
-	if (fwrite(hdr, sizeof hdr, 1, d->rec) == 1 && fwrite(buf, len, 1, d->rec) == 1)
+	if (d->rec_bytes + sizeof hdr + len > cfg_of(d)->record_limit) {
+		stop_recording(d, "record_limit reached");
 		return;
-	if (d->rec_errors++ == 0)
-		log_warn("recording stopped: cannot write");
-	fclose(d->rec);
-	d->rec = NULL;
+	}
+	pcapnl_record_header(hdr, clock_ns(CLOCK_REALTIME), len);
+	if (fwrite(hdr, sizeof hdr, 1, d->rec) == 1 && fwrite(buf, len, 1, d->rec) == 1) {
+		d->rec_bytes += sizeof hdr + len;
+		return;
+	}
+	d->rec_errors++;
+	stop_recording(d, strerror(errno));
 }
 
 /* A datagram from a socket: recorded, then handled. Returns what
@@ -343,7 +357,9 @@ static int open_recording(struct daemon *d, char *err, size_t errlen)
 		return -1;
 	}
 	setvbuf(d->rec, NULL, _IOFBF, 1 << 20);
-	log_info("recording the netlink stream to %s", d->opts.record);
+	d->rec_bytes = sizeof hdr;
+	log_info("recording the netlink stream to %s (at most %zu bytes: record_limit)",
+		 d->opts.record, cfg_of(d)->record_limit);
 	return 0;
 }
 

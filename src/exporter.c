@@ -39,7 +39,8 @@ static int fail(struct exporter *e, char *err, size_t errlen, const char *what)
 
 static int alloc_queues(struct exporter *e, char *err, size_t errlen)
 {
-	e->queue = calloc(EXPORTER_QUEUE, sizeof *e->queue);
+	e->qcap = e->hold_limit / EXPORTER_SLOT_BYTES + 1;
+	e->queue = calloc(e->qcap, sizeof *e->queue);
 	e->arena = malloc(EXPORTER_BATCH * e->slot_len);
 	if (e->queue && e->arena)
 		return 0;
@@ -51,7 +52,7 @@ static int alloc_queues(struct exporter *e, char *err, size_t errlen)
 }
 
 int exporter_open(struct exporter *e, const struct collector_conf *c, size_t slot_len,
-		  const struct exporter_sink *capture, char *err, size_t errlen)
+		  size_t hold_limit, const struct exporter_sink *capture, char *err, size_t errlen)
 {
 	int sndbuf = 4 << 20;
 
@@ -59,6 +60,7 @@ int exporter_open(struct exporter *e, const struct collector_conf *c, size_t slo
 	e->conf = c;
 	e->fd = -1;
 	e->slot_len = slot_len;
+	e->hold_limit = hold_limit;
 	name_of(&c->addr, e->name, sizeof e->name);
 	if (capture && capture->fn) {
 		e->capture = *capture;
@@ -223,34 +225,57 @@ static enum sent try_send(struct exporter *e, const struct exporter_dgram *d)
 
 static struct exporter_dgram *slot(struct exporter *e, size_t i)
 {
-	return &e->queue[(e->qhead + i) % EXPORTER_QUEUE];
+	return &e->queue[(e->qhead + i) % e->qcap];
+}
+
+/* True if a datagram of len bytes fits in what may be held. */
+static bool room(const struct exporter *e, size_t len)
+{
+	return e->qlen < e->qcap && e->held + len <= e->hold_limit;
+}
+
+/* A datagram dropped because hold_limit is reached: counted, and logged the
+ * first time and then at most once a minute. */
+static void drop_held(struct exporter *e)
+{
+	uint64_t now = now_s();
+
+	e->st.dropped++;
+	if (e->drop_log_s && now < e->drop_log_s + 60)
+		return;
+	e->drop_log_s = now;
+	log_warnx("collector %s: %zu bytes held for it (hold_limit): %" PRIu64
+		  " datagrams dropped so far",
+		  e->name, e->held, e->st.dropped);
 }
 
 static void enqueue(struct exporter *e, const struct exporter_dgram *dg)
 {
-	uint8_t *copy = e->qlen < EXPORTER_QUEUE ? malloc(dg->len) : NULL;
+	uint8_t *copy = room(e, dg->len) ? malloc(dg->len) : NULL;
 
 	if (!copy) {
-		e->st.dropped++;
+		drop_held(e);
 		return;
 	}
 	memcpy(copy, dg->data, dg->len);
 	struct exporter_dgram *d = slot(e, e->qlen);
 	*d = (struct exporter_dgram){.len = dg->len, .records = dg->records, .data = copy};
 	e->qlen++;
+	e->held += dg->len;
 	e->st.queued++;
 }
 
 /* Put d (taking its buffer) ahead of everything held. */
 static void hold_first(struct exporter *e, struct exporter_dgram *d)
 {
-	if (e->qlen == EXPORTER_QUEUE) {
+	if (!room(e, d->len)) {
 		free(d->data);
-		e->st.dropped++;
+		drop_held(e);
 	} else {
-		e->qhead = (e->qhead + EXPORTER_QUEUE - 1) % EXPORTER_QUEUE;
+		e->qhead = (e->qhead + e->qcap - 1) % e->qcap;
 		*slot(e, 0) = *d;
 		e->qlen++;
+		e->held += d->len;
 		e->st.queued++;
 	}
 	*d = (struct exporter_dgram){0};
@@ -258,8 +283,9 @@ static void hold_first(struct exporter *e, struct exporter_dgram *d)
 
 static void pop(struct exporter *e)
 {
+	e->held -= slot(e, 0)->len;
 	free(slot(e, 0)->data);
-	e->qhead = (e->qhead + 1) % EXPORTER_QUEUE;
+	e->qhead = (e->qhead + 1) % e->qcap;
 	e->qlen--;
 }
 
@@ -476,6 +502,7 @@ const uint8_t *exporter_oldest(const struct exporter *e, size_t *len)
 void exporter_adopt(struct exporter *fresh, struct exporter *old)
 {
 	struct exporter_dgram *q = fresh->queue;
+	size_t qcap = fresh->qcap;
 
 	exporter_push(old);
 	fresh->st = old->st;
@@ -487,10 +514,13 @@ void exporter_adopt(struct exporter *fresh, struct exporter *old)
 	fresh->last = old->last;
 	old->last = (struct exporter_dgram){0};
 	fresh->queue = old->queue;
+	fresh->qcap = old->qcap;
 	fresh->qhead = old->qhead;
 	fresh->qlen = old->qlen;
+	fresh->held = old->held;
 	old->queue = q; /* empty */
-	old->qhead = old->qlen = 0;
+	old->qcap = qcap;
+	old->qhead = old->qlen = old->held = 0;
 }
 
 void exporter_close(struct exporter *e)

@@ -24,15 +24,15 @@
 
 #include "config.h"
 
-#define EXPORTER_QUEUE	  4096 /* datagrams held for one collector */
-#define EXPORTER_PROBE_NS 1000000000ull
-#define EXPORTER_BATCH	  32 /* datagrams staged for one sendmmsg(2) */
+#define EXPORTER_SLOT_BYTES 64 /* hold_limit / this: the most datagrams held */
+#define EXPORTER_PROBE_NS   1000000000ull
+#define EXPORTER_BATCH	    32 /* datagrams staged for one sendmmsg(2) */
 
 struct exporter_stats {
 	uint64_t datagrams; /* handed to the kernel (probes included) */
 	uint64_t records;   /* in those datagrams */
 	uint64_t errors;    /* errors reported: each means a datagram was lost */
-	uint64_t dropped;   /* datagrams dropped: queue full */
+	uint64_t dropped;   /* datagrams dropped: hold_limit reached, or refused */
 	uint64_t queued;    /* datagrams that had to wait */
 	uint64_t outages;   /* times the collector was found down */
 	uint64_t resent;    /* datagrams refused and held again */
@@ -71,21 +71,25 @@ struct exporter {
 	bool came_back;	    /* it is up again: templates must be resent */
 	uint8_t *probe_msg; /* what to probe with (templates), else the oldest held */
 	size_t probe_len;
-	struct exporter_dgram last; /* the last datagram sent, until the next one */
-	struct exporter_dgram *queue;
-	size_t qhead, qlen;
-	uint8_t *arena;	 /* EXPORTER_BATCH slots of slot_len bytes */
-	size_t slot_len; /* the largest datagram the collector's version sends */
+	struct exporter_dgram last;   /* the last datagram sent, until the next one */
+	struct exporter_dgram *queue; /* a ring of qcap */
+	size_t qcap, qhead, qlen;
+	size_t held, hold_limit; /* bytes held, and the most that may be */
+	uint64_t drop_log_s;	 /* when drops at hold_limit were last logged */
+	uint8_t *arena;		 /* EXPORTER_BATCH slots of slot_len bytes */
+	size_t slot_len;	 /* the largest datagram the collector's version sends */
 	struct exporter_dgram batch[EXPORTER_BATCH]; /* staged, data in arena */
 	size_t nbatch;
 	struct exporter_stats st;
 };
 
 /* Open the socket for collector c, whose datagrams are at most slot_len
- * bytes long; with capture (may be NULL) set, no socket: datagrams go to
+ * bytes long, holding at most hold_limit bytes of datagrams while it is
+ * down or its socket is full (beyond that they are dropped, counted and
+ * logged); with capture (may be NULL) set, no socket: datagrams go to
  * capture->fn. Returns 0, or -1 with a message in err. */
 int exporter_open(struct exporter *e, const struct collector_conf *c, size_t slot_len,
-		  const struct exporter_sink *capture, char *err, size_t errlen);
+		  size_t hold_limit, const struct exporter_sink *capture, char *err, size_t errlen);
 
 /* Where the collector stands (see enum exporter_state). */
 enum exporter_state exporter_state(const struct exporter *e);

@@ -80,7 +80,7 @@ struct fixture {
 	struct exporter e;
 };
 
-static void setup(struct fixture *f, unsigned mtu)
+static void setup_held(struct fixture *f, unsigned mtu, size_t hold_limit)
 {
 	struct sockaddr_in *a = (struct sockaddr_in *)&f->c.addr;
 	char err[256];
@@ -95,7 +95,12 @@ static void setup(struct fixture *f, unsigned mtu)
 	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	f->c.addrlen = sizeof *a;
 	snprintf(f->c.name, sizeof f->c.name, "test");
-	CHECK(exporter_open(&f->e, &f->c, NFV5_MAX_LEN, NULL, err, sizeof err) == 0);
+	CHECK(exporter_open(&f->e, &f->c, NFV5_MAX_LEN, hold_limit, NULL, err, sizeof err) == 0);
+}
+
+static void setup(struct fixture *f, unsigned mtu)
+{
+	setup_held(f, mtu, 16u << 20);
 }
 
 /* Batches: EXPORTER_BATCH leave at once, the rest when pushed, in order. */
@@ -197,11 +202,39 @@ static void test_oversize(void)
 	close(fd);
 }
 
+/* A collector down for long: what is held stays within hold_limit bytes,
+ * the rest is dropped and counted, the oldest kept. */
+static void test_hold_limit(void)
+{
+	struct fixture f;
+	struct exporter *e = &f.e;
+	size_t limit = 64 * 1024, fit = limit / DGRAM_LEN;
+	uint32_t s = 0;
+	size_t len;
+
+	setup_held(&f, 1400, limit);
+	close(f.fd); /* refuses from now on */
+	send_seq(e, 0, 1);
+	exporter_push(e);
+	send_seq(e, 1, 2000);
+	exporter_push(e);
+	CHECK(exporter_state(e) != EXPORTER_UP);
+	CHECK_EQ_U64(exporter_waiting(e), fit);
+	CHECK(e->held <= limit);
+	CHECK_EQ_U64(e->st.dropped, 2001 - fit);
+	const uint8_t *oldest = exporter_oldest(e, &len);
+	if (oldest)
+		memcpy(&s, oldest, sizeof s);
+	CHECK_EQ_U64(s, 0);
+	exporter_close(e);
+}
+
 int main(void)
 {
 	log_init("test_exporter", LOG_USER, true);
 	test_batches();
 	test_outage();
 	test_oversize();
+	test_hold_limit();
 	CHECK_DONE();
 }

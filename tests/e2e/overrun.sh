@@ -20,7 +20,10 @@ lab_servers_start
 lab_nfcapd_start "$LAB_COLLECTOR_PORT"
 lab_ct_start
 
-lab_nfflowd_start_with "$LAB_COLLECTOR_PORT" "netlink_rcvbuf 64K" "resync_interval 2"
+# Without the kernel's reliable delivery (the default), which would keep the
+# DESTROY events and report no overrun at all.
+lab_nfflowd_start_with "$LAB_COLLECTOR_PORT" "netlink_rcvbuf 64K" "resync_interval 2" \
+	"netlink_reliable no"
 pid=$(cat "$LAB_TMP/nfflowd.pid")
 
 # Two connections open across the overrun, with traffic before and after.

@@ -56,17 +56,21 @@ lab_log "recording: $frames packets, $ct conntrack messages as tshark decodes th
 [ -z "$bad" ] || lab_fail "tshark flags packets of the recording:"$'\n'"$bad"
 
 # Replay it twice: once to a collector, once more (collector gone) for
-# determinism.
+# determinism; that one must exit 1, saying the datagrams were not delivered.
 sed "s/args $LAB_COLLECTOR_PORT /args $REPLAY_PORT /" "$LAB_TMP/nfflowd.conf" >"$LAB_TMP/replay.conf"
-replay() { # N FILE
+replay() { # N FILE [EXPECTED-STATUS]
+	local rc=0
 	ip netns exec "$LAB_RTR" timeout 30 "$NFFLOWD" -c "$LAB_TMP/replay.conf" replay "$2" \
-		>"$LAB_TMP/replay$1.csv" 2>"$LAB_TMP/replay$1.err" ||
-		lab_fail "replay $1 failed: $(cat "$LAB_TMP/replay$1.err")"
+		>"$LAB_TMP/replay$1.csv" 2>"$LAB_TMP/replay$1.err" || rc=$?
+	[ "$rc" -eq "${3:-0}" ] ||
+		lab_fail "replay $1 exited $rc, expected ${3:-0}: $(cat "$LAB_TMP/replay$1.err")"
 }
 replay 1 "$rec"
 lab_nfcapd_stop "$REPLAY_PORT"
-# The second from a pipe: read as a stream, not mapped.
-replay 2 /dev/stdin < <(cat "$rec")
+# The second from a pipe: read as a stream.
+replay 2 /dev/stdin 1 < <(cat "$rec")
+grep -q "datagrams were not delivered" "$LAB_TMP/replay2.err" ||
+	lab_fail "replay 2 did not say that its datagrams were lost: $(cat "$LAB_TMP/replay2.err")"
 grep -E "replayed [0-9]+ events" "$LAB_TMP/replay1.err" >&2 || lab_fail "replay did not report its rate"
 cmp -s "$LAB_TMP/replay1.csv" "$LAB_TMP/replay2.csv" ||
 	lab_fail "two replays of the same file gave different records"
