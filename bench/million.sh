@@ -74,11 +74,13 @@ ct_count() { ip netns exec "$LAB_RTR" conntrack -C; }
 # 1. An empty table, then the connections.
 start
 c0=$(cpu) r0=$(rss)
+gens=()
 for i in 0 1; do
 	ip netns exec "$LAB_CLI" taskset -c "$i" timeout 300 "$OUT/udpflood" -n $((CONNS / 2)) -a 32 \
 		-A 203.0.113.10 -s $((20000 + i)) -t 280 >"$LAB_TMP/gen-$i.out" &
+	gens+=($!)
 done
-wait
+wait "${gens[@]}"
 open=$(ct_count)
 lab_log "$open connections open"
 lab_wait_for 60 "nfflowd to read every NEW" at_least "events:" new "$CONNS" || true
@@ -121,7 +123,7 @@ lost=$((before - (e1 - e0)))
 
 awk -v n="$open" -v c0="$c0" -v c1="$c1" -v c2="$c2" -v c3="$c3" -v c4="$c4" -v c5a="$c5a" \
 	-v c5="$c5" -v c6="$c6" -v r0="$r0" -v r1="$r1" -v r2="$r2" -v r3="$r3" -v r4="$r4" \
-	-v i2="$i2" -v i3="$i3" -v ms=$((t1 - t0)) -v before="$before" -v exp=$((e1 - e0)) \
+	-v i2="$i2" -v i3="$i3" -v ms=$((t1 - t0)) -v before="$before" -v exported=$((e1 - e0)) \
 	-v lost="$lost" -v dr="$dr" -v t="$T" '
 BEGIN {
 	printf "nfflowd with %d concurrent NATed connections (active_timeout %d s)\n", n, t
@@ -134,7 +136,7 @@ BEGIN {
 	printf "%-52s %12.0f\n", "start-up snapshots per connection (B)", r4 * 1024 / n
 	printf "%-52s %12.2f\n", "resync dump: CPU (s)", c5 - c5a
 	printf "%-52s %12d\n", "connections ended by the flush", before
-	printf "%-52s %12d\n", "  exported by nfflowd", exp
+	printf "%-52s %12d\n", "  exported by nfflowd", exported
 	printf "%-52s %12d\n", "  lost", lost
 	printf "%-52s %12d\n", "  events the kernel dropped for nfflowd", dr
 	printf "(interim records: %d after the first round, %d after the second)\n", i2, i3

@@ -225,6 +225,13 @@ size_t cttable_sweep(struct cttable *t,
 	return removed;
 }
 
+void cttable_mark_all(struct cttable *t, uint32_t gen)
+{
+	for (size_t i = 0; i < t->cap; i++)
+		if (t->slots[i].key != 0)
+			t->slots[i].gen = gen;
+}
+
 size_t cttable_memory(const struct cttable *t)
 {
 	return sizeof *t + t->cap * sizeof *t->slots +

@@ -62,6 +62,9 @@ size_t cttable_sweep(struct cttable *t,
 		     bool (*fn)(void *ctx, const struct ct_entry *e, const struct ct_event *snap),
 		     void *ctx);
 
+/* Set the dump generation of every entry to gen (as seen by that dump). */
+void cttable_mark_all(struct cttable *t, uint32_t gen);
+
 /* Bytes of memory the table holds now. */
 size_t cttable_memory(const struct cttable *t);
 

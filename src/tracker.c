@@ -10,11 +10,12 @@ int tracker_init(struct tracker *t, uint64_t ttl_ns, bool kernel_ts, tracker_emi
 	memset(t, 0, sizeof *t);
 	t->table = cttable_new();
 	t->ended = cttable_new();
-	t->interim = cttable_new();
+	t->interim = interim_new();
 	if (!t->table || !t->ended || !t->interim) {
 		tracker_free(t);
 		return -1;
 	}
+	t->max_conns = SIZE_MAX;
 	t->ttl_ns = ttl_ns;
 	t->kernel_ts = kernel_ts;
 	t->emit = emit;
@@ -27,8 +28,9 @@ void tracker_free(struct tracker *t)
 {
 	cttable_free(t->table);
 	cttable_free(t->ended);
-	cttable_free(t->interim);
-	t->table = t->ended = t->interim = NULL;
+	interim_free(t->interim);
+	t->table = t->ended = NULL;
+	t->interim = NULL;
 }
 
 void tracker_set_active_timeout(struct tracker *t, uint64_t active_ns)
@@ -57,13 +59,13 @@ static uint64_t minus(uint64_t a, uint64_t b)
 	return a > b ? a - b : 0;
 }
 
-/* ev's counters less what earlier records of it carried (snap). */
-static void subtract(struct ct_event *ev, const struct ct_event *snap)
+/* ev's counters less what earlier records of it carried (prev). */
+static void subtract(struct ct_event *ev, const struct interim_rec *prev)
 {
-	ev->cnt_orig.packets = minus(ev->cnt_orig.packets, snap->cnt_orig.packets);
-	ev->cnt_orig.bytes = minus(ev->cnt_orig.bytes, snap->cnt_orig.bytes);
-	ev->cnt_reply.packets = minus(ev->cnt_reply.packets, snap->cnt_reply.packets);
-	ev->cnt_reply.bytes = minus(ev->cnt_reply.bytes, snap->cnt_reply.bytes);
+	ev->cnt_orig.packets = minus(ev->cnt_orig.packets, prev->orig.packets);
+	ev->cnt_orig.bytes = minus(ev->cnt_orig.bytes, prev->orig.bytes);
+	ev->cnt_reply.packets = minus(ev->cnt_reply.packets, prev->reply.packets);
+	ev->cnt_reply.bytes = minus(ev->cnt_reply.bytes, prev->reply.bytes);
 }
 
 /* The final records of a connection: after active-timeout records, only
@@ -71,46 +73,62 @@ static void subtract(struct ct_event *ev, const struct ct_event *snap)
 static void export_conn(struct tracker *t, const struct ct_event *ev, uint64_t key,
 			uint64_t first_ns, uint64_t last_ns)
 {
+	struct interim_rec prev;
 	/* Most connections never had an interim record: no lookup for them. */
-	struct ct_entry *e = cttable_count(t->interim) ? cttable_find(t->interim, key) : NULL;
-	const struct ct_event *snap = e ? cttable_snapshot(t->interim, e) : NULL;
+	bool had = interim_count(t->interim) && interim_find(t->interim, key, &prev);
 
 	if (!(ev->have & CT_HAVE_COUNTERS))
 		t->st.no_counters++;
 	t->st.exported++;
-	if (!snap) {
+	if (!had) {
 		emit(t, ev, first_ns, last_ns, false);
 		return;
 	}
 	struct ct_event rest = *ev;
-	subtract(&rest, snap);
-	emit(t, &rest, e->first_ns, last_ns, false);
-	cttable_remove(t->interim, key);
+	subtract(&rest, &prev);
+	emit(t, &rest, prev.last_ns, last_ns, false);
+	interim_remove(t->interim, key);
 }
 
-/* A dump shows ev open: if its last record (or its start) lies more than
- * active_ns back, export what passed since and remember the counters. */
-static void maybe_interim(struct tracker *t, const struct ct_event *ev, uint64_t first_ns,
-			  uint64_t now_ns)
+/* Remember that records of key carried ev's counters up to now_ns; false
+ * (counted) if that cannot be stored. */
+static bool remember_interim(struct tracker *t, uint64_t key, const struct ct_event *ev,
+			     uint64_t now_ns)
 {
-	uint64_t key = cttable_key(ev);
-	struct ct_entry *e = cttable_find(t->interim, key);
-	uint64_t since = e ? e->first_ns : first_ns;
-	bool created;
+	struct interim_rec r = {
+	    .key = key, .last_ns = now_ns, .orig = ev->cnt_orig, .reply = ev->cnt_reply};
+
+	switch (interim_put(t->interim, &r)) {
+	case INTERIM_STORED:
+		return true;
+	case INTERIM_FULL:
+		t->st.table_full++;
+		return false;
+	case INTERIM_NOMEM:
+		break;
+	}
+	t->st.oom++;
+	return false;
+}
+
+/* A dump shows ev open (prev: its interim entry, or NULL): if its last
+ * record (or its start) lies more than active_ns back, export what passed
+ * since and remember the counters. Unless they can be remembered there is no
+ * interim record: the final one then carries everything. */
+static void maybe_interim(struct tracker *t, const struct ct_event *ev, uint64_t key,
+			  const struct interim_rec *prev, uint64_t first_ns, uint64_t now_ns)
+{
+	uint64_t since = prev ? prev->last_ns : first_ns;
 
 	if (!(ev->have & CT_HAVE_COUNTERS) || now_ns < since + t->active_ns)
 		return;
+	if (!remember_interim(t, key, ev, now_ns))
+		return;
 	struct ct_event delta = *ev;
-	if (e)
-		subtract(&delta, cttable_snapshot(t->interim, e));
+	if (prev)
+		subtract(&delta, prev);
 	emit(t, &delta, since, now_ns, true);
 	t->st.interim++;
-	e = cttable_insert(t->interim, key, now_ns, &created);
-	if (!e || cttable_set_snapshot(t->interim, e, ev) != 0) {
-		t->st.oom++;
-		return;
-	}
-	e->first_ns = now_ns;
 }
 
 /* When a new connection began: the kernel stamps events since Linux 6.14,
@@ -120,12 +138,30 @@ static uint64_t new_time(const struct ct_event *ev, uint64_t now_ns)
 	return start_of(ev, (ev->have & CT_HAVE_TS_EVENT) ? ev->event_ns : now_ns);
 }
 
-static void remember(struct tracker *t, const struct ct_event *ev, uint64_t now_ns)
+/* key's table entry, created with first_ns if absent and the table holds
+ * less than max_conns; NULL (counted) if it cannot be. A new entry counts as
+ * seen by the dump running or last run: a dump running may have passed its
+ * place, and one that ran before it cannot have shown it. */
+static struct ct_entry *table_insert(struct tracker *t, uint64_t key, uint64_t first_ns)
 {
+	struct ct_entry *e;
 	bool created;
 
-	if (!cttable_insert(t->table, cttable_key(ev), new_time(ev, now_ns), &created))
+	if (cttable_count(t->table) >= t->max_conns && !(e = cttable_find(t->table, key))) {
+		t->st.table_full++;
+		return NULL;
+	}
+	e = cttable_insert(t->table, key, first_ns, &created);
+	if (!e)
 		t->st.oom++;
+	else if (created)
+		e->gen = t->gen;
+	return e;
+}
+
+static void remember(struct tracker *t, const struct ct_event *ev, uint64_t now_ns)
+{
+	table_insert(t, cttable_key(ev), new_time(ev, now_ns));
 }
 
 static void finish(struct tracker *t, const struct ct_event *ev, uint64_t now_ns)
@@ -158,15 +194,11 @@ static struct ct_entry *snapshot_entry(struct tracker *t, const struct ct_event 
 				       uint64_t now_ns)
 {
 	struct ct_entry *e;
-	bool created;
 
-	if (t->startup_dump) {
-		e = cttable_insert(t->table, key, start_of(ev, now_ns), &created);
-		if (!e)
-			t->st.oom++;
-	} else {
+	if (t->startup_dump)
+		e = table_insert(t, key, start_of(ev, now_ns));
+	else
 		e = cttable_find(t->table, key);
-	}
 	if (!e)
 		return NULL;
 	e->gen = t->gen;
@@ -188,8 +220,12 @@ static void dump_entry(struct tracker *t, const struct ct_event *ev, uint64_t no
 	if (cttable_count(t->ended) && cttable_find(t->ended, key))
 		return;
 	struct ct_entry *e = snapshot_entry(t, ev, key, now_ns);
+	struct interim_rec prev;
+	/* Marked as seen by this dump, whether or not it is due. */
+	bool had = interim_count(t->interim) && interim_seen(t->interim, key, &prev);
 	if (t->active_ns)
-		maybe_interim(t, ev, start_of(ev, e ? e->first_ns : now_ns), now_ns);
+		maybe_interim(t, ev, key, had ? &prev : NULL,
+			      start_of(ev, e ? e->first_ns : now_ns), now_ns);
 }
 
 void tracker_event(struct tracker *t, const struct ct_event *ev, uint64_t now_ns)
@@ -219,6 +255,7 @@ void tracker_dump_begin(struct tracker *t, bool startup)
 	t->dumping = true;
 	t->startup_dump = startup;
 	t->gen++;
+	interim_unmark_all(t->interim);
 }
 
 struct reconcile_ctx {
@@ -227,13 +264,30 @@ struct reconcile_ctx {
 	size_t ended;
 };
 
+/* Not shown by the last two dumps (other than the start-up one), and in the
+ * table since before they began: the connection is gone, its DESTROY lost.
+ * One dump is not enough: with reliable delivery the kernel may hold a
+ * DESTROY back, to deliver it again, while a dump runs. */
+static bool gone_one(struct tracker *t, const struct ct_entry *e)
+{
+	if (t->startup_dump || e->gen + 1 >= t->gen)
+		return false;
+	interim_remove(t->interim, e->key);
+	t->st.gone_by_dump++;
+	return true;
+}
+
 static bool reconcile_one(void *ctx, const struct ct_entry *e, const struct ct_event *snap)
 {
 	struct reconcile_ctx *rc = ctx;
 
-	if (!snap || e->gen == rc->t->gen)
+	/* Shown by this dump or the one before: a DESTROY the kernel holds back
+	 * to deliver again (reliable delivery) may still come. */
+	if (e->gen + 1 >= rc->t->gen)
 		return false;
-	/* The table sweeps: export_conn may only touch the interim table. */
+	if (!snap)
+		return gone_one(rc->t, e);
+	/* The table sweeps: export_conn may only touch interim. */
 	struct ct_event ev = *snap;
 	uint64_t last = ev.stop_ns < rc->now_ns ? ev.stop_ns : rc->now_ns;
 	ev.type = CT_EV_DESTROY;
@@ -254,12 +308,26 @@ static void clear_ended(struct tracker *t)
 	t->ended = fresh;
 }
 
+/* interim_sweep: an entry the dump did not show. Only dumps make entries,
+ * and those this one made are marked: the others were there before it. */
+static bool interim_gone(void *ctx, const struct interim_rec *r, bool marked)
+{
+	(void)r;
+	if (marked)
+		return false;
+	((struct tracker *)ctx)->st.gone_by_dump++;
+	return true;
+}
+
 size_t tracker_dump_end(struct tracker *t, uint64_t now_ns)
 {
 	struct reconcile_ctx rc = {.t = t, .now_ns = now_ns};
 
-	if (cttable_snapshots(t->table) > 0)
+	/* The table first: an ended connection's interim entry starts its record. */
+	if (cttable_snapshots(t->table) > 0 || (!t->startup_dump && cttable_count(t->table) > 0))
 		cttable_sweep(t->table, reconcile_one, &rc);
+	if (!t->startup_dump && interim_count(t->interim) > 0)
+		interim_sweep(t->interim, interim_gone, t);
 	t->dumping = false;
 	t->startup_dump = false;
 	clear_ended(t);
@@ -268,6 +336,12 @@ size_t tracker_dump_end(struct tracker *t, uint64_t now_ns)
 
 void tracker_dump_abort(struct tracker *t)
 {
+	/* A failed dump does not count as one that missed anything: it counts
+	 * as one that saw every connection (aborts are rare: a sweep is fine). */
+	if (!t->startup_dump) {
+		cttable_mark_all(t->table, t->gen);
+		interim_mark_all(t->interim);
+	}
 	t->dumping = false;
 	t->startup_dump = false;
 	clear_ended(t);
@@ -283,9 +357,21 @@ static bool expire_one(void *ctx, const struct ct_entry *e, const struct ct_even
 	return e->first_ns < ((struct expire_ctx *)ctx)->cutoff_ns;
 }
 
+static bool expire_interim(void *ctx, const struct interim_rec *r, bool marked)
+{
+	(void)marked;
+	return r->last_ns < ((struct expire_ctx *)ctx)->cutoff_ns;
+}
+
 void tracker_set_ttl(struct tracker *t, uint64_t ttl_ns)
 {
 	t->ttl_ns = ttl_ns;
+}
+
+void tracker_set_limit(struct tracker *t, size_t max)
+{
+	t->max_conns = max;
+	interim_set_limit(t->interim, max);
 }
 
 size_t tracker_expire(struct tracker *t, uint64_t now_ns)
@@ -295,7 +381,7 @@ size_t tracker_expire(struct tracker *t, uint64_t now_ns)
 
 	/* An interim entry is refreshed at each record: one older than ttl
 	 * belongs to a connection whose end went unseen. */
-	cttable_sweep(t->interim, expire_one, &c);
+	interim_sweep(t->interim, expire_interim, &c);
 	t->st.expired += n;
 	return n;
 }

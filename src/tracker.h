@@ -12,6 +12,7 @@
 
 #include "cttable.h"
 #include "flow.h"
+#include "interim.h"
 
 /* Receives the records of one connection (1..3, see flow_from_conn): its
  * end, or with interim an active-timeout record of a connection still open.
@@ -34,14 +35,17 @@ struct tracker_stats {
 	uint64_t no_counters;	 /* exported without counters (accounting was off) */
 	uint64_t oom;		 /* entries not stored for lack of memory */
 	uint64_t interim;	 /* active-timeout records of open connections */
+	uint64_t gone_by_dump;	 /* connections forgotten: a dump no longer showed them */
+	uint64_t table_full;	 /* entries not stored: max_connections reached */
 };
 
 struct tracker {
 	struct cttable *table;
 	struct cttable *ended; /* keys destroyed while a dump runs */
-	/* Connections with an active-timeout record: first_ns is when the last
-	 * one ended, the snapshot holds the counters exported so far. */
-	struct cttable *interim;
+	/* Connections with an active-timeout record: when the last one ended
+	 * and the counters exported so far. */
+	struct interim *interim;
+	size_t max_conns;   /* most entries in table, and in interim */
 	uint64_t active_ns; /* active_timeout; 0: off */
 	bool kernel_ts;	    /* nf_conntrack_timestamp is on: NEW needs no entry */
 	uint64_t ttl_ns;
@@ -71,12 +75,19 @@ void tracker_event(struct tracker *t, const struct ct_event *ev, uint64_t now_ns
 void tracker_dump_begin(struct tracker *t, bool startup);
 
 /* The dump finished (NLMSG_DONE) and every event queued before that has been
- * handled. Connections from the start-up dump that the dump no longer shows
- * and whose DESTROY never came are exported from their last snapshot.
- * Returns how many. */
+ * handled. Connections from the start-up dump that neither this dump nor the
+ * one before shows, and whose DESTROY never came, are exported from their
+ * last snapshot (ending now, or when their timeout would have ended them if
+ * that is earlier). Returns how many. After any other dump, the other
+ * entries (of table and interim) that existed when the dump before began
+ * and that neither dump showed are forgotten: their connection is gone and
+ * its DESTROY was lost. Two dumps, not one: with reliable delivery the
+ * kernel may hold a DESTROY back, to deliver it again, while a dump runs. */
 size_t tracker_dump_end(struct tracker *t, uint64_t now_ns);
 
-/* The dump failed: forget what it was collecting, keep the table. */
+/* The dump failed: forget what it was collecting, keep the table and
+ * everything in it. It counts as a dump that saw every connection, never as
+ * one that missed any. */
 void tracker_dump_abort(struct tracker *t);
 
 /* Export connections open longer than active_ns since their start or their
@@ -85,6 +96,11 @@ void tracker_set_active_timeout(struct tracker *t, uint64_t active_ns);
 
 /* Forget unfinished connections ttl_ns after they started (a reload). */
 void tracker_set_ttl(struct tracker *t, uint64_t ttl_ns);
+
+/* Store at most max entries in the table and as many in interim (after
+ * tracker_init: no limit); beyond that a new entry is not stored but counted
+ * in table_full. Lowering it forgets nothing. */
+void tracker_set_limit(struct tracker *t, size_t max);
 
 /* Forget entries whose connection started more than ttl before now_ns.
  * Returns how many. */

@@ -128,11 +128,30 @@ static void test_snapshot(void)
 	cttable_free(t);
 }
 
+/* What max_connections costs (nfflowd.conf(5)): bytes per entry at 1M
+ * entries without snapshots, the table kept at most half full. */
+static void test_memory_per_entry(void)
+{
+	struct cttable *t = cttable_new();
+	bool created;
+
+	for (uint32_t i = 1; i <= 1000000; i++) {
+		struct ct_event ev = ev_with(i, (uint16_t)i);
+		CHECK(cttable_insert(t, cttable_key(&ev), i, &created) != NULL);
+	}
+	double per = (double)cttable_memory(t) / (double)cttable_count(t);
+	printf("cttable: %zu entries, %zu bytes, %.1f bytes per entry\n", cttable_count(t),
+	       cttable_memory(t), per);
+	CHECK(per >= 48 && per <= 51);
+	cttable_free(t);
+}
+
 int main(void)
 {
 	test_key();
 	test_insert_find_remove();
 	test_sweep_ttl();
 	test_snapshot();
+	test_memory_per_entry();
 	CHECK_DONE();
 }
