@@ -3,6 +3,8 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include "ipfix.h"
+
 const struct collector_ops *collector_ops_for(int version)
 {
 	static const struct collector_ops *const kinds[] = {&collector_v5_ops, &collector_v9_ops,
@@ -32,7 +34,15 @@ bool collector_batch_add(struct collector_batch *b, const struct flow_rec *r, ui
 	if (b->n == 0)
 		b->due_ns = mono_ns + flush_ms * NS_PER_MS;
 	b->recs[b->n++] = *r;
-	return b->n == NFV5_MAX_RECORDS;
+	return b->n >= (b->max && b->max < NFV5_MAX_RECORDS ? b->max : NFV5_MAX_RECORDS);
+}
+
+size_t collector_max_payload(const struct collector_conf *conf)
+{
+	size_t mtu = conf->mtu ? conf->mtu : IPFIX_MTU_DEFAULT;
+	size_t headers = conf->addr.ss_family == AF_INET6 ? IPFIX_IP6_UDP_LEN : IPFIX_IP4_UDP_LEN;
+
+	return mtu > headers ? mtu - headers : 0;
 }
 
 struct nfv5_header collector_v5_header(const struct collector_env *env, const struct nf_now *t)

@@ -1,8 +1,11 @@
 /* collector_ipfix: a NetFlow v9 (RFC 3954) or IPFIX (RFC 7011) collector.
- * One record per connection, queued and encoded a message at a time; NAT
- * create events at NEW for the collectors that want them. While the
- * collector is down every message carries the templates, and it is probed
- * with the templates as they stood before the oldest message held for it. */
+ * One flow record per connection (and per interim record), queued and
+ * encoded a message at a time; NAT events (RFC 8158 session create at NEW,
+ * and delete at the end with nat_events all) in templates of their own for
+ * the collectors that want them. While the collector is down every message
+ * carries the templates, and it is probed with the templates as they stood
+ * before the oldest message held for it. v9 messages are numbered as they
+ * leave (exporter_number), so that an outage leaves no gap in the sequence. */
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,8 +20,9 @@
 struct ipx_entry {
 	struct ct_event ev;
 	uint64_t first_ms, last_ms;
-	uint8_t end_reason; /* flowEndReason; 0 for a NAT create event */
-	bool create;	    /* a NAT create event (conntrack NEW) */
+	uint8_t end_reason; /* flowEndReason (flow records) */
+	uint8_t nat_event;  /* natEvent */
+	uint8_t kind;	    /* enum ipfix_kind */
 };
 
 struct ipx {
@@ -39,43 +43,43 @@ static int ipx_open(struct collector *c, const struct collector_conf *conf,
 		    const struct collector_env *env, char *err, size_t errlen)
 {
 	struct ipx *x = calloc(1, sizeof *x);
-	size_t mtu = conf->mtu ? conf->mtu : IPFIX_MTU_DEFAULT;
+	size_t max_len = collector_max_payload(conf);
 
 	if (!x) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (ipfix_init(&x->ipfix, conf->version, conf->domain, mtu, conf->refresh_s,
+	if (ipfix_init(&x->ipfix, conf->version, conf->domain, max_len, conf->refresh_s,
 		       conf->refresh_pkts) != 0) {
 		snprintf(err, errlen, "collector %s: bad version or mtu", conf->name);
 		free(x);
 		return -1;
 	}
-	if (collector_udp_open(&x->udp, conf, env, mtu, err, errlen) != 0) {
+	if (collector_udp_open(&x->udp, conf, env, max_len, err, errlen) != 0) {
 		free(x);
 		return -1;
 	}
+	if (conf->version == IPFIX_V9)
+		exporter_number(&x->udp.ex, IPFIX_V9_SEQUENCE_AT);
 	c->impl = x;
 	return 0;
 }
 
-/* natEvent (IE 230): IANA's NAT44 session create/delete (4/5) by default;
- * the older 1/2 with nat_event_codes legacy, and for IPv6, which has no
- * NAT66 code of its own. 0 for a connection NAT did not change. */
-static uint8_t nat_event(const struct collector_conf *c, const struct ipx_entry *q)
+/* natEvent (IE 230) of a session create or delete: IANA's NAT44 session
+ * create/delete (4/5) by default; the older 1/2 with nat_event_codes
+ * legacy, and for IPv6, which has no NAT66 code of its own. */
+static uint8_t nat_code(const struct collector_conf *c, const struct ct_event *ev, bool create)
 {
-	bool legacy = c->legacy_nat_events || q->ev.family != AF_INET;
+	bool legacy = c->legacy_nat_events || ev->family != AF_INET;
 
-	if (!q->create && !flow_nat_changed(&q->ev))
-		return 0;
-	if (q->create)
+	if (create)
 		return legacy ? IPFIX_NAT_CREATE : IPFIX_NAT44_SESSION_ADD;
 	return legacy ? IPFIX_NAT_DELETE : IPFIX_NAT44_SESSION_DEL;
 }
 
 static void ipx_send(struct ipx *x, const struct nf_now *t)
 {
-	uint8_t buf[IPFIX_MTU_MAX];
+	uint8_t buf[IPFIX_MSG_MAX];
 	size_t off = 0, used;
 
 	if (x->qlen == 0)
@@ -86,17 +90,20 @@ static void ipx_send(struct ipx *x, const struct nf_now *t)
 						.first_ms = q->first_ms,
 						.last_ms = q->last_ms,
 						.end_reason = q->end_reason,
-						.nat_event = nat_event(x->udp.conf, q)};
+						.nat_event = q->nat_event,
+						.kind = q->kind};
 	}
 	/* While a collector is down, every message it will get carries the
 	 * templates, and so does the first after it is back: whatever it lost
 	 * or forgot meanwhile, each message can be decoded. */
 	if (exporter_take_comeback(&x->udp.ex) || exporter_state(&x->udp.ex) != EXPORTER_UP)
 		ipfix_templates_due(&x->ipfix);
+	/* A message of templates alone (used 0) when they and the first record
+	 * do not fit together: the records follow in the next. */
 	while (off < x->qlen) {
 		size_t len = ipfix_encode(&x->ipfix, buf, sizeof buf, t->real_ns,
 					  x->udp.env.boot_ms, x->recs + off, x->qlen - off, &used);
-		if (len == 0 || used == 0)
+		if (len == 0)
 			break;
 		exporter_send(&x->udp.ex, buf, len, (unsigned)used);
 		off += used;
@@ -113,30 +120,47 @@ static void ipx_add(struct ipx *x, const struct ipx_entry *q, const struct nf_no
 		ipx_send(x, t);
 }
 
+/* A flow record: an interim one (active timeout) says nothing about the
+ * NAT session, which is still open (natEvent 0); the final one of a
+ * connection NAT changed carries the whole mapping as a session delete. With
+ * nat_events all, a delete event at the connection's end follows it. */
 static void ipx_conn(struct collector *c, const struct ct_event *ev, const struct flow_rec *rec,
 		     bool interim, const struct nf_now *t)
 {
+	struct ipx *x = ipx_of(c);
+	const struct collector_conf *conf = x->udp.conf;
+	bool nat_end = !interim && flow_nat_changed(ev);
 	struct ipx_entry q = {.ev = *ev,
 			      .first_ms = rec->first_ms,
 			      .last_ms = rec->last_ms,
-			      .end_reason = interim ? IPFIX_END_ACTIVE : ipfix_end_reason(ev)};
+			      .end_reason = interim ? IPFIX_END_ACTIVE : ipfix_end_reason(ev),
+			      .nat_event = nat_end ? nat_code(conf, ev, false) : 0,
+			      .kind = IPFIX_FLOW};
 
-	ipx_add(ipx_of(c), &q, t);
+	ipx_add(x, &q, t);
+	if (!nat_end || conf->nat_events != CONFIG_NAT_EVENTS_ALL)
+		return;
+	q.kind = IPFIX_NAT_EVENT; /* at the connection's end: its last_ms */
+	q.end_reason = 0;
+	ipx_add(x, &q, t);
 }
 
 static bool ipx_wants_nat_create(const struct collector *c)
 {
-	return ipx_of(c)->udp.conf->nat_events;
+	return ipx_of(c)->udp.conf->nat_events != CONFIG_NAT_EVENTS_NO;
 }
 
 static bool ipx_nat_create(struct collector *c, const struct ct_event *ev, uint64_t t_ms,
 			   const struct nf_now *t)
 {
-	struct ipx_entry q = {.ev = *ev, .first_ms = t_ms, .last_ms = t_ms, .create = true};
+	struct ipx_entry q = {.ev = *ev,
+			      .first_ms = t_ms,
+			      .last_ms = t_ms,
+			      .nat_event = nat_code(ipx_of(c)->udp.conf, ev, true),
+			      .kind = IPFIX_NAT_EVENT};
 
 	if (!ipx_wants_nat_create(c))
 		return false;
-	q.ev.have &= ~(uint32_t)CT_HAVE_COUNTERS;
 	ipx_add(ipx_of(c), &q, t);
 	return true;
 }
@@ -154,7 +178,7 @@ static void ipx_flush(struct collector *c, const struct nf_now *t)
  * have been just before the oldest message held for it. */
 static void set_probe(struct ipx *x, const struct nf_now *t)
 {
-	uint8_t buf[IPFIX_MTU_MAX];
+	uint8_t buf[IPFIX_MSG_MAX];
 	size_t hlen, len;
 	const uint8_t *head = exporter_oldest(&x->udp.ex, &hlen);
 

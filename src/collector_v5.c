@@ -1,6 +1,6 @@
-/* collector_v5: a NetFlow v5 collector. It takes the NAT triplets, 30
- * records to a datagram, and numbers them with flow_sequence: the flows
- * exported to it before each datagram. */
+/* collector_v5: a NetFlow v5 collector. It takes the NAT triplets, as many
+ * records to a datagram as the mtu allows (at most 30), and numbers them
+ * with flow_sequence: the flows exported to it before each datagram. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -22,10 +22,21 @@ static int v5_open(struct collector *c, const struct collector_conf *conf,
 		   const struct collector_env *env, char *err, size_t errlen)
 {
 	struct v5 *v = calloc(1, sizeof *v);
+	size_t fit = nfv5_records_fit(collector_max_payload(conf));
 
-	if (!v || collector_udp_open(&v->udp, conf, env, NFV5_MAX_LEN, err, errlen) != 0) {
-		if (!v)
-			snprintf(err, errlen, "out of memory");
+	if (!v) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (fit == 0) { /* mtu >= IPFIX_MTU_MIN always holds 9 */
+		snprintf(err, errlen, "collector %s: mtu %u holds no v5 record", conf->name,
+			 conf->mtu);
+		free(v);
+		return -1;
+	}
+	v->batch.max = fit;
+	if (collector_udp_open(&v->udp, conf, env, NFV5_HEADER_LEN + fit * NFV5_RECORD_LEN, err,
+			       errlen) != 0) {
 		free(v);
 		return -1;
 	}

@@ -50,6 +50,7 @@ struct parse {
 	unsigned seen;		 /* SEEN_* bits of the nest being read */
 	unsigned cnt_dirs;	 /* CNT_* bits */
 	bool orig_ok;		 /* a whole original tuple was read */
+	uint16_t tuple_zone[2];	 /* CTA_TUPLE_ZONE of the original and reply tuples */
 };
 
 /* The attribute layer, inline: the parser runs for every event, and calls
@@ -301,8 +302,8 @@ static int tuple_cb(const struct nlattr *attr, void *data)
 		return cb_result(walk_nested(attr, ip_cb, p));
 	case CTA_TUPLE_PROTO:
 		return cb_result(walk_nested(attr, proto_cb, p));
-	case CTA_TUPLE_ZONE: /* checked, not kept: CTA_ZONE carries the zone */
-		return cb_result(attr_len(attr) == sizeof(uint16_t));
+	case CTA_TUPLE_ZONE: /* a zone of this tuple's direction alone */
+		return cb_result(read_be16(attr, &p->tuple_zone[p->tuple == &p->ev->orig ? 0 : 1]));
 	default:
 		return MNL_CB_OK;
 	}
@@ -474,6 +475,17 @@ static enum ctmsg_result parse_family(const struct nlmsghdr *nlh, struct ct_even
 	return CTMSG_OK;
 }
 
+/* The kernel puts a zone of both directions in CTA_ZONE, and a zone of one
+ * direction alone (conntrack's directional zones) in that direction's tuple
+ * as CTA_TUPLE_ZONE; the other direction is then in the default zone 0. */
+static void set_dir_zones(struct ct_event *ev, const struct parse *p)
+{
+	bool both = (ev->have & CT_HAVE_ZONE) != 0;
+
+	ev->orig_zone = both ? ev->zone : p->tuple_zone[0];
+	ev->reply_zone = both ? ev->zone : p->tuple_zone[1];
+}
+
 /* The attributes are walked over exactly nlmsg_len bytes: mnl_attr_parse
  * would round nlmsg_len up to the alignment and could read past it. */
 static enum ctmsg_result parse_attrs(const struct nlmsghdr *nlh, struct ct_event *ev)
@@ -485,6 +497,7 @@ static enum ctmsg_result parse_attrs(const struct nlmsghdr *nlh, struct ct_event
 		return CTMSG_MALFORMED;
 	if (!walk_payload((const char *)nlh + off, nlh->nlmsg_len - off, top_cb, &p))
 		return CTMSG_MALFORMED;
+	set_dir_zones(ev, &p);
 	return p.orig_ok ? CTMSG_OK : CTMSG_NO_TUPLE;
 }
 

@@ -54,10 +54,15 @@ struct ct_event {
 	uint32_t status;
 	uint32_t timeout; /* seconds left, CTA_TIMEOUT */
 	uint32_t mark;
-	uint16_t zone;
-	uint8_t tcp_state; /* enum tcp_conntrack (linux/netfilter/nf_conntrack_tcp.h) */
-	bool by_request;   /* a DESTROY a process asked for (conntrack -D or -F): the
-			    * kernel puts the requester's port id in nlmsg_pid */
+	uint16_t zone;	     /* CTA_ZONE: the zone of both directions (CT_HAVE_ZONE) */
+	uint16_t orig_zone;  /* the original direction's zone: CTA_ZONE, else the
+			      * CTA_TUPLE_ZONE in the original tuple (a zone of that
+			      * direction alone), else 0 (the default zone) */
+	uint16_t reply_zone; /* the reply direction's zone: CTA_ZONE, else the
+			      * CTA_TUPLE_ZONE in the reply tuple, else 0 */
+	uint8_t tcp_state;   /* enum tcp_conntrack (linux/netfilter/nf_conntrack_tcp.h) */
+	bool by_request;     /* a DESTROY a process asked for (conntrack -D or -F): the
+			      * kernel puts the requester's port id in nlmsg_pid */
 	struct ct_tuple orig;
 	struct ct_tuple reply;
 	struct ct_counters cnt_orig;

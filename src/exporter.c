@@ -12,6 +12,16 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "wbuf.h"
+
+#define SEQ_LEN	 4 /* a 32-bit sequence number */
+#define HEAD_MAX (EXPORTER_SEQ_AT_MAX + SEQ_LEN)
+
+/* The iovecs of what is sent for one datagram. */
+struct frame {
+	struct iovec iov[2];
+	uint8_t head[HEAD_MAX]; /* numbered: a copy of the datagram's first bytes */
+};
 
 static void name_of(const struct sockaddr_storage *ss, char *buf, size_t len)
 {
@@ -75,6 +85,63 @@ int exporter_open(struct exporter *e, const struct collector_conf *c, size_t slo
 		return fail(e, err, errlen, "connect");
 	setsockopt(e->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
 	return alloc_queues(e, err, errlen);
+}
+
+void exporter_number(struct exporter *e, size_t seq_at)
+{
+	e->numbered = seq_at <= EXPORTER_SEQ_AT_MAX;
+	e->seq_at = seq_at;
+}
+
+/* Frame d for sending as number seq: d as it is, or, numbered, a copy of
+ * its head with seq written at seq_at (through the wbuf writer) followed by
+ * the rest of d. Returns the number of iovecs (1 or 2). */
+static size_t frame(const struct exporter *e, const struct exporter_dgram *d, uint32_t seq,
+		    struct frame *f)
+{
+	size_t hlen = e->seq_at + SEQ_LEN;
+	struct wbuf w;
+
+	if (!e->numbered || d->len < hlen) {
+		f->iov[0] = (struct iovec){.iov_base = d->data, .iov_len = d->len};
+		return 1;
+	}
+	wbuf_init(&w, f->head, hlen);
+	wbuf_put_bytes(&w, d->data, e->seq_at);
+	wbuf_put_u32(&w, seq);
+	f->iov[0] = (struct iovec){.iov_base = f->head, .iov_len = hlen};
+	f->iov[1] = (struct iovec){.iov_base = d->data + hlen, .iov_len = d->len - hlen};
+	return 2;
+}
+
+/* Send d alone with the next number; true if the kernel took it whole (the
+ * number is then used). */
+static bool send_one(struct exporter *e, const struct exporter_dgram *d)
+{
+	struct frame f;
+	struct msghdr mh = {.msg_iov = f.iov};
+
+	mh.msg_iovlen = frame(e, d, e->next_seq, &f);
+	if (sendmsg(e->fd, &mh, 0) != (ssize_t)d->len)
+		return false;
+	e->next_seq++;
+	return true;
+}
+
+/* A datagram that took a number was refused: the number goes back. Numbers
+ * go back newest first: a datagram held again is the last one sent (or the
+ * one before it, given back right after). */
+static void give_back(struct exporter *e)
+{
+	e->next_seq--;
+}
+
+/* The probe in flight was refused (an ICMP error answered it). */
+static void probe_refused(struct exporter *e)
+{
+	if (e->probe_numbered)
+		give_back(e);
+	e->probe_numbered = false;
 }
 
 enum exporter_state exporter_state(const struct exporter *e)
@@ -164,15 +231,19 @@ static bool unreachable(int err)
 
 static void hold_first(struct exporter *e, struct exporter_dgram *d);
 
-/* The error answers the last datagram sent: hold it again, first in line. */
+/* The error answers the last datagram sent (or the probe in flight): hold
+ * it again, first in line. */
 static void go_down(struct exporter *e, int err)
 {
 	note_error(e, err);
 	if (e->state == EXPORTER_UP)
 		e->st.outages++;
+	if (e->state == EXPORTER_PROBING)
+		probe_refused(e);
 	e->state = EXPORTER_DOWN;
 	if (e->last.data) {
 		hold_first(e, &e->last);
+		give_back(e);
 		e->st.resent++;
 	}
 }
@@ -215,7 +286,7 @@ static void count_sent(struct exporter *e, const struct exporter_dgram *d)
 /* SENT, or what failure() makes of the error; this datagram was not sent. */
 static enum sent try_send(struct exporter *e, const struct exporter_dgram *d)
 {
-	if (send(e->fd, d->data, d->len, 0) == (ssize_t)d->len) {
+	if (send_one(e, d)) {
 		count_sent(e, d);
 		remember_sent(e, d->data, d->len, d->records);
 		return SENT;
@@ -301,7 +372,8 @@ static void probe(struct exporter *e, uint64_t mono_ns)
 	getsockopt(e->fd, SOL_SOCKET, SO_ERROR, &err, &elen); /* reads and clears it */
 	if (e->state == EXPORTER_PROBING && err == 0) {
 		if (!e->probe_msg)
-			pop(e); /* the probe was the oldest datagram: it arrived */
+			pop(e);		   /* the probe was the oldest datagram: it arrived */
+		e->probe_numbered = false; /* it keeps its number */
 		exporter_set_probe(e, NULL, 0);
 		e->state = EXPORTER_UP;
 		e->came_back = true;
@@ -311,13 +383,16 @@ static void probe(struct exporter *e, uint64_t mono_ns)
 	}
 	if (err)
 		note_error(e, err);
+	if (e->state == EXPORTER_PROBING)
+		probe_refused(e); /* the error answered it */
 	if (e->qlen == 0)
 		return;
-	struct exporter_dgram *d = slot(e, 0);
-	const uint8_t *msg = e->probe_msg ? e->probe_msg : d->data;
-	size_t len = e->probe_msg ? e->probe_len : d->len;
-	bool sent = send(e->fd, msg, len, 0) == (ssize_t)len;
+	struct exporter_dgram d = *slot(e, 0);
+	if (e->probe_msg)
+		d = (struct exporter_dgram){.len = (uint16_t)e->probe_len, .data = e->probe_msg};
+	bool sent = send_one(e, &d);
 	e->state = sent ? EXPORTER_PROBING : EXPORTER_DOWN;
+	e->probe_numbered = sent && e->numbered;
 	e->probe_ns = mono_ns;
 	if (sent)
 		e->st.datagrams++;
@@ -354,6 +429,7 @@ static size_t learn_stop(struct exporter *e, size_t i)
 	}
 	go_down(e, ECONNREFUSED); /* holds d again */
 	uint8_t *copy = malloc(d[-1].len);
+	give_back(e); /* d[-1] was refused too, even if it cannot be held */
 	if (copy) {
 		memcpy(copy, d[-1].data, d[-1].len);
 		hold_first(e, &(struct exporter_dgram){
@@ -363,11 +439,27 @@ static size_t learn_stop(struct exporter *e, size_t i)
 	return 1;
 }
 
+/* What one sendmmsg(2) hands to the kernel. */
+struct staged_frames {
+	struct mmsghdr mh[EXPORTER_BATCH];
+	struct frame f[EXPORTER_BATCH];
+};
+
+/* Frame the staged datagrams from i on, numbered from the next number. */
+static void frame_staged(struct exporter *e, struct staged_frames *sf, size_t i)
+{
+	for (size_t k = i; k < e->nbatch; k++) {
+		size_t n = frame(e, &e->batch[k], e->next_seq + (uint32_t)(k - i), &sf->f[k]);
+		sf->mh[k] = (struct mmsghdr){.msg_hdr = {.msg_iov = sf->f[k].iov, .msg_iovlen = n}};
+	}
+}
+
 /* Send staged datagrams from i on; returns where it had to stop. */
-static size_t send_staged(struct exporter *e, struct mmsghdr *mh, size_t i)
+static size_t send_staged(struct exporter *e, struct staged_frames *sf, size_t i)
 {
 	while (i < e->nbatch && e->state == EXPORTER_UP) {
-		int r = sendmmsg(e->fd, mh + i, (unsigned)(e->nbatch - i), 0);
+		frame_staged(e, sf, i);
+		int r = sendmmsg(e->fd, sf->mh + i, (unsigned)(e->nbatch - i), 0);
 		if (r <= 0) {
 			if (r == 0 || failure(e, errno) == WAIT)
 				return i;
@@ -377,6 +469,7 @@ static size_t send_staged(struct exporter *e, struct mmsghdr *mh, size_t i)
 		}
 		for (int k = 0; k < r; k++)
 			count_sent(e, &e->batch[i + (size_t)k]);
+		e->next_seq += (uint32_t)r;
 		i += (size_t)r;
 		remember_sent(e, e->batch[i - 1].data, e->batch[i - 1].len,
 			      e->batch[i - 1].records);
@@ -392,17 +485,12 @@ static size_t send_staged(struct exporter *e, struct mmsghdr *mh, size_t i)
 
 void exporter_push(struct exporter *e)
 {
-	struct mmsghdr mh[EXPORTER_BATCH];
-	struct iovec iov[EXPORTER_BATCH];
+	struct staged_frames sf;
 	bool was_down = e->state != EXPORTER_UP;
 
 	if (e->nbatch == 0)
 		return;
-	for (size_t k = 0; k < e->nbatch; k++) {
-		iov[k] = (struct iovec){.iov_base = e->batch[k].data, .iov_len = e->batch[k].len};
-		mh[k] = (struct mmsghdr){.msg_hdr = {.msg_iov = &iov[k], .msg_iovlen = 1}};
-	}
-	for (size_t i = send_staged(e, mh, 0); i < e->nbatch; i++)
+	for (size_t i = send_staged(e, &sf, 0); i < e->nbatch; i++)
 		enqueue(e, &e->batch[i]);
 	e->nbatch = 0;
 	if (e->state != EXPORTER_UP && !was_down)
@@ -434,6 +522,27 @@ static void stage(struct exporter *e, const struct exporter_dgram *d)
 		exporter_push(e);
 }
 
+/* A capture sink takes every datagram at once, numbered as it would leave. */
+static void capture(struct exporter *e, const struct exporter_dgram *d)
+{
+	struct frame f;
+	uint8_t *copy = NULL;
+
+	if (frame(e, d, e->next_seq, &f) == 2) {
+		copy = malloc(d->len);
+		if (!copy) {
+			e->st.dropped++;
+			return;
+		}
+		memcpy(copy, f.iov[0].iov_base, f.iov[0].iov_len);
+		memcpy(copy + f.iov[0].iov_len, f.iov[1].iov_base, f.iov[1].iov_len);
+	}
+	count_sent(e, d);
+	e->next_seq++;
+	e->capture.fn(e->capture.ctx, e->name, copy ? copy : d->data, d->len);
+	free(copy);
+}
+
 void exporter_send(struct exporter *e, const uint8_t *buf, size_t len, unsigned nrecords)
 {
 	bool was_down = e->state != EXPORTER_UP;
@@ -445,8 +554,7 @@ void exporter_send(struct exporter *e, const uint8_t *buf, size_t len, unsigned 
 		return;
 	}
 	if (e->capture.fn) {
-		count_sent(e, &d);
-		e->capture.fn(e->capture.ctx, e->name, buf, len);
+		capture(e, &d);
 		return;
 	}
 	flush_queue(e);
@@ -507,6 +615,9 @@ void exporter_adopt(struct exporter *fresh, struct exporter *old)
 	exporter_push(old);
 	fresh->st = old->st;
 	fresh->state = old->state == EXPORTER_UP ? EXPORTER_UP : EXPORTER_DOWN;
+	fresh->next_seq = old->next_seq;
+	if (old->state == EXPORTER_PROBING && old->probe_numbered)
+		fresh->next_seq--; /* its answer, if any, went to old's socket: probe again */
 	fresh->probe_ns = 0;
 	fresh->came_back = old->came_back;
 	exporter_set_probe(fresh, old->probe_msg, old->probe_len);

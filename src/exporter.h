@@ -12,7 +12,12 @@
  *
  * Datagrams are staged and handed to the kernel EXPORTER_BATCH at a time by
  * one sendmmsg(2): exporter_push sends what is staged, and the event loop
- * calls it before it sleeps. */
+ * calls it before it sleeps.
+ *
+ * With exporter_number, the datagrams are numbered as they leave (NetFlow
+ * v9's Sequence Number counts the export packets sent, RFC 3954 §5.1): the
+ * collector sees the numbers go up by one, probes included, across an
+ * outage. */
 #ifndef NFFLOWD_EXPORTER_H
 #define NFFLOWD_EXPORTER_H
 
@@ -71,6 +76,10 @@ struct exporter {
 	bool came_back;	    /* it is up again: templates must be resent */
 	uint8_t *probe_msg; /* what to probe with (templates), else the oldest held */
 	size_t probe_len;
+	bool numbered;		      /* exporter_number: datagrams are numbered as they leave */
+	size_t seq_at;		      /* ... at this offset */
+	uint32_t next_seq;	      /* ... the number of the next one to leave */
+	bool probe_numbered;	      /* the probe in flight took a number */
 	struct exporter_dgram last;   /* the last datagram sent, until the next one */
 	struct exporter_dgram *queue; /* a ring of qcap */
 	size_t qcap, qhead, qlen;
@@ -90,6 +99,20 @@ struct exporter {
  * capture->fn. Returns 0, or -1 with a message in err. */
 int exporter_open(struct exporter *e, const struct collector_conf *c, size_t slot_len,
 		  size_t hold_limit, const struct exporter_sink *capture, char *err, size_t errlen);
+
+/* The largest seq_at: a number lies within a datagram's first 32 bytes. */
+#define EXPORTER_SEQ_AT_MAX 28
+
+/* From now on, number the datagrams as they leave: each carries, as a
+ * 32-bit big-endian number at offset seq_at (<= EXPORTER_SEQ_AT_MAX; NetFlow
+ * v9's Sequence Number is at IPFIX_V9_SEQUENCE_AT), the count of datagrams
+ * that left before it, probes included, modulo 2^32; what the caller wrote
+ * there is replaced, in the copy sent only. A number is kept only by a
+ * datagram the collector did not refuse: a datagram held again after an
+ * ICMP error, and a probe that an error answers, give theirs back, and one
+ * dropped (hold_limit, or an error no retry can mend) never takes one. A
+ * datagram shorter than seq_at + 4 is sent as it is. */
+void exporter_number(struct exporter *e, size_t seq_at);
 
 /* Where the collector stands (see enum exporter_state). */
 enum exporter_state exporter_state(const struct exporter *e);

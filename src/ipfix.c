@@ -169,15 +169,33 @@ static uint64_t nat_event(const struct view *v)
 	return v->r->nat_event;
 }
 
-/* Where an IE is used: which versions, which address families. */
+/* A conntrack zone is a routing domain of its own: the VRF ids are the
+ * zones of the original direction (where the connection came in) and of
+ * the reply direction (where it went out). They differ only with a
+ * directional zone; otherwise both carry the same zone. */
+static uint64_t ingress_vrf(const struct view *v)
+{
+	return v->ev->orig_zone;
+}
+
+static uint64_t egress_vrf(const struct view *v)
+{
+	return v->ev->reply_zone;
+}
+
+/* Where an IE is used: which versions, which address families, which
+ * kind of record. */
 enum {
 	V9 = 1u << 0,
 	V10 = 1u << 1,
 	IP4 = 1u << 2,
 	IP6 = 1u << 3,
+	FL = 1u << 4, /* flow records */
+	NE = 1u << 5, /* NAT events */
 	VX = V9 | V10,
 	IPX = IP4 | IP6,
-	ALL = VX | IPX,
+	FLOW = VX | IPX | FL, /* every flow template */
+	NEV = VX | IPX | NE,  /* every NAT event template */
 };
 
 /* One information element: its number, PEN (0 for IANA's), encoded length,
@@ -199,9 +217,10 @@ struct ie {
 #define ADDR(i, l, w, f) .id = i, .len = l, .where = w, .addr = f
 
 /* The one table that drives the templates and the records: a template is
- * the rows for its version and family, in this order. IE numbers and names
- * are IANA's "IPFIX Information Elements" registry; v9 uses the same numbers
- * (RFC 3954 §8 and Cisco's extensions).
+ * the rows for its version, family and kind, in this order: first the flow
+ * records' rows, then the NAT events'. IE numbers and names are IANA's
+ * "IPFIX Information Elements" registry; v9 uses the same numbers (RFC 3954
+ * §8 and Cisco's extensions).
  *
  * Choices made so that Debian's nfdump 1.7.1 shows the right columns:
  * - Counters: IPFIX carries the reply direction as RFC 5103 reverse IEs,
@@ -221,74 +240,131 @@ struct ie {
  *   prints the RFC 8158 values 4/5 as UNKNOW, decoding them all the same.
  * - ICMP: the ports carry the echo identifier (source) and type * 256 +
  *   code (destination), so 227 shows the identifier NAT gave the request;
- *   nfdump shows source port 0 and the type.code for ICMP records. */
+ *   nfdump shows source port 0 and the type.code for ICMP records.
+ * - ingressVRFID/egressVRFID (234/235, unsigned32) come last in the flow
+ *   templates, after the rows that were there before them, so that a
+ *   decoder's view of those rows does not change.
+ *
+ * The NAT events follow RFC 8158 §4.1.1 (NAT44 session create and delete):
+ * the time, the event, the VRF, the protocol, each address and port with
+ * its post-NAT form, and the conntrack id to tie the event to the
+ * connection's flow records; no counters, no start or end, no end reason.
+ * flowId comes before natEvent: nfdump 1.7.1 shows 0 for a v9 natEvent
+ * that comes before the flowId. The ICMP type and code are there too, as in
+ * the flow records: without them nfdump shows ICMP events with the echo
+ * identifier, or 0, as their type.code. */
 static const struct ie ies[] = {
-    {ADDR(8, 4, VX | IP4, pre_src)},	      /* sourceIPv4Address */
-    {ADDR(27, 16, VX | IP6, pre_src)},	      /* sourceIPv6Address */
-    {ADDR(12, 4, VX | IP4, pre_dst)},	      /* destinationIPv4Address */
-    {ADDR(28, 16, VX | IP6, pre_dst)},	      /* destinationIPv6Address */
-    {NUM(7, 2, ALL, pre_sport)},	      /* sourceTransportPort */
-    {NUM(11, 2, ALL, pre_dport)},	      /* destinationTransportPort */
-    {NUM(4, 1, ALL, proto)},		      /* protocolIdentifier */
-    {NUM(32, 2, VX | IP4, icmp_type_code)},   /* icmpTypeCodeIPv4 */
-    {NUM(139, 2, V10 | IP6, icmp_type_code)}, /* icmpTypeCodeIPv6 */
-    {NUM(178, 1, V9 | IP6, icmp_type)},	      /* icmpTypeIPv6 */
-    {NUM(179, 1, V9 | IP6, icmp_code)},	      /* icmpCodeIPv6 */
-    {ADDR(225, 4, VX | IP4, post_src)},	      /* postNATSourceIPv4Address */
-    {ADDR(281, 16, VX | IP6, post_src)},      /* postNATSourceIPv6Address */
-    {ADDR(226, 4, VX | IP4, post_dst)},	      /* postNATDestinationIPv4Address */
-    {ADDR(282, 16, VX | IP6, post_dst)},      /* postNATDestinationIPv6Address */
-    {NUM(227, 2, ALL, post_sport)},	      /* postNAPTSourceTransportPort */
-    {NUM(228, 2, ALL, post_dport)},	      /* postNAPTDestinationTransportPort */
-    {NUM(1, 8, ALL, orig_bytes)},	      /* octetDeltaCount */
-    {NUM(2, 8, ALL, orig_packets)},	      /* packetDeltaCount */
-    {REV(1, 8, V10 | IPX, reply_bytes)},      /* reverse octetDeltaCount (RFC 5103) */
-    {REV(2, 8, V10 | IPX, reply_packets)},    /* reverse packetDeltaCount (RFC 5103) */
-    {NUM(231, 8, V9 | IPX, orig_bytes)},      /* initiatorOctets */
-    {NUM(232, 8, V9 | IPX, reply_bytes)},     /* responderOctets */
-    {NUM(298, 8, V9 | IPX, orig_packets)},    /* initiatorPackets */
-    {NUM(299, 8, V9 | IPX, reply_packets)},   /* responderPackets */
-    {NUM(152, 8, ALL, first_ms)},	      /* flowStartMilliseconds */
-    {NUM(153, 8, ALL, last_ms)},	      /* flowEndMilliseconds */
-    {NUM(323, 8, ALL, last_ms)},	      /* observationTimeMilliseconds */
-    {NUM(148, 8, ALL, flow_id)},	      /* flowId: the conntrack id */
-    {NUM(136, 1, ALL, end_reason)},	      /* flowEndReason */
-    {NUM(230, 1, ALL, nat_event)},	      /* natEvent */
+    /* Flow records: templates 256 and 257. */
+    {ADDR(8, 4, FLOW & ~IP6, pre_src)},		      /* sourceIPv4Address */
+    {ADDR(27, 16, FLOW & ~IP4, pre_src)},	      /* sourceIPv6Address */
+    {ADDR(12, 4, FLOW & ~IP6, pre_dst)},	      /* destinationIPv4Address */
+    {ADDR(28, 16, FLOW & ~IP4, pre_dst)},	      /* destinationIPv6Address */
+    {NUM(7, 2, FLOW, pre_sport)},		      /* sourceTransportPort */
+    {NUM(11, 2, FLOW, pre_dport)},		      /* destinationTransportPort */
+    {NUM(4, 1, FLOW, proto)},			      /* protocolIdentifier */
+    {NUM(32, 2, FLOW & ~IP6, icmp_type_code)},	      /* icmpTypeCodeIPv4 */
+    {NUM(139, 2, FLOW & ~IP4 & ~V9, icmp_type_code)}, /* icmpTypeCodeIPv6 */
+    {NUM(178, 1, FLOW & ~IP4 & ~V10, icmp_type)},     /* icmpTypeIPv6 */
+    {NUM(179, 1, FLOW & ~IP4 & ~V10, icmp_code)},     /* icmpCodeIPv6 */
+    {ADDR(225, 4, FLOW & ~IP6, post_src)},	      /* postNATSourceIPv4Address */
+    {ADDR(281, 16, FLOW & ~IP4, post_src)},	      /* postNATSourceIPv6Address */
+    {ADDR(226, 4, FLOW & ~IP6, post_dst)},	      /* postNATDestinationIPv4Address */
+    {ADDR(282, 16, FLOW & ~IP4, post_dst)},	      /* postNATDestinationIPv6Address */
+    {NUM(227, 2, FLOW, post_sport)},		      /* postNAPTSourceTransportPort */
+    {NUM(228, 2, FLOW, post_dport)},		      /* postNAPTDestinationTransportPort */
+    {NUM(1, 8, FLOW, orig_bytes)},		      /* octetDeltaCount */
+    {NUM(2, 8, FLOW, orig_packets)},		      /* packetDeltaCount */
+    {REV(1, 8, FLOW & ~V9, reply_bytes)},	      /* reverse octetDeltaCount (RFC 5103) */
+    {REV(2, 8, FLOW & ~V9, reply_packets)},	      /* reverse packetDeltaCount (RFC 5103) */
+    {NUM(231, 8, FLOW & ~V10, orig_bytes)},	      /* initiatorOctets */
+    {NUM(232, 8, FLOW & ~V10, reply_bytes)},	      /* responderOctets */
+    {NUM(298, 8, FLOW & ~V10, orig_packets)},	      /* initiatorPackets */
+    {NUM(299, 8, FLOW & ~V10, reply_packets)},	      /* responderPackets */
+    {NUM(152, 8, FLOW, first_ms)},		      /* flowStartMilliseconds */
+    {NUM(153, 8, FLOW, last_ms)},		      /* flowEndMilliseconds */
+    {NUM(323, 8, FLOW, last_ms)},		      /* observationTimeMilliseconds */
+    {NUM(148, 8, FLOW, flow_id)},		      /* flowId: the conntrack id */
+    {NUM(136, 1, FLOW, end_reason)},		      /* flowEndReason */
+    {NUM(230, 1, FLOW, nat_event)},		      /* natEvent */
+    {NUM(234, 4, FLOW, ingress_vrf)},		      /* ingressVRFID: the original zone */
+    {NUM(235, 4, FLOW, egress_vrf)},		      /* egressVRFID: the reply zone */
+    /* NAT events: templates 258 and 259. */
+    {NUM(323, 8, NEV, last_ms)},		     /* observationTimeMilliseconds */
+    {NUM(148, 8, NEV, flow_id)},		     /* flowId: the conntrack id */
+    {NUM(230, 1, NEV, nat_event)},		     /* natEvent */
+    {NUM(234, 4, NEV, ingress_vrf)},		     /* ingressVRFID */
+    {NUM(235, 4, NEV, egress_vrf)},		     /* egressVRFID */
+    {NUM(4, 1, NEV, proto)},			     /* protocolIdentifier */
+    {NUM(32, 2, NEV & ~IP6, icmp_type_code)},	     /* icmpTypeCodeIPv4 */
+    {NUM(139, 2, NEV & ~IP4 & ~V9, icmp_type_code)}, /* icmpTypeCodeIPv6 */
+    {NUM(178, 1, NEV & ~IP4 & ~V10, icmp_type)},     /* icmpTypeIPv6 */
+    {NUM(179, 1, NEV & ~IP4 & ~V10, icmp_code)},     /* icmpCodeIPv6 */
+    {ADDR(8, 4, NEV & ~IP6, pre_src)},		     /* sourceIPv4Address */
+    {ADDR(27, 16, NEV & ~IP4, pre_src)},	     /* sourceIPv6Address */
+    {ADDR(225, 4, NEV & ~IP6, post_src)},	     /* postNATSourceIPv4Address */
+    {ADDR(281, 16, NEV & ~IP4, post_src)},	     /* postNATSourceIPv6Address */
+    {NUM(7, 2, NEV, pre_sport)},		     /* sourceTransportPort */
+    {NUM(227, 2, NEV, post_sport)},		     /* postNAPTSourceTransportPort */
+    {ADDR(12, 4, NEV & ~IP6, pre_dst)},		     /* destinationIPv4Address */
+    {ADDR(28, 16, NEV & ~IP4, pre_dst)},	     /* destinationIPv6Address */
+    {ADDR(226, 4, NEV & ~IP6, post_dst)},	     /* postNATDestinationIPv4Address */
+    {ADDR(282, 16, NEV & ~IP4, post_dst)},	     /* postNATDestinationIPv6Address */
+    {NUM(11, 2, NEV, pre_dport)},		     /* destinationTransportPort */
+    {NUM(228, 2, NEV, post_dport)},		     /* postNAPTDestinationTransportPort */
 };
 
 #define N_IES (sizeof ies / sizeof ies[0])
 
-static bool ie_in(const struct ie *e, uint8_t vbit, uint8_t fbit)
+/* One template: its ID and which rows of ies[] it takes. */
+struct tmpl {
+	uint16_t id;
+	uint8_t fbit; /* IP4 or IP6 */
+	uint8_t kbit; /* FL or NE */
+};
+
+/* Every template, in the order the template set carries them. */
+static const struct tmpl tmpls[] = {
+    {IPFIX_TEMPLATE_IPV4, IP4, FL},
+    {IPFIX_TEMPLATE_IPV6, IP6, FL},
+    {IPFIX_TEMPLATE_NAT_IPV4, IP4, NE},
+    {IPFIX_TEMPLATE_NAT_IPV6, IP6, NE},
+};
+
+#define N_TMPLS (sizeof tmpls / sizeof tmpls[0])
+
+static bool ie_in(const struct ie *e, uint8_t vbit, const struct tmpl *t)
 {
-	return (e->where & vbit) && (e->where & fbit);
+	return (e->where & vbit) && (e->where & t->fbit) && (e->where & t->kbit);
 }
 
-static uint8_t family_bit(uint8_t family)
+/* The template of record r, or NULL for a family it cannot carry. */
+static const struct tmpl *tmpl_of(const struct ipfix_rec *r)
 {
-	return family == AF_INET ? IP4 : family == AF_INET6 ? IP6 : 0;
+	uint8_t fbit = r->ev->family == AF_INET ? IP4 : r->ev->family == AF_INET6 ? IP6 : 0;
+	uint8_t kbit = r->kind == IPFIX_NAT_EVENT ? NE : FL;
+
+	for (size_t i = 0; i < N_TMPLS; i++)
+		if (tmpls[i].fbit == fbit && tmpls[i].kbit == kbit)
+			return &tmpls[i];
+	return NULL;
 }
 
-static uint16_t template_id(uint8_t fbit)
-{
-	return fbit == IP4 ? IPFIX_TEMPLATE_IPV4 : IPFIX_TEMPLATE_IPV6;
-}
-
-static size_t record_len(uint8_t vbit, uint8_t fbit)
+static size_t record_len(uint8_t vbit, const struct tmpl *t)
 {
 	size_t len = 0;
 
 	for (size_t i = 0; i < N_IES; i++)
-		if (ie_in(&ies[i], vbit, fbit))
+		if (ie_in(&ies[i], vbit, t))
 			len += ies[i].len;
 	return len;
 }
 
-static size_t field_count(uint8_t vbit, uint8_t fbit)
+static size_t field_count(uint8_t vbit, const struct tmpl *t)
 {
 	size_t n = 0;
 
 	for (size_t i = 0; i < N_IES; i++)
-		n += ie_in(&ies[i], vbit, fbit);
+		n += ie_in(&ies[i], vbit, t);
 	return n;
 }
 
@@ -371,8 +447,8 @@ static const struct dialect *dialect_of(const struct ipfix_state *s)
 struct msg {
 	struct wbuf w;
 	const struct dialect *d;
-	size_t set_at;	  /* offset of the open set's header */
-	uint8_t set_fbit; /* family of the open data set; 0 when no set is open */
+	size_t set_at;	   /* offset of the open set's header */
+	uint16_t set_tmpl; /* template ID of the open data set; 0 when none is open */
 	bool set_open;
 	unsigned nrec;	/* template and data records in the message */
 	unsigned ndata; /* data records */
@@ -385,10 +461,10 @@ static size_t pad_len(const struct msg *m, size_t set_len)
 	return (a - set_len % a) % a;
 }
 
-static void set_open(struct msg *m, uint16_t id, uint8_t fbit)
+static void set_open(struct msg *m, uint16_t id, uint16_t tmpl)
 {
 	m->set_at = m->w.len;
-	m->set_fbit = fbit;
+	m->set_tmpl = tmpl;
 	m->set_open = true;
 	wbuf_put_u16(&m->w, id); /* FlowSet ID / Set ID */
 	wbuf_put_u16(&m->w, 0);	 /* Length: set when closed */
@@ -404,21 +480,21 @@ static void set_close(struct msg *m)
 		wbuf_put_u8(&m->w, 0); /* Padding */
 	wbuf_patch_u16(&m->w, m->set_at + 2, (uint16_t)(m->w.len - m->set_at));
 	m->set_open = false;
-	m->set_fbit = 0;
+	m->set_tmpl = 0;
 }
 
 /* RFC 3954 §5.2 Template FlowSet, RFC 7011 §3.4.1 Template Record and §3.2
  * Field Specifier. */
-static void put_template(struct msg *m, uint8_t fbit)
+static void put_template(struct msg *m, const struct tmpl *t)
 {
 	uint8_t vbit = m->d->vbit;
 
-	wbuf_put_u16(&m->w, template_id(fbit));			/* Template ID */
-	wbuf_put_u16(&m->w, (uint16_t)field_count(vbit, fbit)); /* Field Count */
+	wbuf_put_u16(&m->w, t->id);			     /* Template ID */
+	wbuf_put_u16(&m->w, (uint16_t)field_count(vbit, t)); /* Field Count */
 	for (size_t i = 0; i < N_IES; i++) {
 		const struct ie *e = &ies[i];
 
-		if (!ie_in(e, vbit, fbit))
+		if (!ie_in(e, vbit, t))
 			continue;
 		wbuf_put_u16(&m->w, (uint16_t)(e->id | (e->pen ? ENTERPRISE_BIT : 0)));
 		wbuf_put_u16(&m->w, e->len);
@@ -431,56 +507,57 @@ static void put_template(struct msg *m, uint8_t fbit)
 static void put_templates(struct msg *m)
 {
 	set_open(m, m->d->template_set, 0);
-	put_template(m, IP4);
-	put_template(m, IP6);
+	for (size_t i = 0; i < N_TMPLS; i++)
+		put_template(m, &tmpls[i]);
 	set_close(m);
 }
 
-/* Bytes needed to add a record of len bytes and family fbit: the record,
+/* Bytes needed to add a record of len bytes of template tmpl: the record,
  * plus a new set header (and the padding of the set it closes) if the open
- * set is of another family, plus the padding its set will then need. */
-static size_t room_needed(const struct msg *m, size_t len, uint8_t fbit)
+ * set is of another template, plus the padding its set will then need. */
+static size_t room_needed(const struct msg *m, size_t len, uint16_t tmpl)
 {
 	size_t cur = m->set_open ? m->w.len - m->set_at : 0;
 
-	if (m->set_open && m->set_fbit == fbit)
+	if (m->set_open && m->set_tmpl == tmpl)
 		return len + pad_len(m, cur + len);
 	return pad_len(m, cur) + SET_HEADER_LEN + len + pad_len(m, SET_HEADER_LEN + len);
 }
 
-/* Append one data record; false (nothing written) if it does not fit. */
-static bool put_record(struct msg *m, const struct ipfix_rec *r, uint8_t fbit)
+/* Append one data record of template t; false (nothing written) if it does
+ * not fit. */
+static bool put_record(struct msg *m, const struct ipfix_rec *r, const struct tmpl *t)
 {
 	uint8_t vbit = m->d->vbit;
 	struct view v;
 
-	if (room_needed(m, record_len(vbit, fbit), fbit) > wbuf_room(&m->w))
+	if (room_needed(m, record_len(vbit, t), t->id) > wbuf_room(&m->w))
 		return false;
-	if (!m->set_open || m->set_fbit != fbit) {
+	if (!m->set_open || m->set_tmpl != t->id) {
 		set_close(m);
-		set_open(m, template_id(fbit), fbit); /* data set ID = template ID */
+		set_open(m, t->id, t->id); /* data set ID = template ID */
 	}
 	make_view(&v, r);
 	for (size_t i = 0; i < N_IES; i++)
-		if (ie_in(&ies[i], vbit, fbit))
+		if (ie_in(&ies[i], vbit, t))
 			put_value(&m->w, &ies[i], &v);
 	m->nrec++;
 	m->ndata++;
 	return true;
 }
 
-int ipfix_init(struct ipfix_state *s, int version, uint32_t domain, size_t mtu, unsigned refresh_s,
-	       unsigned refresh_pkts)
+int ipfix_init(struct ipfix_state *s, int version, uint32_t domain, size_t max_len,
+	       unsigned refresh_s, unsigned refresh_pkts)
 {
 	if (version != IPFIX_V9 && version != IPFIX_V10)
 		return -1;
-	if (mtu == 0)
-		mtu = IPFIX_MTU_DEFAULT;
-	if (mtu < IPFIX_MTU_MIN || mtu > IPFIX_MTU_MAX)
+	if (max_len == 0)
+		max_len = IPFIX_MSG_DEFAULT;
+	if (max_len < IPFIX_MSG_MIN || max_len > IPFIX_MSG_MAX)
 		return -1;
 	*s = (struct ipfix_state){.version = version,
 				  .domain = domain,
-				  .mtu = mtu,
+				  .max_len = max_len,
 				  .refresh_s = refresh_s,
 				  .refresh_pkts = refresh_pkts,
 				  .tmpl_forced = true};
@@ -510,6 +587,9 @@ bool ipfix_templates_pending(const struct ipfix_state *s, uint64_t now_ns)
 	return s->refresh_pkts && s->since_tmpl >= s->refresh_pkts;
 }
 
+/* A message with templates restarts the count of messages towards
+ * refresh_pkts; one without data records is not counted, so that the
+ * records that did not fit beside the templates follow them. */
 static void count_sent(struct ipfix_state *s, bool tmpl, uint64_t now_ns, unsigned ndata)
 {
 	s->packets++;
@@ -519,7 +599,7 @@ static void count_sent(struct ipfix_state *s, bool tmpl, uint64_t now_ns, unsign
 		s->since_tmpl = 0;
 		s->tmpl_forced = false;
 	}
-	if (s->since_tmpl < UINT_MAX)
+	if (ndata && s->since_tmpl < UINT_MAX)
 		s->since_tmpl++;
 }
 
@@ -529,9 +609,9 @@ static size_t put_records(struct msg *m, const struct ipfix_rec *recs, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		uint8_t fbit = family_bit(recs[i].ev->family);
+		const struct tmpl *t = tmpl_of(&recs[i]);
 
-		if (fbit && !put_record(m, &recs[i], fbit))
+		if (t && !put_record(m, &recs[i], t))
 			break;
 	}
 	set_close(m);
@@ -546,13 +626,13 @@ size_t ipfix_encode(struct ipfix_state *s, uint8_t *buf, size_t cap, uint64_t no
 	size_t i;
 
 	*used = 0;
-	wbuf_init(&m.w, buf, cap < s->mtu ? cap : s->mtu);
+	wbuf_init(&m.w, buf, cap < s->max_len ? cap : s->max_len);
 	m.d->header(&m.w, s, now_ns, boot_ms);
 	if (tmpl)
 		put_templates(&m);
 	i = put_records(&m, recs, n);
-	if (m.w.overflow || (i < n && m.ndata == 0))
-		return 0; /* cap too small for the header, templates and one record */
+	if (m.w.overflow || (!tmpl && i < n && m.ndata == 0))
+		return 0; /* cap too small for the header and templates, or one record */
 	*used = i;
 	if (!tmpl && m.ndata == 0)
 		return 0;

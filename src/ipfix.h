@@ -1,8 +1,11 @@
-/* ipfix: the NetFlow v9 (RFC 3954) and IPFIX (RFC 7011) encoders. One
+/* ipfix: the NetFlow v9 (RFC 3954) and IPFIX (RFC 7011) encoders. A flow
  * record carries a whole connection: the addresses and ports before and after
  * NAT, the counters of both directions, start and end in ms, the conntrack id,
- * the end reason and a NAT event. Pure: no sockets, no clocks, no globals;
- * every time is an argument and all state lives in struct ipfix_state. */
+ * the zones as VRF ids, the end reason and a natEvent. A NAT event (RFC 8158
+ * session create or delete) has templates of its own: its time, the event,
+ * the protocol, the tuple before and after NAT, the VRF ids and the id, no
+ * counters. Pure: no sockets, no clocks, no globals; every time is an
+ * argument and all state lives in struct ipfix_state. */
 #ifndef NFFLOWD_IPFIX_H
 #define NFFLOWD_IPFIX_H
 
@@ -15,14 +18,35 @@
 #define IPFIX_V9  9  /* NetFlow version 9, RFC 3954 */
 #define IPFIX_V10 10 /* IPFIX, RFC 7011 */
 
-/* Bounds of one message (the UDP payload), in bytes. */
-#define IPFIX_MTU_DEFAULT 1400
+/* The mtu key: the largest IP packet a message travels in, its IP and UDP
+ * headers included (RFC 7011 §10.3.3), for every collector version. The
+ * default is IPv6's minimum link MTU (RFC 8200 §5): no IPv6 path fragments
+ * it. */
+#define IPFIX_MTU_DEFAULT 1280
 #define IPFIX_MTU_MIN	  512
 #define IPFIX_MTU_MAX	  9000
 
-/* Template IDs (RFC 3954 §5.2 and RFC 7011 §3.4.1: data set IDs are >= 256). */
-#define IPFIX_TEMPLATE_IPV4 256
-#define IPFIX_TEMPLATE_IPV6 257
+/* What a message's IP packet adds to it: an IPv4 header without options
+ * (20 bytes, RFC 791 §3.1) or an IPv6 header (40, RFC 8200 §3), and the UDP
+ * header (8, RFC 768). */
+#define IPFIX_IP4_UDP_LEN (20 + 8)
+#define IPFIX_IP6_UDP_LEN (40 + 8)
+
+/* Bounds of one message (the UDP payload), in bytes: IPFIX_MTU_MIN over
+ * IPv6 to IPFIX_MTU_MAX over IPv4; the default, IPFIX_MTU_DEFAULT over IPv6. */
+#define IPFIX_MSG_MIN	  (IPFIX_MTU_MIN - IPFIX_IP6_UDP_LEN)
+#define IPFIX_MSG_MAX	  (IPFIX_MTU_MAX - IPFIX_IP4_UDP_LEN)
+#define IPFIX_MSG_DEFAULT (IPFIX_MTU_DEFAULT - IPFIX_IP6_UDP_LEN)
+
+/* v9: the Sequence Number's offset in the Packet Header (RFC 3954 §5.1). */
+#define IPFIX_V9_SEQUENCE_AT 12
+
+/* Template IDs (RFC 3954 §5.2 and RFC 7011 §3.4.1: data set IDs are >= 256):
+ * flow records, and NAT events, of each family. */
+#define IPFIX_TEMPLATE_IPV4	256
+#define IPFIX_TEMPLATE_IPV6	257
+#define IPFIX_TEMPLATE_NAT_IPV4 258
+#define IPFIX_TEMPLATE_NAT_IPV6 259
 
 /* natEvent values (IE 230, IANA "NAT Event Type"). */
 #define IPFIX_NAT_CREATE	1 /* older exporters: create event */
@@ -44,16 +68,24 @@
  * (conntrack -D or -F); else idle timeout. */
 uint8_t ipfix_end_reason(const struct ct_event *ev);
 
-/* One connection to export (AF_INET or AF_INET6). The reply tuple, counters
+/* What a record is, and so which template it follows. */
+enum ipfix_kind {
+	IPFIX_FLOW,	 /* a flow record: templates 256 and 257 */
+	IPFIX_NAT_EVENT, /* a NAT event (RFC 8158): templates 258 and 259 */
+};
+
+/* One record to export (AF_INET or AF_INET6). The reply tuple, counters
  * and id of ev are used when ev->have says they are present; without them
- * the record says no NAT, zero counters, flowId 0. */
+ * the record says no NAT, zero counters, flowId 0. ingressVRFID is
+ * ev->orig_zone, egressVRFID ev->reply_zone. */
 struct ipfix_rec {
 	const struct ct_event *ev;
-	uint64_t first_ms;  /* flowStartMilliseconds: Unix epoch ms */
+	uint64_t first_ms;  /* flowStartMilliseconds: Unix epoch ms (flows only) */
 	uint64_t last_ms;   /* flowEndMilliseconds and observationTimeMilliseconds:
-			     * Unix epoch ms (a create event: its own time) */
-	uint8_t end_reason; /* flowEndReason, IPFIX_END_* (0: none) */
+			     * Unix epoch ms (a NAT event: the event's time) */
+	uint8_t end_reason; /* flowEndReason, IPFIX_END_* (0: none; flows only) */
 	uint8_t nat_event;  /* natEvent, IPFIX_NAT* (0: none) */
+	uint8_t kind;	    /* enum ipfix_kind */
 };
 
 /* Exporter state for one collector. Read the fields; change them only
@@ -61,22 +93,23 @@ struct ipfix_rec {
 struct ipfix_state {
 	int version;	       /* IPFIX_V9 or IPFIX_V10 */
 	uint32_t domain;       /* v9 Source ID, IPFIX Observation Domain ID */
-	size_t mtu;	       /* largest message written */
+	size_t max_len;	       /* largest message written (the UDP payload) */
 	unsigned refresh_s;    /* resend templates after this many seconds (0: never) */
 	unsigned refresh_pkts; /* ... or every this many messages (0: never) */
 	uint32_t packets;      /* messages written so far: the next v9 sequence */
 	uint32_t records;      /* data records written so far: the next IPFIX sequence */
 	uint64_t tmpl_ns;      /* export time of the last message with templates */
-	unsigned since_tmpl;   /* messages since, and including, that one */
+	unsigned since_tmpl;   /* messages with data records since, and including, that one */
 	bool tmpl_forced;      /* templates go into the next message */
 };
 
 /* Set up s for version IPFIX_V9 or IPFIX_V10 with the given Source ID /
- * Observation Domain ID. mtu 0 means IPFIX_MTU_DEFAULT; otherwise it must lie
- * in IPFIX_MTU_MIN..IPFIX_MTU_MAX. Templates are due in the first message.
- * Returns 0, or -1 (s unchanged) for a bad version or mtu. */
-int ipfix_init(struct ipfix_state *s, int version, uint32_t domain, size_t mtu, unsigned refresh_s,
-	       unsigned refresh_pkts);
+ * Observation Domain ID, writing messages of at most max_len bytes (the UDP
+ * payload): 0 means IPFIX_MSG_DEFAULT; otherwise it must lie in
+ * IPFIX_MSG_MIN..IPFIX_MSG_MAX. Templates are due in the first
+ * message. Returns 0, or -1 (s unchanged) for a bad version or max_len. */
+int ipfix_init(struct ipfix_state *s, int version, uint32_t domain, size_t max_len,
+	       unsigned refresh_s, unsigned refresh_pkts);
 
 /* fresh replaces old for the same collector (a reload): it continues old's
  * sequence numbers. */
@@ -87,32 +120,39 @@ void ipfix_templates_due(struct ipfix_state *s);
 
 /* True if a message encoded at now_ns (Unix epoch ns) will carry the
  * templates: none sent yet, forced, refresh_s elapsed since the last ones (or
- * the clock went back), or refresh_pkts messages sent since and including the
- * last one with templates. */
+ * the clock went back), or refresh_pkts messages with data records sent
+ * since and including the last one with templates. */
 bool ipfix_templates_pending(const struct ipfix_state *s, uint64_t now_ns);
 
-/* Encode one message into buf[0..cap), at most s->mtu bytes long: the header,
- * the template set of both families first when ipfix_templates_pending(), then
- * as many of recs[0..n) as fit, in order, in one data set per run of records
- * of the same family. now_ns is the export time (Unix epoch ns); boot_ms is
- * the Unix epoch ms at which v9 sysUptime was 0 (unused by IPFIX).
+/* Encode one message into buf[0..cap), at most s->max_len bytes long: the
+ * header, the template set (the flow and NAT event templates of both
+ * families) first when ipfix_templates_pending(), then as many of recs[0..n)
+ * as fit, in order, in one data set per run of records of the same
+ * template. When the templates are due but do not fit together with the
+ * first record, the message carries the templates alone and the records
+ * wait for the next one. now_ns is the export time (Unix epoch ns); boot_ms
+ * is the Unix epoch ms at which v9 sysUptime was 0 (unused by IPFIX).
  *
  * Returns the message length; the state then counts the message as sent
- * (sequence numbers, template refresh). Returns 0, s unchanged, when no
- * message was written: nothing to send (no record and no templates due), or cap cannot
- * hold the header, the due templates and the first record (cap >=
- * IPFIX_MTU_MIN always can). *used is set to the number of records consumed:
- * those in the message plus any skipped because their family is neither
- * AF_INET nor AF_INET6; it is 0 when cap was too small. */
+ * (sequence numbers, template refresh; a message without data records does
+ * not count towards refresh_pkts). Returns 0, s unchanged, when no message
+ * was written: nothing to send (no record and no templates due), or cap
+ * cannot hold the header and the due templates, or without templates due
+ * the header and the first record (cap >= IPFIX_MSG_MIN always can). *used
+ * is set to the number of records consumed: those in the message plus any
+ * skipped because their family is neither AF_INET nor AF_INET6; it is 0 when
+ * nothing was written. */
 size_t ipfix_encode(struct ipfix_state *s, uint8_t *buf, size_t cap, uint64_t now_ns,
 		    uint64_t boot_ms, const struct ipfix_rec *recs, size_t n, size_t *used);
 
 /* A message carrying only the templates, as if encoded when the message msg
  * (one this state encoded earlier) was: with msg's sequence number, so that
  * it can be sent just before msg (a collector that comes back after an
- * outage gets the templates before the data held for it). s is not changed.
- * In v9 the two packets then share a sequence number. Returns the length,
- * or 0 if msg is not a message of this version or cap is too small. */
+ * outage gets the templates before the data held for it; IPFIX lets a
+ * message without data records repeat the number). s is not changed. v9
+ * numbers export packets: its sender must renumber (see exporter.h).
+ * Returns the length, or 0 if msg is not a message of this version or cap is
+ * too small. */
 size_t ipfix_templates_before(const struct ipfix_state *s, const uint8_t *msg, size_t msglen,
 			      uint8_t *buf, size_t cap, uint64_t now_ns, uint64_t boot_ms);
 

@@ -67,3 +67,10 @@ size_t nfv5_encode(uint8_t *buf, size_t cap, const struct nfv5_header *h,
 		put_record(&w, h, &recs[i]);
 	return w.overflow ? 0 : w.len;
 }
+
+size_t nfv5_records_fit(size_t max_len)
+{
+	size_t n = max_len < NFV5_HEADER_LEN ? 0 : (max_len - NFV5_HEADER_LEN) / NFV5_RECORD_LEN;
+
+	return n < NFV5_MAX_RECORDS ? n : NFV5_MAX_RECORDS;
+}

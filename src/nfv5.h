@@ -23,6 +23,10 @@ struct nfv5_header {
 	uint8_t engine_id;
 };
 
+/* How many records a datagram of at most max_len bytes holds: as many as
+ * fit, at most NFV5_MAX_RECORDS; 0 if not even one does. */
+size_t nfv5_records_fit(size_t max_len);
+
 /* Encode one datagram with the n records recs[0..n) (1 <= n <= 30, IPv4, each
  * counter <= NFV5_COUNTER_MAX) into buf[0..cap). Returns the datagram length,
  * or 0 if n is out of range or cap is too small. */

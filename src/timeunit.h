@@ -21,11 +21,14 @@ struct nf_now {
 
 /* The sysUptime of NetFlow v5 and v9 headers and v5 First/Last (RFC 3954
  * §5.1): milliseconds at Unix epoch ms t_ms since boot_ms, the Unix epoch ms
- * at which the exporter's uptime was 0, modulo 2^32; 0 for a time before
- * boot_ms. */
+ * at which the exporter's uptime was 0, modulo 2^32. These are 32-bit
+ * counters that wrap, and collectors undo the wrap against the header's
+ * sysUptime: a time before boot_ms (a connection older than the uptime's
+ * epoch, or the wall clock stepped back) is t_ms - boot_ms modulo 2^32 too,
+ * just below 2^32, never clamped. */
 static inline uint32_t timeunit_uptime(uint64_t boot_ms, uint64_t t_ms)
 {
-	return t_ms < boot_ms ? 0 : (uint32_t)(t_ms - boot_ms);
+	return (uint32_t)((t_ms - boot_ms) & UINT32_MAX); /* unsigned: wraps modulo 2^64 */
 }
 
 #endif

@@ -4,15 +4,15 @@
  *
  *   ipfix_probe VERSION PORT [old]
  *
- * VERSION is 9 or 10. The six records go out in two messages (templates and
- * three records, then three records) so that a collector also checks the
+ * VERSION is 9 or 10. The seven records go out in two messages (templates and
+ * three records, then four records) so that a collector also checks the
  * sequence numbers. "old" sends natEvent 1/2 instead of 4/5.
  *
  * tests/data/ipfix-{nfdump,tshark}-v{9,10}.txt are what Debian's nfdump
  * 1.7.1 and tshark 4.0 decoded, with TZ=UTC, from
  *   nfcapd -b 127.0.0.1 -p PORT -w DIR -t 60      (then SIGTERM)
  *   nfdump -q -N -r DIR/nfcapd.* -o 'fmt:%ts %te %pr %sap %dap %xsap %xdap
- *          %ipkt %ibyt %opkt %obyt %tevt %nevt'
+ *          %ipkt %ibyt %opkt %obyt %tevt %nevt %ivrf %evrf'
  *   tshark -i lo -f 'udp port PORT' -w F.pcap
  *   tshark -r F.pcap -d udp.port==PORT,cflow -T fields -E occurrence=a
  *          -E separator='|' -e cflow.version -e cflow.count -e cflow.sequence
@@ -25,6 +25,7 @@
  *          -e cflow.icmp_type_code_ipv4 -e cflow.icmp_ipv6_type
  *          -e cflow.icmp_ipv6_code -e cflow.flow_id -e cflow.flow_end_reason
  *          -e cflow.nat_event -e cflow.observation_time_milliseconds
+ *          -e cflow.ingress_vrfid -e cflow.egress_vrfid
  * (nfcapd: 0 sequence errors, 0 bad packets; tshark -Y '_ws.expert ||
  * _ws.malformed': nothing.) tests/e2e/v9_ipfix_probe.sh (CTest
  * e2e_v9_ipfix_probe, label collector) runs the same decoders in a
@@ -42,7 +43,7 @@
 
 #define PROBE_NOW_NS  1704164645678000000ull /* 2024-01-02 03:04:05.678 UTC */
 #define PROBE_BOOT_MS (1704164645678ull - 3600000ull)
-#define PROBE_RECS    6
+#define PROBE_RECS    7
 
 static void addr(uint8_t family, const char *text, uint8_t out[16])
 {
@@ -73,8 +74,10 @@ static void counters(struct ct_event *ev, uint64_t op, uint64_t ob, uint64_t rp,
 }
 
 /* 0: IPv4 SNAT TCP; 1: IPv4 ICMP echo with a translated identifier;
- * 2: IPv6 NAT66 UDP; 3: IPv4 SNAT UDP create event (no counters);
- * 4: IPv4 TCP without NAT; 5: ICMPv6 echo without NAT. */
+ * 2: IPv6 NAT66 UDP; 3: IPv4 SNAT UDP create event (a NAT event: no
+ * counters) in zone 7; 4: IPv4 TCP without NAT, its original direction in
+ * zone 5 alone; 5: ICMPv6 echo without NAT; 6: IPv6 NAT66 TCP delete event,
+ * its reply direction in zone 9 alone. */
 static void make_events(struct ct_event ev[PROBE_RECS])
 {
 	memset(ev, 0, PROBE_RECS * sizeof *ev);
@@ -100,15 +103,22 @@ static void make_events(struct ct_event ev[PROBE_RECS])
 	ev[3].type = CT_EV_NEW;
 	tuple(&ev[3].orig, AF_INET, IPPROTO_UDP, "10.0.0.3", 40000, "192.0.2.53", 53);
 	tuple(&ev[3].reply, AF_INET, IPPROTO_UDP, "192.0.2.53", 53, "192.76.7.154", 1025);
+	ev[3].orig_zone = ev[3].reply_zone = 7;
 
 	tuple(&ev[4].orig, AF_INET, IPPROTO_TCP, "192.0.2.10", 51000, "192.0.2.20", 22);
 	tuple(&ev[4].reply, AF_INET, IPPROTO_TCP, "192.0.2.20", 22, "192.0.2.10", 51000);
 	counters(&ev[4], 10, 1000, 8, 2000);
+	ev[4].orig_zone = 5;
 
 	ev[5].family = AF_INET6;
 	tuple(&ev[5].orig, AF_INET6, IPPROTO_ICMPV6, "fd00::2", 0x4321, "2001:db8::1", 128 * 256);
 	tuple(&ev[5].reply, AF_INET6, IPPROTO_ICMPV6, "2001:db8::1", 0x4321, "fd00::2", 129 * 256);
 	counters(&ev[5], 2, 208, 2, 208);
+
+	ev[6].family = AF_INET6;
+	tuple(&ev[6].orig, AF_INET6, IPPROTO_TCP, "fd00::3", 41002, "2001:db8::80", 8080);
+	tuple(&ev[6].reply, AF_INET6, IPPROTO_TCP, "2001:db8::80", 8080, "2001:db8:1::1", 41002);
+	ev[6].reply_zone = 9;
 }
 
 static void make_recs(const struct ct_event ev[PROBE_RECS], struct ipfix_rec r[PROBE_RECS], int old)
@@ -128,14 +138,18 @@ static void make_recs(const struct ct_event ev[PROBE_RECS], struct ipfix_rec r[P
 	r[3].last_ms = r[3].first_ms;
 	r[3].end_reason = 0;
 	r[3].nat_event = add;
+	r[3].kind = IPFIX_NAT_EVENT;
 	r[4].nat_event = 0;
 	r[5].nat_event = 0;
+	r[6].end_reason = 0;
+	r[6].nat_event = IPFIX_NAT_DELETE; /* IPv6: no NAT66 code of its own */
+	r[6].kind = IPFIX_NAT_EVENT;
 }
 
 static int send_all(int fd, struct ipfix_state *s, const struct ipfix_rec *r)
 {
 	static const size_t split[] = {3, PROBE_RECS - 3};
-	uint8_t buf[IPFIX_MTU_DEFAULT];
+	uint8_t buf[IPFIX_MSG_DEFAULT];
 	size_t off = 0;
 
 	for (size_t m = 0; m < 2; m++) {

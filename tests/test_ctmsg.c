@@ -964,7 +964,7 @@ struct recorded {
 	uint16_t osport, odport, rsport, rdport;
 	uint8_t proto;
 	uint32_t id, status, timeout, mark;
-	uint16_t zone;
+	uint16_t zone, orig_zone, reply_zone;
 	uint64_t opkts, obytes, rpkts, rbytes;
 	uint64_t start_ns, stop_ns, event_ns;
 };
@@ -1086,6 +1086,8 @@ static const struct recorded recorded[] = {
      .status = 8,
      .timeout = 50,
      .zone = 6,
+     .orig_zone = 6,
+     .reply_zone = 6,
      .event_ns = 0x18ebf403034eae0aull},
     {.file = "ct-new-orig-zone-udp4.bin",
      .type = CT_EV_NEW,
@@ -1095,6 +1097,7 @@ static const struct recorded recorded[] = {
      .id = 2008074266u,
      .status = 8,
      .timeout = 50,
+     .orig_zone = 5, /* conntrack -I --orig-zone 5: CTA_TUPLE_ZONE, no CTA_ZONE */
      .event_ns = 0x18ebf40346f1ee20ull},
     {.file = "ct-new-nat-icmp4.bin",
      .type = CT_EV_NEW,
@@ -1188,6 +1191,8 @@ static void check_recorded_values(const struct recorded *r, const struct ct_even
 	CHECK_EQ_U64(ev->timeout, r->timeout);
 	CHECK_EQ_U64(ev->mark, r->mark);
 	CHECK_EQ_U64(ev->zone, r->zone);
+	CHECK_EQ_U64(ev->orig_zone, r->orig_zone);
+	CHECK_EQ_U64(ev->reply_zone, r->reply_zone);
 	CHECK_EQ_U64(ev->cnt_orig.packets, r->opkts);
 	CHECK_EQ_U64(ev->cnt_orig.bytes, r->obytes);
 	CHECK_EQ_U64(ev->cnt_reply.packets, r->rpkts);
@@ -1216,6 +1221,56 @@ static void test_recorded(void)
 		}
 		free(nlh);
 	}
+}
+
+/* A tuple with a CTA_TUPLE_ZONE of its own direction, as the kernel dumps
+ * a directional zone. */
+static void put_zoned_tuple(struct nlmsghdr *nlh, uint16_t type, const struct ct_tuple *t,
+			    uint16_t zone)
+{
+	struct nlattr *tuple = mnl_attr_nest_start(nlh, type);
+
+	put_addrs(nlh, AF_INET, t);
+	put_proto(nlh, t);
+	mnl_attr_put_u16(nlh, CTA_TUPLE_ZONE, htons(zone));
+	mnl_attr_nest_end(nlh, tuple);
+}
+
+/* Each direction's zone: CTA_ZONE for both; a tuple's CTA_TUPLE_ZONE for
+ * its direction alone, the other one in zone 0; none: zone 0. */
+static void test_dir_zones(void)
+{
+	struct ct_tuple o = tuple_of(AF_INET, "10.0.0.1", "10.0.0.2", IPPROTO_UDP, 53, 5353);
+	struct ct_tuple r = tuple_of(AF_INET, "10.0.0.2", "10.0.0.1", IPPROTO_UDP, 5353, 53);
+	struct ct_event ev;
+	struct msg m;
+	struct nlmsghdr *nlh = ct_start(&m, IPCTNL_MSG_CT_NEW, 0, AF_INET);
+
+	put_tuple(nlh, CTA_TUPLE_ORIG, AF_INET, &o);
+	put_zoned_tuple(nlh, CTA_TUPLE_REPLY, &r, 9);
+	CHECK_EQ_U64(ctmsg_parse(nlh, &ev), CTMSG_OK);
+	CHECK_EQ_U64(ev.zone, 0);
+	CHECK_EQ_U64(ev.orig_zone, 0);
+	CHECK_EQ_U64(ev.reply_zone, 9);
+	CHECK(!(ev.have & CT_HAVE_ZONE));
+	CHECK(tuple_eq(&ev.reply, &r));
+
+	nlh = ct_start(&m, IPCTNL_MSG_CT_NEW, 0, AF_INET);
+	put_zoned_tuple(nlh, CTA_TUPLE_ORIG, &o, 4);
+	put_tuple(nlh, CTA_TUPLE_REPLY, AF_INET, &r);
+	CHECK_EQ_U64(ctmsg_parse(nlh, &ev), CTMSG_OK);
+	CHECK_EQ_U64(ev.orig_zone, 4);
+	CHECK_EQ_U64(ev.reply_zone, 0);
+	CHECK(tuple_eq(&ev.orig, &o));
+
+	nlh = build_new_tcp4(&m); /* CTA_ZONE 7 */
+	CHECK_EQ_U64(ctmsg_parse(nlh, &ev), CTMSG_OK);
+	CHECK_EQ_U64(ev.orig_zone, 7);
+	CHECK_EQ_U64(ev.reply_zone, 7);
+
+	nlh = build_orig_only(&m, IPCTNL_MSG_CT_NEW);
+	CHECK_EQ_U64(ctmsg_parse(nlh, &ev), CTMSG_OK);
+	CHECK_EQ_U64(ev.orig_zone | ev.reply_zone, 0);
 }
 
 static void test_strerror(void)
@@ -1249,6 +1304,7 @@ int main(void)
 	test_unaligned_length();
 	test_truncated_built();
 	test_recorded();
+	test_dir_zones();
 	test_strerror();
 	CHECK_DONE();
 }

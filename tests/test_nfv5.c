@@ -23,6 +23,11 @@ static const uint8_t manual_example[168] = {
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
 };
 
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 static void test_known_good(void)
 {
 	struct nfv5_header h = {.now_ns = MANUAL_NOW_NS,
@@ -60,9 +65,36 @@ static void test_limits(void)
 static void test_uptime(void)
 {
 	CHECK_EQ_U64(timeunit_uptime(1000, 1500), 500);
-	CHECK_EQ_U64(timeunit_uptime(1000, 999), 0);
 	/* 2^32 ms (49.7 days) after boot sysUptime wraps, as on any router. */
 	CHECK_EQ_U64(timeunit_uptime(1000, 1000 + 0x100000005ull), 5);
+	/* Before boot_ms (the wall clock stepped back, or a start older than
+	 * the uptime's epoch): modulo 2^32 too, never clamped to 0, so that a
+	 * collector's unwrapping against the header's sysUptime gives the
+	 * time back. */
+	CHECK_EQ_U64(timeunit_uptime(1000, 999), 0xffffffffu);
+	CHECK_EQ_U64(timeunit_uptime(1000, 0), 0x100000000ull - 1000);
+	CHECK_EQ_U64(timeunit_uptime(0x100000000ull + 50, 10), 0x100000000ull - 40);
+	CHECK_EQ_U64(timeunit_uptime(UINT64_MAX, 0), 1);
+}
+
+/* A connection that began 5 s before boot_ms, exported 2 s after it: First
+ * is 2^32 - 5000, and header uptime - First modulo 2^32 is its age, 7 s. */
+static void test_before_boot(void)
+{
+	struct nfv5_header h = {.now_ns = (MANUAL_BOOT_MS + 2000) * 1000000ull,
+				.boot_ms = MANUAL_BOOT_MS};
+	struct flow_rec r = manual_rec("10.0.0.1", 1, "10.0.0.2", 2, 1, 40);
+	uint8_t buf[NFV5_MAX_LEN];
+
+	r.first_ms = MANUAL_BOOT_MS - 5000;
+	r.last_ms = MANUAL_BOOT_MS + 1000;
+	CHECK_EQ_U64(nfv5_encode(buf, sizeof buf, &h, &r, 1), NFV5_HEADER_LEN + NFV5_RECORD_LEN);
+	uint32_t uptime = be32(buf + 4), first = be32(buf + NFV5_HEADER_LEN + 24),
+		 last = be32(buf + NFV5_HEADER_LEN + 28);
+	CHECK_EQ_U64(uptime, 2000);
+	CHECK_EQ_U64(first, 0x100000000ull - 5000);
+	CHECK_EQ_U64(last, 1000);
+	CHECK_EQ_U64((uint32_t)(uptime - first), 7000);
 }
 
 int main(void)
@@ -70,5 +102,6 @@ int main(void)
 	test_known_good();
 	test_limits();
 	test_uptime();
+	test_before_boot();
 	CHECK_DONE();
 }

@@ -14,28 +14,32 @@
 # reference. Checks:
 #  - the kernel: exactly these 13 connections, each with a NEW event of the
 #    same tuples, counters and timestamps;
-#  - nfdump, IPFIX and v9 files: per connection exactly one delete record
+#  - nfdump, IPFIX and v9 files: per connection exactly one flow record
 #    with the original tuple, the translated one (X-Src/X-Dst, nfdump -o
 #    raw "xlt"), in/out packets and bytes exactly the kernel's, start/end
 #    the kernel's (ms), natEvent as a number (5 for NAT44, 2 for NAT66, 0
-#    without NAT); per NATed connection exactly one create record (4 or 1,
-#    zero counters, the kernel's creation time), none without NAT; nfcapd
-#    counted no sequence error and no bad packet;
+#    without NAT); per NATed connection exactly one create event (the NAT
+#    event template: 4 or 1, no counters, the kernel's creation time as its
+#    event time), none without NAT; nfcapd counted no sequence error and no
+#    bad packet;
 #  - nfdump's natEvent column (%nevt) names the codes as expected: UNKNOW
 #    for 4/5, ADD/DELETE for 1/2, INVALID for 0; nfcapd saw each exporter
 #    (127.0.0.1 and ::1) with its observation domain / source ID;
 #  - tshark: nothing malformed or expert-flagged; every message of each
 #    stream has the right version, length or count, domain, export time,
 #    sequence number (IPFIX: data records before it; v9: messages before
-#    it) and templates (first message, then exactly every
-#    template_refresh_packets messages, before the data); every record decodes with every field equal to the
-#    kernel's (including the IPv6 post-NAT addresses nfdump does not decode
-#    in IPFIX, flowId = conntrack id and flowEndReason), v9's 1/2 equal to
-#    its 231/298, the ICMP type/code IE equal to the port convention;
+#    it) and templates (the four, flow records and NAT events of each
+#    family: first message, then exactly every template_refresh_packets
+#    messages, before the data); every record decodes with every field
+#    equal to the kernel's (including the IPv6 post-NAT addresses nfdump
+#    does not decode in IPFIX, flowId = conntrack id and flowEndReason), v9's
+#    1/2 equal to its 231/298, the ICMP type/code IE equal to the port
+#    convention;
 #  - nfflowd's own counters: what tshark captured, no send error;
-#  - a second start of nfflowd with nat_event_codes legacy for the v9
-#    collector (nfdump then prints ADD/DELETE) and nat_events no for the
-#    IPFIX one (no create records there).
+#  - a second start of nfflowd with nat_event_codes legacy and nat_events
+#    all for the v9 collector (nfdump then prints ADD/DELETE; a delete event
+#    at each NATed connection's end besides its flow record) and nat_events
+#    no for the IPFIX one (no NAT events there).
 # Exit 0 pass, 1 fail, 77 skipped.
 set -euo pipefail
 LAB_NAME=v9_ipfix_nat
@@ -57,7 +61,7 @@ NATED=9
 CONNECTIONS2=4
 CATEGORIES2="dnat4/6 nat66/17 nonat4/17 snat4/17"
 
-# write_conf FILE PORT_IPFIX PORT_V9 V9_CODES IPFIX_NAT_EVENTS
+# write_conf FILE PORT_IPFIX PORT_V9 V9_CODES IPFIX_NAT_EVENTS [V9_NAT_EVENTS]
 write_conf() {
 	cat >"$1" <<-EOF
 		# nfflowd configuration for $LAB_NAME
@@ -80,6 +84,7 @@ write_conf() {
 		    template_refresh 0
 		    template_refresh_packets $V9_TMPL_EVERY
 		    nat_event_codes $4
+		    nat_events ${6:-yes}
 		</collector>
 	EOF
 	lab_nfflowd_conf_common >>"$1"
@@ -152,11 +157,11 @@ check_tshark() {
 			if (v == 9 && $7 != $10 + $11) print where "count " $7 ", but it holds " $10 " templates and " $11 " data records"
 			want = (v == 10) ? data : i
 			if ($6 != want) print where "sequence " $6 ", expected " want (v == 10 ? " (data records before it)" : " (messages before it)")
-			tmpl = (i % every == 0) ? 2 : 0
+			tmpl = (i % every == 0) ? 4 : 0
 			if ($10 != tmpl) print where $10 " template records, expected " tmpl
 			n = split($9, set, ",")
 			if ($10 > 0 && set[1] != (v == 10 ? 2 : 0)) print where "the template set is not first: sets " $9
-			for (k = 1; k <= n; k++) if (set[k] != 256 && set[k] != 257 && set[k] != (v == 10 ? 2 : 0))
+			for (k = 1; k <= n; k++) if ((set[k] < 256 || set[k] > 259) && set[k] != (v == 10 ? 2 : 0))
 				print where "unexpected set id " set[k]
 			if ($11 < 1) print where "no data record"
 			data += $11; frame[$2] = i
@@ -167,10 +172,12 @@ check_tshark() {
 			#   nevt flowid endreason icmp obs packets octets
 			where = "  record in frame " $2 " (" $5 " " $6 " " $7 " -> " $8 " " $9 "): "
 			icmp = ($5 == 1 || $5 == 58)
-			if (($6 ~ /:/) != ($3 == 257)) print where "in data set " $3 ", wrong for its address family"
+			event = ($3 == 258 || $3 == 259) # a NAT event: no counters, no start or end
+			if (($6 ~ /:/) != ($3 == 257 || $3 == 259)) print where "in data set " $3 ", wrong for its address family"
 			if ($23 != (icmp ? $9 : 0)) print where "ICMP type/code IE " $23 ", expected " (icmp ? $9 : 0)
 			if ($24 != $19) print where "observationTimeMilliseconds " $24 ", flowEndMilliseconds " $19
-			if ($25 != $14 || $26 != $15) print where "packetDeltaCount/octetDeltaCount " $25 "/" $26 \
+			if (event && ($25 $26) != "--") print where "a NAT event with counters: " $25 " " $26
+			if (!event && ($25 != $14 || $26 != $15)) print where "packetDeltaCount/octetDeltaCount " $25 "/" $26 \
 				", the original direction counters are " $14 "/" $15
 		}
 		END { print "messages " nmsg + 0 " data " data + 0 > "/dev/stderr" }' "$t.parsed" 2>"$t.totals")
@@ -196,12 +203,13 @@ check_stats() {
 		lab_fail "nfflowd's counters for $2: '$line', expected '$want' (address datagrams records send-errors dropped queued version name)"
 }
 
-# nevt_summary PORT: how many records of each family and kind nfdump shows
-# with each natEvent name, e.g. "ipv4:create:UNKNOW=5 ipv4:delete:...".
+# nevt_summary PORT: how many records of each family and kind (a NAT event,
+# without counters, or a flow record) nfdump shows with each natEvent name,
+# e.g. "ipv4:event:UNKNOW=5 ipv4:flow:...".
 nevt_summary() {
 	nfdump -q -N -R "$(lab_nfcapd_dir "$1")" -o 'fmt:%sa|%ipkt|%nevt' | awk -F'|' '
 		{ for (i = 1; i <= NF; i++) gsub(/[ \t]/, "", $i) }
-		NF == 3 { n[($1 ~ /:/ ? "ipv6" : "ipv4") ":" ($2 == 0 ? "create" : "delete") ":" $3]++ }
+		NF == 3 { n[($1 ~ /:/ ? "ipv6" : "ipv4") ":" ($2 == 0 ? "event" : "flow") ":" $3]++ }
 		END { for (k in n) printf "%s=%d\n", k, n[k] }' | sort | tr '\n' ' ' | sed 's/ $//'
 }
 
@@ -247,14 +255,15 @@ EV1=$LAB_TMP/events-1.txt
 lab_ct_events all >"$EV1"
 
 # ---------------------------------------------------------------------------
-# Second start: legacy natEvent codes for v9, no create events for IPFIX.
+# Second start: legacy natEvent codes and create and delete events for v9,
+# no NAT events for IPFIX.
 
 lab_nfcapd_start_at 127.0.0.1 "$PORT_IPFIX2"
 lab_nfcapd_start_at ::1 "$PORT_V92"
 lab_ct_start NEW,DESTROY
-write_conf "$LAB_TMP/nfflowd-2.conf" "$PORT_IPFIX2" "$PORT_V92" legacy no
+write_conf "$LAB_TMP/nfflowd-2.conf" "$PORT_IPFIX2" "$PORT_V92" legacy no all
 lab_nfflowd_start_conf "$LAB_TMP/nfflowd-2.conf"
-lab_log "traffic: $CONNECTIONS2 connections, v9 with nat_event_codes legacy, IPFIX with nat_events no"
+lab_log "traffic: $CONNECTIONS2 connections, v9 with nat_event_codes legacy and nat_events all, IPFIX with nat_events no"
 lab_udp_send "$LAB_CLI" "$LAB_SERVER_IP" "$LAB_UDP_ECHO_PORT" "snat4-udp-2"
 lab_udp_exchange6 "nat66-udp-2"
 lab_tcp_send "$LAB_SRV" "$LAB_ROUTER_WAN_IP" "$LAB_FWD_PORT" 20480
@@ -284,7 +293,7 @@ creates=$(sed -n 's/.* nat-create-events \([0-9]*\).*/\1/p' "$LAB_TMP/check-1.tx
 # 0 INVALID, and the IANA NAT44 codes 4/5 UNKNOW (their numbers were
 # checked above, from nfdump -o raw).
 nevt=$(nevt_summary "$PORT_V9")
-want="ipv4:create:UNKNOW=5 ipv4:delete:INVALID=3 ipv4:delete:UNKNOW=5 ipv6:create:ADD=4 ipv6:delete:DELETE=4 ipv6:delete:INVALID=1"
+want="ipv4:event:UNKNOW=5 ipv4:flow:INVALID=3 ipv4:flow:UNKNOW=5 ipv6:event:ADD=4 ipv6:flow:DELETE=4 ipv6:flow:INVALID=1"
 [ "$nevt" = "$want" ] || lab_fail "nfdump %nevt, v9 with IANA codes: '$nevt', expected '$want'"
 for exporter in "New ipfix exporter: .*Observation domain $IPFIX_DOMAIN from: 127.0.0.1" \
 	"New v9 exporter: .*Domain: $V9_SOURCE_ID, IP: ::1"; do
@@ -297,9 +306,9 @@ done
 
 check_kernel "$EV2" "$CONNECTIONS2" "$CATEGORIES2"
 check_nfdump "$PORT_IPFIX2" nfdump-ipfix iana no "$EV2"
-check_nfdump "$PORT_V92" nfdump-v9 legacy yes "$EV2"
+check_nfdump "$PORT_V92" nfdump-v9 legacy all "$EV2"
 nevt=$(nevt_summary "$PORT_V92")
-want="ipv4:create:ADD=2 ipv4:delete:DELETE=2 ipv4:delete:INVALID=1 ipv6:create:ADD=1 ipv6:delete:DELETE=1"
+want="ipv4:event:ADD=2 ipv4:event:DELETE=2 ipv4:flow:DELETE=2 ipv4:flow:INVALID=1 ipv6:event:ADD=1 ipv6:event:DELETE=1 ipv6:flow:DELETE=1"
 [ "$nevt" = "$want" ] || lab_fail "nfdump %nevt with nat_event_codes legacy: '$nevt', expected '$want'"
 
 if [ "$LAB_FAILURES" -ne 0 ]; then

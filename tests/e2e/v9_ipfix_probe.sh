@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The NetFlow v9 and IPFIX encoder's output as real collectors decode it,
 # against fixtures, without the lab or nfflowd. tests/ipfix_probe.c encodes
-# six made-up connections (IPv4 SNAT TCP, ICMP with a translated echo
-# identifier, NAT66 UDP, a NAT create event, TCP and ICMPv6 without NAT) with
-# fixed times, in two messages per version, and sends them to nfcapd and to
-# a tshark capture on the loopback of a namespace of its own. Then, for v9
-# and for IPFIX:
-#   - nfcapd stored the 6 records, with no sequence error and no bad packet,
+# seven made-up records (IPv4 SNAT TCP, ICMP with a translated echo
+# identifier, NAT66 UDP, a NAT44 create event in zone 7, TCP without NAT in a
+# zone of its original direction, ICMPv6 without NAT, a NAT66 delete event
+# with a zone of its reply direction) with fixed times, in two messages per
+# version, and sends them to nfcapd and to a tshark capture on the loopback
+# of a namespace of its own. Then, for v9 and for IPFIX:
+#   - nfcapd stored the 7 records, with no sequence error and no bad packet,
 #     and tshark finds nothing malformed and adds no expert information;
 #   - what nfdump and tshark decode (TZ=UTC) is exactly
 #     tests/data/ipfix-{nfdump,tshark}-v{9,10}.txt (made with Debian 12's
@@ -26,13 +27,14 @@ PORT_IPFIX=9910
 export TZ=UTC # the fixtures' times
 
 # The fixtures' commands (ipfix_probe.c): nfdump's and tshark's fields.
-NFDUMP_FMT='fmt:%ts %te %pr %sap %dap %xsap %xdap %ipkt %ibyt %opkt %obyt %tevt %nevt'
+NFDUMP_FMT='fmt:%ts %te %pr %sap %dap %xsap %xdap %ipkt %ibyt %opkt %obyt %tevt %nevt %ivrf %evrf'
 TSHARK_FIELDS=(cflow.version cflow.count cflow.sequence cflow.srcaddr cflow.srcaddrv6
 	cflow.srcport cflow.post_natsource_ipv4_address cflow.post_nat_source_ipv6_address
 	cflow.post_naptsource_transport_port cflow.octets cflow.packets cflow.initiator_octets
 	cflow.responder_octets cflow.initiator_packets cflow.responder_packets
 	cflow.icmp_type_code_ipv4 cflow.icmp_ipv6_type cflow.icmp_ipv6_code cflow.flow_id
-	cflow.flow_end_reason cflow.nat_event cflow.observation_time_milliseconds)
+	cflow.flow_end_reason cflow.nat_event cflow.observation_time_milliseconds
+	cflow.ingress_vrfid cflow.egress_vrfid)
 
 # check_decoded WHAT FIXTURE GOT: GOT must be FIXTURE, line for line.
 check_decoded() {
@@ -68,7 +70,7 @@ lab_tshark_stop "$PORT_IPFIX"
 for v in 9 10; do
 	port=$PORT_V9
 	[ "$v" = 9 ] || port=$PORT_IPFIX
-	lab_nfcapd_check "$port" 6
+	lab_nfcapd_check "$port" 7
 	problems=$(lab_tshark_problems "$port")
 	[ -z "$problems" ] || lab_fail "tshark finds problems in the v$v messages:"$'\n'"$problems"
 	nfdump -q -N -R "$(lab_nfcapd_dir "$port")" -o "$NFDUMP_FMT" >"$LAB_TMP/nfdump-v$v.txt"

@@ -171,7 +171,7 @@ bad=$(awk -v refresh="$REFRESH_MS" -v slack="$SLACK_MS" -v down="$T_DOWN" -v bac
 		if ($3 < $12 * 1000 || (!held && $3 - $12 * 1000 > 1100)) print where "export time " $12 " s, captured at " $3 " ms"
 		if ($7 != $4) print where "length " $7 ", payload " $4 " bytes"
 		if ($6 != data) print where "sequence " $6 ", expected " data " (data records before it)"
-		if ($10 != 0 && $10 != 2) print where $10 " template records, expected 0 or 2"
+		if ($10 != 0 && $10 != 4) print where $10 " template records, expected 0 or 4"
 		if ($10 > 0 && substr($9, 1, 2) != "2," && $9 != "2") print where "the template set is not first: sets " $9
 		probe = ($3 >= down && $10 > 0 && $11 == 0)
 		if ($11 < 1 && !probe) print where "no data record"
