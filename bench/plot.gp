@@ -6,6 +6,8 @@
 if (!exists("datafile")) datafile = 'bench/out/sweep-plot.dat'
 if (!exists("outfile")) outfile = 'bench/out/loss-vs-rate.png'
 if (!exists("systems")) systems = 'nfflowd ulogd2 minreader conntrack'
+# nfflowd's netlink buffer, as run.sh used it (its default, netlink_rcvbuf)
+if (!exists("nfbuf")) nfbuf = '128 MiB'
 
 set terminal pngcairo size 1000,680 enhanced font ",12"
 set output outfile
@@ -19,9 +21,9 @@ set xrange [0:*]
 set yrange [-2:102]
 set ytics 10
 
-label(s) = s eq "nfflowd" ? "nfflowd (IPFIX, default 8 MiB buffer)" : \
+label(s) = s eq "nfflowd" ? "nfflowd (IPFIX, defaults: ".nfbuf." buffer, reliable delivery)" : \
            s eq "ulogd2" ? "ulogd2 NFCT(hash) + IPFIX, 16 MiB buffer" : \
-           s eq "minreader" ? "minimal reader (floor), 8 MiB buffer" : \
+           s eq "minreader" ? "minimal reader (floor), ".nfbuf." buffer" : \
            s eq "conntrack" ? "conntrack -E (the original's input)" : s
 colour(s) = s eq "nfflowd" ? 0x1f77b4 : s eq "ulogd2" ? 0xd62728 : \
             s eq "minreader" ? 0x2ca02c : s eq "conntrack" ? 0xff7f0e : 0x7f7f7f

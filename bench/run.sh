@@ -359,8 +359,11 @@ nfflowd_orig_conf() { # FILE PORT [SYSLOG_SOCKET]
 	EOF
 }
 
-# rsyslogd on its own socket, writing local6 to a file; no rate limit.
+# rsyslogd on its own socket, writing local6 to a file; no rate limit. The
+# socket queue as systemd sets it on every host it boots (50-default.conf:
+# net.unix.max_dgram_qlen 512; the kernel's own default is 10).
 rsyslog_start() {
+	ip netns exec "$LAB_RTR" sysctl -qw net.unix.max_dgram_qlen=512
 	mkdir -p "$LAB_TMP/rsyslog"
 	cat >"$LAB_TMP/rsyslog.conf" <<-EOF
 		global(workDirectory="$LAB_TMP/rsyslog")
@@ -846,7 +849,8 @@ plot() {
 		awk -v s="$s" '$1 == s { printf "%.1f %.3f\n", $26 / 1000, $10 }' "$OUT/sweep.tsv" | sort -n
 		printf '\n\n'
 	done >"$dat"
-	gnuplot -e "datafile='$dat'; outfile='$OUT/loss-vs-rate.png'; systems='$systems'" "$BENCH_DIR/plot.gp" \
+	gnuplot -e "datafile='$dat'; outfile='$OUT/loss-vs-rate.png'; systems='$systems'; nfbuf='$((BENCH_NL_BUF >> 20)) MiB'" \
+		"$BENCH_DIR/plot.gp" \
 		2>"$OUT/plot.err" || lab_warn "gnuplot failed: $(cat "$OUT/plot.err")"
 	if [ -s "$OUT/loss-vs-rate.png" ]; then say "plot: bench/out/loss-vs-rate.png"; fi
 }

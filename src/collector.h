@@ -19,12 +19,15 @@
 #include "nfv5.h"
 #include "timeunit.h"
 
+struct copies_fds;
+
 /* What every collector is opened with. */
 struct collector_env {
 	const struct nf_config *cfg;	     /* outlives the collector */
 	uint64_t boot_ms;		     /* Unix epoch ms at which v5 and v9 sysUptime was 0 */
 	bool foreground;		     /* the screen copy exists only in the foreground */
 	const struct exporter_sink *capture; /* NULL, or where datagrams go instead */
+	const struct copies_fds *fds;	     /* NULL, or files opened for the file copies */
 };
 
 struct collector;
@@ -97,11 +100,13 @@ extern const struct collector_ops collector_copies_ops;
 struct collector_batch {
 	struct flow_rec recs[NFV5_MAX_RECORDS];
 	size_t n;
+	size_t max;	 /* records a datagram holds (1..NFV5_MAX_RECORDS; 0: the most) */
 	uint64_t due_ns; /* monotonic time by which it must leave */
 };
 
 /* Add r at monotonic time mono_ns; the batch is due flush_ms after its
- * first record. Returns true when it is full and must be sent now. */
+ * first record. Returns true when it holds b->max records and must be sent
+ * now. */
 bool collector_batch_add(struct collector_batch *b, const struct flow_rec *r, uint64_t mono_ns,
 			 unsigned flush_ms);
 
@@ -115,6 +120,11 @@ struct collector_udp {
 	const struct collector_conf *conf;
 	struct exporter ex;
 };
+
+/* The largest datagram (UDP payload) conf's mtu allows: the mtu (or
+ * IPFIX_MTU_DEFAULT when 0, as for <flow_send>) less the IP and UDP headers
+ * of the collector's address family. */
+size_t collector_max_payload(const struct collector_conf *conf);
 
 /* Open u's exporter for conf with datagrams of at most slot_len bytes. */
 int collector_udp_open(struct collector_udp *u, const struct collector_conf *conf,

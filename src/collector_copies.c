@@ -30,7 +30,7 @@ static int cps_open(struct collector *c, const struct collector_conf *conf,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (copies_open(&p->copies, env->cfg, env->foreground, err, errlen) != 0) {
+	if (copies_open(&p->copies, env->cfg, env->foreground, env->fds, err, errlen) != 0) {
 		free(p);
 		return -1;
 	}

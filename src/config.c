@@ -8,15 +8,19 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "ipfix.h"
+#include "nfv5.h"
 
 #define CONFIG_MAX_FILE (1024 * 1024)
 #define SHOW		"%.80s" /* how a user's value is quoted in messages */
@@ -53,6 +57,19 @@ static const struct config_name protocols[] = {
     {"icmpv6", 58}, {"sctp", 132}, {"udplite", 136}, {"dccp", 33}, {NULL, 0}};
 
 static const struct config_name nat_codes[] = {{"iana", 0}, {"legacy", 1}, {NULL, 0}};
+
+/* nat_events: yes (and the other boolean words) as before it took more. */
+static const struct config_name nat_events[] = {{"no", CONFIG_NAT_EVENTS_NO},
+						{"create", CONFIG_NAT_EVENTS_CREATE},
+						{"all", CONFIG_NAT_EVENTS_ALL},
+						{"yes", CONFIG_NAT_EVENTS_CREATE},
+						{"off", CONFIG_NAT_EVENTS_NO},
+						{"on", CONFIG_NAT_EVENTS_CREATE},
+						{"false", CONFIG_NAT_EVENTS_NO},
+						{"true", CONFIG_NAT_EVENTS_CREATE},
+						{"0", CONFIG_NAT_EVENTS_NO},
+						{"1", CONFIG_NAT_EVENTS_CREATE},
+						{NULL, 0}};
 
 /* <ptee><conf> dispatchers' mode; the order is the one messages list. */
 static const struct config_name file_modes[] = {
@@ -188,6 +205,8 @@ static const struct config_key keys[] = {
     {KEY("record_limit", TOP, SIZE, ONCE), NF(record_limit), .min = KIB * KIB,
      .max = KIB * KIB * KIB * KIB, .def = "1G"},
     {KEY("active_timeout", TOP, UINT, ONCE), NF(active_timeout), .max = 432000, .def = "1800"},
+    {KEY("max_connections", TOP, UINT, ONCE), NF(max_connections), .min = 1000, .max = 100000000,
+     .def = "2000000"},
     {KEY("log_facility", TOP, FACILITY, ONCE), NF(log_facility), .def = "daemon"},
     {KEY("user", TOP, USER, ONCE), NF(user), .def = CONFIG_DEFAULT_USER},
     {KEY("pidfile", TOP, PATH, ONCE), NF(pidfile), .def = CONFIG_DEFAULT_PIDFILE},
@@ -207,15 +226,16 @@ static const struct config_key keys[] = {
     {KEY("port", COLLECTOR, UINT, ONCE), .min = 1, .max = 65535, .parse = collector_port},
     {KEY("address", COLLECTOR, ADDRESS, ONCE | REQUIRED), COL(addr), .parse = collector_address},
     {KEY("source", COLLECTOR, ADDRESS, ONCE), COL(source), .parse = collector_source},
-    {KEY("mtu", COLLECTOR, UINT, ONCE | TEMPLATES), COL(mtu), .min = IPFIX_MTU_MIN,
-     .max = IPFIX_MTU_MAX, .def = DECIMAL(IPFIX_MTU_DEFAULT)},
+    {KEY("mtu", COLLECTOR, UINT, ONCE), COL(mtu), .min = IPFIX_MTU_MIN, .max = IPFIX_MTU_MAX,
+     .def = DECIMAL(IPFIX_MTU_DEFAULT)},
     {KEY("template_refresh", COLLECTOR, UINT, ONCE | TEMPLATES), COL(refresh_s), .max = 86400,
      .def = "60"},
     {KEY("template_refresh_packets", COLLECTOR, UINT, ONCE | TEMPLATES), COL(refresh_pkts),
      .max = 1000000, .def = "20"},
     {KEY("observation_domain", COLLECTOR, UINT, ONCE | TEMPLATES), COL(domain), .max = UINT32_MAX,
      .def = "0"},
-    {KEY("nat_events", COLLECTOR, BOOL, ONCE | TEMPLATES), COL(nat_events), .def = "yes"},
+    {KEY("nat_events", COLLECTOR, ENUM, ONCE | TEMPLATES | NOCASE), COL(nat_events),
+     .names = nat_events, .def = "create"},
     {KEY("nat_event_codes", COLLECTOR, ENUM, ONCE | TEMPLATES | NOCASE), COL(legacy_nat_events),
      .names = nat_codes, .def = "iana"},
 
@@ -252,6 +272,8 @@ static const struct config_key keys[] = {
     {KEY("ident", SYSLOG, STRING, ONCE), COPY(ident), .def = "nfflowd"},
     {KEY("facility", SYSLOG, FACILITY, ONCE), COPY(facility), .def = "user"},
     {KEY("socket", SYSLOG, PATH, ONCE), COPY(socket), .def = "/dev/log"},
+    {KEY("queue_size", SYSLOG, SIZE, ONCE), COPY(queue_size), .min = 64 * KIB,
+     .max = KIB * KIB * KIB, .def = "64M"},
     {KEY("logopt", SYSLOG, TEXT, ONCE | IGNORED),
      .note = "logopt is ignored: nfflowd opens syslog itself"},
     {KEY("filename", TO_FILE, STRING, ONCE | REQUIRED), COPY(path)},
@@ -1220,6 +1242,26 @@ static int check_caps(struct config_walk *w, int version)
 	return 0;
 }
 
+/* RFC 7011 §8.4 and RFC 3954 §9: over UDP the templates must be sent again
+ * from time to time, or a collector that restarts cannot decode anything
+ * after. Both refresh keys 0 would never send them again. */
+static int check_refresh(struct config_walk *w, const struct collector_conf *col)
+{
+	const struct cfg_node *s = w->nodes[row(find_key(COLLECTOR, "template_refresh"))];
+	const struct cfg_node *p = w->nodes[row(find_key(COLLECTOR, "template_refresh_packets"))];
+	unsigned line = col->line;
+	if (col->version == NFV5_VERSION || col->refresh_s || col->refresh_pkts)
+		return 0;
+	if (s && s->line > line)
+		line = s->line;
+	if (p && p->line > line)
+		line = p->line;
+	return fail(w->x, line,
+		    "template_refresh 0 and template_refresh_packets 0: the templates would never "
+		    "be sent again, so a collector that restarts could decode nothing more (RFC "
+		    "7011 §8.4); give one of them a value above 0");
+}
+
 static int collector_name(struct ctx *x, const struct cfg_node *b, struct collector_conf *col)
 {
 	if (!b->value || b->value[0] == '\0')
@@ -1256,7 +1298,9 @@ static int do_collector(struct config_walk *w, const struct config_key *k, const
 	snprintf(tag, sizeof tag, "<collector " SHOW ">", val(b));
 	if (check_caps(&c, col->version) < 0 || check_required(&c, b, tag) < 0)
 		return -1;
-	return apply_kept(&c);
+	if (apply_kept(&c) < 0)
+		return -1;
+	return check_refresh(&c, col);
 }
 
 /* Every collector's address and port, so that the filter can leave out
@@ -1498,14 +1542,37 @@ static void load_error(char *err, size_t errlen, const char *path, const char *m
 		snprintf(err, errlen, "%s: %s", path, msg);
 }
 
-/* The file's bytes in a malloc'd buffer, or NULL with a message in err. */
-static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
+/* Open path for reading without blocking (a FIFO or a device would hang
+ * the reader) and refuse anything but a regular file. Returns the stream,
+ * or NULL with a message in err. */
+static FILE *open_regular(const char *path, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f) {
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0) {
 		load_error(err, errlen, path, strerror(errno));
 		return NULL;
 	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		load_error(err, errlen, path, "not a regular file");
+		close(fd);
+		return NULL;
+	}
+	FILE *f = fdopen(fd, "rb");
+	if (!f) {
+		load_error(err, errlen, path, strerror(errno));
+		close(fd);
+	}
+	return f;
+}
+
+/* See config.h: at most CONFIG_MAX_FILE bytes of a regular file. */
+char *config_read(const char *path, size_t *len, char *err, size_t errlen)
+{
+	FILE *f = open_regular(path, err, errlen);
+	if (!f)
+		return NULL;
 	char *buf = malloc(CONFIG_MAX_FILE + 1);
 	size_t n = buf ? fread(buf, 1, CONFIG_MAX_FILE + 1, f) : 0;
 	int e = errno;
@@ -1526,30 +1593,41 @@ static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
 	return buf;
 }
 
-/* See config.h: defaults, then the file, replacing c only on success. */
-int config_load(const char *path, struct nf_config *c, char *err, size_t errlen,
-		config_warn_fn warn, void *ctx)
+/* See config.h: defaults, then the text, replacing c only on success. */
+int config_parse(const char *text, size_t len, const char *name, struct nf_config *c, char *err,
+		 size_t errlen, config_warn_fn warn, void *ctx)
 {
-	size_t len;
-	char *text = read_file(path, &len, err, errlen);
-	if (!text)
-		return -1;
 	struct cfg_node *root;
-	int rc = cfgfile_parse(text, len, path, &root, err, errlen);
-	free(text);
-	if (rc < 0)
+	if (len > CONFIG_MAX_FILE) {
+		load_error(err, errlen, name, "larger than 1 MiB");
+		return -1;
+	}
+	if (cfgfile_parse(text, len, name, &root, err, errlen) < 0)
 		return -1;
 	struct nf_config *fresh = malloc(sizeof *fresh);
 	if (!fresh) {
 		cfgfile_free(root);
-		load_error(err, errlen, path, "out of memory");
+		load_error(err, errlen, name, "out of memory");
 		return -1;
 	}
 	config_defaults(fresh);
-	rc = config_from_tree(root, fresh, err, errlen, warn, ctx);
+	int rc = config_from_tree(root, fresh, err, errlen, warn, ctx);
 	if (rc == 0)
 		*c = *fresh;
 	free(fresh);
 	cfgfile_free(root);
+	return rc;
+}
+
+/* See config.h: config_read, then config_parse. */
+int config_load(const char *path, struct nf_config *c, char *err, size_t errlen,
+		config_warn_fn warn, void *ctx)
+{
+	size_t len;
+	char *text = config_read(path, &len, err, errlen);
+	if (!text)
+		return -1;
+	int rc = config_parse(text, len, path, c, err, errlen, warn, ctx);
+	free(text);
 	return rc;
 }

@@ -17,8 +17,8 @@
 #define CONFIG_PATH_MAX	       4096
 #define CONFIG_SOCKET_MAX      108 /* sizeof sockaddr_un.sun_path */
 #define CONFIG_DEFAULT_USER    "nfflowd"
-#define CONFIG_DEFAULT_PIDFILE "/run/nfflowd.pid"
-#define CONFIG_DEFAULT_CONTROL "/run/nfflowd.sock"
+#define CONFIG_DEFAULT_PIDFILE "/run/nfflowd/nfflowd.pid"
+#define CONFIG_DEFAULT_CONTROL "/run/nfflowd/nfflowd.sock"
 
 struct collector_conf {
 	char name[CONFIG_NAME_MAX];   /* "flow_send" for the original's <flow_send> */
@@ -27,13 +27,20 @@ struct collector_conf {
 	struct sockaddr_storage source; /* source address, port 0 */
 	socklen_t sourcelen;		/* 0: let the kernel choose */
 	int version;			/* 5, 9 or 10 (IPFIX) */
-	unsigned mtu;			/* 9, 10: largest datagram */
+	unsigned mtu;			/* largest IP packet, IP and UDP headers included */
 	unsigned refresh_s;		/* 9, 10: resend templates after s (0: never) */
 	unsigned refresh_pkts;		/* 9, 10: ... or every this many datagrams */
 	uint32_t domain;		/* 9: Source ID; 10: Observation Domain ID */
-	bool nat_events;		/* 9, 10: a NAT create event at NEW */
+	uint8_t nat_events;		/* 9, 10: which NAT events, CONFIG_NAT_EVENTS_* */
 	bool legacy_nat_events;		/* natEvent 1/2 instead of IANA's 4/5 */
 	unsigned line;			/* where it was configured, for messages */
+};
+
+/* nat_events: the NAT events (RFC 8158) a v9 or IPFIX collector gets. */
+enum config_nat_events {
+	CONFIG_NAT_EVENTS_NO,	  /* none */
+	CONFIG_NAT_EVENTS_CREATE, /* session create, at NEW (yes) */
+	CONFIG_NAT_EVENTS_ALL,	  /* session create at NEW and delete at the end */
 };
 
 /* A local copy of every record: one of the original's Log::Dispatch
@@ -51,6 +58,7 @@ struct copy_conf {
 	char path[CONFIG_PATH_MAX];	/* file: filename */
 	bool append;			/* file: mode append (default) or write */
 	char socket[CONFIG_SOCKET_MAX]; /* syslog: the syslog daemon's socket */
+	size_t queue_size;		/* syslog: bytes queued while the daemon is slow */
 };
 
 struct nf_config {
@@ -69,6 +77,7 @@ struct nf_config {
 	size_t record_limit;	       /* record_limit: bytes a -w recording may grow to */
 	unsigned resync_interval;      /* resync_interval: s between table dumps */
 	unsigned active_timeout;       /* active_timeout: s between records of open connections */
+	unsigned max_connections;      /* max_connections: most entries the tracker stores */
 	int log_facility;	       /* log_facility: operational messages */
 	struct filter filter;	       /* <filter>: which connections are exported */
 	char user[CONFIG_NAME_MAX];    /* user: whom to run as after start */
@@ -185,11 +194,23 @@ void config_defaults(struct nf_config *c);
 int config_from_tree(const struct cfg_node *root, struct nf_config *c, char *err, size_t errlen,
 		     config_warn_fn warn, void *ctx);
 
-/* Read and parse path into c (defaults first). Returns 0, or -1 with a
- * message in err ("path: No such file or directory", or "file:line: ...");
- * on error c is left unchanged. Files larger than 1 MiB are refused. */
+/* Read and parse path into c (defaults first): config_read, then
+ * config_parse. Returns 0, or -1 with a message in err ("path: No such file
+ * or directory", or "file:line: ..."); on error c is left unchanged. */
 int config_load(const char *path, struct nf_config *c, char *err, size_t errlen,
 		config_warn_fn warn, void *ctx);
+
+/* The bytes of the configuration file path, in a malloc'd buffer of *len
+ * bytes (not NUL-terminated), or NULL with "path: message" in err. The file
+ * is opened without blocking and must be a regular file (a FIFO or a device
+ * is refused at once) of at most 1 MiB. */
+char *config_read(const char *path, size_t *len, char *err, size_t errlen);
+
+/* Parse text[0..len), named name in messages, into c (defaults first).
+ * Returns 0, or -1 with "name:line: message" in err; on error c is left
+ * unchanged. Text longer than 1 MiB is refused. Pure. */
+int config_parse(const char *text, size_t len, const char *name, struct nf_config *c, char *err,
+		 size_t errlen, config_warn_fn warn, void *ctx);
 
 /* Map a syslog facility name ("local6", "daemon", ...) to LOG_*; -1 if unknown. */
 int config_facility(const char *name);

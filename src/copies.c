@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "safefile.h"
 #include "timeunit.h"
 
 static bool wants_info(const struct copy_conf *c)
@@ -33,19 +34,132 @@ static void stream_setup(struct copy_out *o)
 	o->cap = COPIES_PIPE_MAX;
 }
 
-static int open_fd(struct copy_out *o, const struct copy_conf *c, char *err, size_t errlen)
+/* ---- the files of file copies --------------------------------------------- */
+
+static bool active_file(const struct copy_conf *c)
+{
+	return c->kind == COPY_FILE && wants_info(c);
+}
+
+size_t copies_fds_count(const struct nf_config *c)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->ncopies; i++)
+		n += active_file(&c->copies[i]);
+	return n;
+}
+
+static int open_file(const struct copy_conf *c, char *err, size_t errlen)
+{
+	int fd = safefile_open_output(c->path, c->append);
+
+	if (fd < 0) {
+		int e = errno;
+		snprintf(err, errlen, "copy %s: cannot open %s: %s", c->name, c->path,
+			 e == ELOOP    ? "it is a symbolic link (refused)"
+			 : e == EINVAL ? "not a regular file or FIFO"
+				       : strerror(e));
+		errno = e;
+	}
+	return fd;
+}
+
+int copies_fds_open(struct copies_fds *fds, const struct nf_config *c, char *err, size_t errlen)
+{
+	fds->n = 0;
+	for (size_t i = 0; i < c->ncopies; i++) {
+		const struct copy_conf *cc = &c->copies[i];
+		if (!active_file(cc))
+			continue;
+		int fd = open_file(cc, err, errlen);
+		if (fd < 0) {
+			int e = errno;
+			copies_fds_close(fds);
+			errno = e;
+			return -1;
+		}
+		fds->f[fds->n].path = cc->path;
+		fds->f[fds->n++].fd = fd;
+	}
+	return 0;
+}
+
+/* A descriptor a file copy can write to. */
+static bool writable_file(int fd)
+{
+	struct stat st;
+	int fl = fcntl(fd, F_GETFL);
+
+	return fl >= 0 && (fl & O_ACCMODE) != O_RDONLY && fstat(fd, &st) == 0 &&
+	       (S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode));
+}
+
+int copies_fds_adopt(struct copies_fds *fds, const struct nf_config *c, int *fd, size_t n,
+		     char *err, size_t errlen)
+{
+	size_t want = copies_fds_count(c);
+
+	fds->n = 0;
+	if (n != want) {
+		snprintf(err, errlen,
+			 "the configuration has %zu file copies but %zu files came with it", want,
+			 n);
+		return -1;
+	}
+	for (size_t i = 0, j = 0; i < c->ncopies; i++) {
+		if (!active_file(&c->copies[i]))
+			continue;
+		if (!writable_file(fd[j])) {
+			snprintf(err, errlen, "copy %s: the file that came is not open for writing",
+				 c->copies[i].name);
+			return -1;
+		}
+		fds->f[j].path = c->copies[i].path;
+		fds->f[j].fd = fd[j];
+		j++;
+	}
+	for (size_t j = 0; j < n; j++)
+		fd[j] = -1;
+	fds->n = n;
+	return 0;
+}
+
+void copies_fds_close(struct copies_fds *fds)
+{
+	for (size_t i = 0; i < fds->n; i++)
+		if (fds->f[i].fd >= 0)
+			close(fds->f[i].fd);
+	fds->n = 0;
+}
+
+/* A duplicate of the descriptor fds has for path, or the path opened here. */
+static int file_fd(const struct copy_conf *c, const struct copies_fds *fds, char *err,
+		   size_t errlen)
+{
+	for (size_t i = 0; fds && i < fds->n; i++) {
+		if (strcmp(fds->f[i].path, c->path) != 0)
+			continue;
+		int fd = fcntl(fds->f[i].fd, F_DUPFD_CLOEXEC, 3);
+		if (fd < 0)
+			snprintf(err, errlen, "copy %s: %s", c->name, strerror(errno));
+		return fd;
+	}
+	return open_file(c, err, errlen);
+}
+
+/* ---- opening and closing ------------------------------------------------ */
+
+static int open_fd(struct copy_out *o, const struct copy_conf *c, const struct copies_fds *fds,
+		   char *err, size_t errlen)
 {
 	if (c->kind == COPY_SCREEN) {
 		o->fd = c->to_stderr ? STDERR_FILENO : STDOUT_FILENO;
 	} else {
-		int mode = c->append ? O_APPEND : O_TRUNC;
-		o->fd = open(c->path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY | mode, 0640);
+		o->fd = file_fd(c, fds, err, errlen);
 		o->own_fd = true;
-		if (o->fd < 0) {
-			snprintf(err, errlen, "copy %s: cannot open %s: %s", c->name, c->path,
-				 strerror(errno));
+		if (o->fd < 0)
 			return -1;
-		}
 	}
 	stream_setup(o);
 	o->buf = malloc(o->cap);
@@ -56,30 +170,31 @@ static int open_fd(struct copy_out *o, const struct copy_conf *c, char *err, siz
 	return 0;
 }
 
-static int open_one(struct copy_out *o, const struct copy_conf *c, char *err, size_t errlen)
+static int open_one(struct copy_out *o, const struct copy_conf *c, const struct copies_fds *fds,
+		    char *err, size_t errlen)
 {
 	memset(o, 0, sizeof *o);
 	o->conf = c;
 	o->fd = -1;
 	o->q.fd = -1;
 	if (c->kind != COPY_SYSLOG)
-		return open_fd(o, c, err, errlen);
-	if (syslogq_open(&o->q, c->socket, COPIES_SYSLOG_CAP) != 0) {
+		return open_fd(o, c, fds, err, errlen);
+	if (syslogq_open(&o->q, c->socket, c->queue_size) != 0) {
 		snprintf(err, errlen, "copy %s: out of memory", c->name);
 		return -1;
 	}
 	return 0;
 }
 
-int copies_open(struct copies *cp, const struct nf_config *c, bool foreground, char *err,
-		size_t errlen)
+int copies_open(struct copies *cp, const struct nf_config *c, bool foreground,
+		const struct copies_fds *fds, char *err, size_t errlen)
 {
 	cp->n = 0;
 	for (size_t i = 0; i < c->ncopies; i++) {
 		const struct copy_conf *cc = &c->copies[i];
 		if (!wants_info(cc) || (cc->kind == COPY_SCREEN && !foreground))
 			continue;
-		if (open_one(&cp->out[cp->n], cc, err, errlen) != 0) {
+		if (open_one(&cp->out[cp->n], cc, fds, err, errlen) != 0) {
 			cp->n++;
 			copies_close(cp);
 			return -1;

@@ -16,7 +16,6 @@
 
 #define COPIES_BUF	  (64u * 1024u)	 /* bytes gathered before a write(2) */
 #define COPIES_PIPE_MAX	  (1u << 20)	 /* a pipe that does not drain: bytes kept */
-#define COPIES_SYSLOG_CAP (16u << 20)	 /* bytes queued for a slow syslog daemon */
 #define COPIES_LOG_NS	  60000000000ull /* drops are logged at most once a minute */
 
 struct copy_out {
@@ -39,11 +38,45 @@ struct copies {
 	size_t n;
 };
 
+/* The files of the file copies, opened by the caller (the reload verb,
+ * which runs as root, opens what the daemon may not be allowed to): a copy
+ * whose path is here writes to a duplicate of its descriptor instead of
+ * opening the path. */
+struct copies_fds {
+	size_t n;
+	struct {
+		const char *path; /* a copy's path, in the configuration */
+		int fd;
+	} f[CONFIG_MAX_COPIES];
+};
+
+/* The number of active file copies of c (see copies_open). */
+size_t copies_fds_count(const struct nf_config *c);
+
+/* Open the file of each active file copy of c, in order, as the caller
+ * (safefile_open_output: never through a link, created 0640, appended to or
+ * truncated as configured). Returns 0, or -1 with "copy NAME: cannot open
+ * PATH: reason" in err and errno kept; nothing is left open then. */
+int copies_fds_open(struct copies_fds *fds, const struct nf_config *c, char *err, size_t errlen);
+
+/* Take fd[0..n) (each then set to -1) as the files of the active file
+ * copies of c, in order: n must be copies_fds_count(c), and each must be a
+ * regular file or FIFO open for writing. Returns 0, or -1 with a message
+ * (nothing taken). */
+int copies_fds_adopt(struct copies_fds *fds, const struct nf_config *c, int *fd, size_t n,
+		     char *err, size_t errlen);
+
+/* Close the descriptors of fds. */
+void copies_fds_close(struct copies_fds *fds);
+
 /* Open the copies c configures that are active: records are written at
  * LOG_INFO, so a copy whose level range excludes info is off, and the screen
- * copy only exists in the foreground. Returns 0, or -1 with a message in err. */
-int copies_open(struct copies *cp, const struct nf_config *c, bool foreground, char *err,
-		size_t errlen);
+ * copy only exists in the foreground. A file copy whose path is in fds (may
+ * be NULL) writes to a duplicate of that descriptor; otherwise its file is
+ * opened here (as copies_fds_open does). Returns 0, or -1 with a message in
+ * err. */
+int copies_open(struct copies *cp, const struct nf_config *c, bool foreground,
+		const struct copies_fds *fds, char *err, size_t errlen);
 
 /* Add one record line (len bytes, no newline) exported at Unix epoch ns
  * real_ns to every active copy. */

@@ -1,26 +1,81 @@
 #include "csv.h"
 
-#include <arpa/inet.h>
-#include <inttypes.h>
-#include <stdio.h>
+#include <string.h>
 
 #include "timeunit.h"
+
+/* A bounded text writer: appends while it fits, remembers if anything did
+ * not. Hand-written rather than snprintf: a copy line is made for every
+ * record, and the format is fixed. */
+struct tw {
+	char *buf;
+	size_t cap, len;
+	bool overflow;
+};
+
+static void put_char(struct tw *w, char c)
+{
+	if (w->len + 1 >= w->cap) {
+		w->overflow = true;
+		return;
+	}
+	w->buf[w->len++] = c;
+}
+
+static void put_u64(struct tw *w, uint64_t v)
+{
+	char digits[20];
+	size_t n = 0;
+
+	do {
+		digits[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		put_char(w, digits[--n]);
+}
+
+/* A decimal followed by a comma. */
+static void field(struct tw *w, uint64_t v)
+{
+	put_u64(w, v);
+	put_char(w, ',');
+}
+
+static void field_ip4(struct tw *w, const uint8_t a[4])
+{
+	for (int i = 0; i < 4; i++) {
+		put_u64(w, a[i]);
+		put_char(w, i < 3 ? '.' : ',');
+	}
+}
 
 size_t csv_format_v5(char *buf, size_t cap, const struct nfv5_header *h, const uint8_t exaddr[4],
 		     const struct flow_rec *r)
 {
-	char ex[INET_ADDRSTRLEN], src[INET_ADDRSTRLEN], dst[INET_ADDRSTRLEN];
-	uint64_t now_ms = h->now_ns / NS_PER_MS;
+	struct tw w = {.buf = buf, .cap = cap};
+	static const char middle[] = "0.0.0.0,0,0,";
 
-	inet_ntop(AF_INET, exaddr, ex, sizeof ex);
-	inet_ntop(AF_INET, r->src, src, sizeof src);
-	inet_ntop(AF_INET, r->dst, dst, sizeof dst);
-	int n = snprintf(
-	    buf, cap,
-	    "%" PRIu64 ",%" PRIu64 ",%" PRIu32 ",%s,%" PRIu64 ",%" PRIu64 ",%" PRIu32 ",%" PRIu32
-	    ",%s,%s,0.0.0.0,0,0,%u,%u,%u,0,0",
-	    h->now_ns / NS_PER_S, h->now_ns % NS_PER_S, timeunit_uptime(h->boot_ms, now_ms), ex,
-	    r->packets, r->bytes, timeunit_uptime(h->boot_ms, r->first_ms),
-	    timeunit_uptime(h->boot_ms, r->last_ms), src, dst, r->sport, r->dport, r->proto);
-	return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
+	field(&w, h->now_ns / NS_PER_S);			       /* unix_secs */
+	field(&w, h->now_ns % NS_PER_S);			       /* unix_nsecs */
+	field(&w, timeunit_uptime(h->boot_ms, h->now_ns / NS_PER_MS)); /* sysuptime */
+	field_ip4(&w, exaddr);					       /* exaddr */
+	field(&w, r->packets);					       /* dpkts */
+	field(&w, r->bytes);					       /* doctets */
+	field(&w, timeunit_uptime(h->boot_ms, r->first_ms));	       /* first */
+	field(&w, timeunit_uptime(h->boot_ms, r->last_ms));	       /* last */
+	field_ip4(&w, r->src);					       /* srcaddr */
+	field_ip4(&w, r->dst);					       /* dstaddr */
+	for (const char *c = middle; *c; c++)			       /* nexthop,input,output */
+		put_char(&w, *c);
+	field(&w, r->sport); /* srcport */
+	field(&w, r->dport); /* dstport */
+	field(&w, r->proto); /* prot */
+	put_char(&w, '0');   /* tos */
+	put_char(&w, ',');
+	put_char(&w, '0'); /* tcp_flags */
+	if (w.overflow || cap == 0)
+		return 0;
+	buf[w.len] = '\0';
+	return w.len;
 }

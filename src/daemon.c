@@ -4,6 +4,7 @@
 #include "daemon.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <libmnl/libmnl.h>
 #include <poll.h>
@@ -11,12 +12,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "control.h"
+#include "copies.h"
 #include "kernel.h"
 #include "log.h"
 #include "nlsock.h"
@@ -24,6 +27,7 @@
 #include "pidfile.h"
 #include "pipeline.h"
 #include "privs.h"
+#include "safefile.h"
 
 #define RXBUF_SIZE	     (256u * 1024u)
 #define EXPIRE_EVERY_NS	     (60 * NS_PER_S)
@@ -37,6 +41,10 @@
 /* How long stop, and the end of a dump, may go on draining events that
  * keep coming. */
 #define DRAIN_LIMIT_NS (NS_PER_S / 2)
+/* The seals a configuration text that comes with "reload" must carry: no
+ * one can change it after the reload verb checked it. */
+#define TEXT_SEALS (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
+#define TEXT_MAX   (1024 * 1024) /* as config_read */
 
 /* Set by the signal handlers, read by the loop: nothing else happens there. */
 static volatile sig_atomic_t got_stop, got_hup, got_usr1;
@@ -309,17 +317,52 @@ static void log_stats(const struct daemon *d)
 		log_info("%s", line);
 }
 
-/* SIGHUP or "reload": apply a changed file, or keep everything as it is.
- * Returns 0, or -1 with the reason in err. */
-static int reload(struct daemon *d, char *err, size_t errlen)
+/* The configuration text, named as the file, into a new configuration.
+ * Returns it, or NULL with the reason in err. */
+static struct nf_config *parse_config(const struct daemon *d, const char *text, size_t len,
+				      char *err, size_t errlen)
 {
-	struct nf_config *cfg = load_config(d->path, err, errlen);
+	struct nf_config *cfg = malloc(sizeof *cfg);
 
-	if (!cfg || pipeline_reload(d->pl, cfg, err, errlen) != 0) {
-		log_warnx("reload failed, keeping the running configuration: %s", err);
+	if (!cfg) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (config_parse(text, len, d->path, cfg, err, errlen, config_warning, NULL) != 0) {
+		free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+/* The commands find the daemon through its pid file and control socket: a
+ * reload may not move them. */
+static int same_places(const struct daemon *d, const struct nf_config *cfg, char *err,
+		       size_t errlen)
+{
+	const struct nf_config *run = cfg_of(d);
+	bool pid = strcmp(cfg->pidfile, run->pidfile) != 0;
+
+	if (!pid && strcmp(cfg->control, run->control) == 0)
+		return 0;
+	snprintf(err, errlen,
+		 "%s changed from %.300s to %.300s: refused, nothing was reloaded; it changes "
+		 "only with a restart: nfflowd -c %.300s restart",
+		 pid ? "pidfile" : "control_socket", pid ? run->pidfile : run->control,
+		 pid ? cfg->pidfile : cfg->control, d->path);
+	return -1;
+}
+
+/* Apply cfg (taken over), its file copies writing to fds. */
+static int apply(struct daemon *d, struct nf_config *cfg, const struct copies_fds *fds, char *err,
+		 size_t errlen)
+{
+	if (same_places(d, cfg, err, errlen) != 0) {
+		free(cfg);
 		return -1;
 	}
-	cfg = NULL; /* the pipeline's now */
+	if (pipeline_reload(d->pl, cfg, fds, err, errlen) != 0)
+		return -1;
 	if (nlsock_filter(d->ev, &cfg_of(d)->filter) != 0)
 		log_warn("cannot filter events in the kernel: filtering in nfflowd only");
 	log_init("nfflowd", cfg_of(d)->log_facility, d->opts.foreground);
@@ -329,14 +372,122 @@ static int reload(struct daemon *d, char *err, size_t errlen)
 	return 0;
 }
 
+/* After a failure with error e: if root would not have met it, say so and
+ * what to run instead. */
+static void hint_root(const struct daemon *d, int e, char *err, size_t errlen)
+{
+	size_t n = strlen(err);
+
+	if (!safefile_denied(e) || geteuid() == 0 || n + 1 >= errlen)
+		return;
+	snprintf(err + n, errlen - n,
+		 " (nfflowd runs as uid %d and cannot do this itself); run: nfflowd -c %s reload "
+		 "as root",
+		 (int)geteuid(), d->path);
+}
+
+/* SIGHUP (or "reload" without the text): the daemon reads the file and
+ * opens the files of its copies itself, as the user it runs as. */
+static int reload_self(struct daemon *d, char *err, size_t errlen)
+{
+	struct copies_fds fds = {0};
+	size_t len;
+	char *text = config_read(d->path, &len, err, errlen);
+
+	if (!text) {
+		hint_root(d, errno, err, errlen);
+		return -1;
+	}
+	struct nf_config *cfg = parse_config(d, text, len, err, errlen);
+	free(text);
+	if (!cfg)
+		return -1;
+	if (copies_fds_open(&fds, cfg, err, errlen) != 0) {
+		hint_root(d, errno, err, errlen);
+		free(cfg);
+		return -1;
+	}
+	int rc = apply(d, cfg, &fds, err, errlen);
+	copies_fds_close(&fds);
+	return rc;
+}
+
+/* The configuration text that came with "reload", in a sealed memory file. */
+static char *read_sealed(int fd, size_t *len, char *err, size_t errlen)
+{
+	struct stat st;
+	int seals = fcntl(fd, F_GET_SEALS);
+
+	if (seals < 0 || (seals & TEXT_SEALS) != TEXT_SEALS || fstat(fd, &st) != 0 ||
+	    !S_ISREG(st.st_mode) || st.st_size > TEXT_MAX) {
+		snprintf(err, errlen, "the configuration did not come in a sealed memory file");
+		return NULL;
+	}
+	char *text = malloc((size_t)st.st_size + 1);
+	ssize_t n = text ? pread(fd, text, (size_t)st.st_size, 0) : -1;
+	if (n != st.st_size) {
+		snprintf(err, errlen, "cannot read the configuration that came: %s",
+			 text ? strerror(errno) : "out of memory");
+		free(text);
+		return NULL;
+	}
+	*len = (size_t)n;
+	return text;
+}
+
+/* "reload" from the reload verb (root): the text it checked, then the
+ * files of the file copies, opened by it. */
+static int reload_passed(struct daemon *d, struct control_req *req, char *err, size_t errlen)
+{
+	struct copies_fds fds = {0};
+	size_t len;
+
+	if (req->fds_lost) {
+		snprintf(err, errlen, "more files came than a configuration can have");
+		return -1;
+	}
+	char *text = read_sealed(req->fds[0], &len, err, errlen);
+	if (!text)
+		return -1;
+	struct nf_config *cfg = parse_config(d, text, len, err, errlen);
+	free(text);
+	if (!cfg)
+		return -1;
+	if (copies_fds_adopt(&fds, cfg, req->fds + 1, req->nfds - 1, err, errlen) != 0) {
+		free(cfg);
+		return -1;
+	}
+	int rc = apply(d, cfg, &fds, err, errlen);
+	copies_fds_close(&fds);
+	return rc;
+}
+
+/* SIGHUP (req NULL) or "reload": apply the new configuration, or keep
+ * everything as it is. Returns 0, or -1 with the reason in err. */
+static int reload(struct daemon *d, struct control_req *req, char *err, size_t errlen)
+{
+	int rc =
+	    req && req->nfds ? reload_passed(d, req, err, errlen) : reload_self(d, err, errlen);
+
+	if (rc != 0)
+		log_warnx("reload failed, keeping the running configuration: %s", err);
+	return rc;
+}
+
 /* The user to run as: the configured one, or nobody if the default user
  * does not exist on this system. */
 static int target_user(const struct nf_config *cfg, uid_t *uid, gid_t *gid, const char **name,
 		       char *err, size_t errlen)
 {
+	uid_t u = 1;
+
 	*name = cfg->user;
-	if (privs_lookup(cfg->user, uid, gid, err, errlen) == 0)
+	if (privs_lookup_unprivileged(cfg->user, &u, gid, err, errlen) == 0) {
+		*uid = u;
 		return 0;
+	}
+	if (u == 0) /* it exists, and is root */
+		return -1;
 	*name = "nobody";
 	if (strcmp(cfg->user, CONFIG_DEFAULT_USER) != 0 ||
 	    privs_lookup("nobody", uid, gid, err, errlen) != 0)
@@ -350,10 +501,15 @@ static int open_recording(struct daemon *d, char *err, size_t errlen)
 {
 	uint8_t hdr[PCAPNL_FILE_HEADER_LEN];
 
-	d->rec = fopen(d->opts.record, "we");
+	int fd = safefile_open_output(d->opts.record, false);
+
+	d->rec = fd >= 0 ? fdopen(fd, "w") : NULL;
 	pcapnl_file_header(hdr);
 	if (!d->rec || fwrite(hdr, sizeof hdr, 1, d->rec) != 1) {
-		snprintf(err, errlen, "cannot record to %s: %s", d->opts.record, strerror(errno));
+		snprintf(err, errlen, "cannot record to %s: %s", d->opts.record,
+			 errno == ELOOP ? "it is a symbolic link (refused)" : strerror(errno));
+		if (fd >= 0 && !d->rec)
+			close(fd);
 		return -1;
 	}
 	setvbuf(d->rec, NULL, _IOFBF, 1 << 20);
@@ -419,7 +575,7 @@ static int drop_privileges(struct daemon *d, uid_t uid, gid_t gid, char *err, si
 static int preflight(struct daemon *d, const struct nf_config *cfg, uid_t *uid, gid_t *gid,
 		     char *err, size_t errlen)
 {
-	pid_t other = pidfile_running(cfg->pidfile);
+	pid_t other = pidfile_running(cfg->pidfile, cfg->control);
 
 	if (other && other != getpid()) {
 		snprintf(err, errlen, "nfflowd is already running (pid %d, %.200s)", (int)other,
@@ -433,10 +589,12 @@ static int preflight(struct daemon *d, const struct nf_config *cfg, uid_t *uid, 
 
 static int start(struct daemon *d, char *err, size_t errlen)
 {
-	uid_t uid = 0;
-	gid_t gid = 0;
-	struct nf_config *cfg = load_config(d->path, err, errlen);
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
 
+	if (privs_no_new_privs(err, errlen) != 0)
+		return -1;
+	struct nf_config *cfg = load_config(d->path, err, errlen);
 	if (!cfg)
 		return -1;
 	log_init("nfflowd", cfg->log_facility, d->opts.foreground);
@@ -477,18 +635,47 @@ static void stop(struct daemon *d)
 	log_stats(d);
 }
 
-/* control_answer_fn: the commands of the control socket. */
-static void answer(void *ctx, const char *cmd, char *reply, size_t len)
+/* "status": who this daemon is, for the commands that look for it. */
+static void answer_status(const struct daemon *d, char *reply, size_t len)
+{
+	static struct control_status st;
+
+	st.pid = getpid();
+	snprintf(st.config, sizeof st.config, "%s", d->path);
+	snprintf(st.pidfile, sizeof st.pidfile, "%s", d->pidfile);
+	snprintf(st.control, sizeof st.control, "%s", d->ctl.path);
+	control_format_status(&st, reply, len);
+}
+
+static void answer_stats(const struct daemon *d, char *reply, size_t len)
+{
+	int n = snprintf(reply, len, "pid %d\ncontrol: refused %llu\n", (int)getpid(),
+			 (unsigned long long)d->ctl.refused);
+
+	if (n > 0 && (size_t)n < len)
+		pipeline_format_stats(d->pl, d->rcvbuf, reply + n, len - (size_t)n);
+}
+
+/* control_answer_fn: the commands of the control socket (control.c has
+ * checked who may give them). */
+static void answer(void *ctx, struct control_req *req, char *reply, size_t len)
 {
 	struct daemon *d = ctx;
-	char err[512];
+	char err[1024];
+	const char *cmd = req->line;
 
 	if (strcmp(cmd, "stats") == 0) {
-		int n = snprintf(reply, len, "pid %d\n", (int)getpid());
-		pipeline_format_stats(d->pl, d->rcvbuf, reply + n, len - (size_t)n);
+		answer_stats(d, reply, len);
+	} else if (strcmp(cmd, "status") == 0) {
+		answer_status(d, reply, len);
 	} else if (strcmp(cmd, "reload") == 0) {
-		int rc = reload(d, err, sizeof err);
+		log_info("reload asked by uid %d (pid %d)", (int)req->peer.uid, (int)req->peer.pid);
+		int rc = reload(d, req, err, sizeof err);
 		snprintf(reply, len, "%s %s\n", rc == 0 ? "ok" : "error", err);
+	} else if (strcmp(cmd, "stop") == 0) {
+		log_info("stop asked by uid %d (pid %d)", (int)req->peer.uid, (int)req->peer.pid);
+		got_stop = 1;
+		snprintf(reply, len, "ok stopping pid %d\n", (int)getpid());
 	} else {
 		snprintf(reply, len, "error unknown command '%.32s'\n", cmd);
 	}
@@ -575,31 +762,47 @@ static void tell_ready(struct daemon *d, int ready_fd)
 	}
 }
 
+/* True if any of pfd[0..n) has an event. */
+static bool any_event(const struct pollfd *pfd, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (pfd[i].revents)
+			return true;
+	return false;
+}
+
+/* One turn: wait, then serve only what is ready (a flood of one source
+ * costs no system call on the others), each source within its budget. */
 static void loop_once(struct daemon *d, const sigset_t *waitmask, int ready_fd)
 {
 	struct pollfd pfd[2 + 1 + CONTROL_MAX_CLIENTS + PIPELINE_MAX_POLLFDS];
 	uint64_t mono = clock_ns(CLOCK_MONOTONIC);
 	int ms = poll_timeout_ms(d, mono);
 	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
-	size_t n = poll_fds(d, pfd);
+	size_t n = poll_fds(d, pfd), ctl = d->dump ? 2 : 1;
+	size_t nctl = control_pollfds(&d->ctl, pfd + ctl);
 
-	if (ppoll(pfd, n, &ts, waitmask) < 0 && errno != EINTR)
+	if (ppoll(pfd, n, &ts, waitmask) < 0 && errno != EINTR) {
 		log_warn("ppoll");
-	read_events(d, EVENT_BATCH, UINT64_MAX);
-	if (d->dump) {
+		memset(pfd, 0, n * sizeof *pfd);
+	}
+	if (pfd[0].revents)
+		read_events(d, EVENT_BATCH, UINT64_MAX);
+	if (d->dump && pfd[1].revents) {
 		read_dump(d);
 		if (!d->dump && !d->ready)
 			tell_ready(d, ready_fd);
 	}
 	mono = clock_ns(CLOCK_MONOTONIC);
-	control_serve(&d->ctl, mono, answer, d);
+	if (any_event(pfd + ctl, nctl) || mono >= control_due(&d->ctl))
+		control_serve(&d->ctl, mono, answer, d);
 	timers(d, mono);
 	pipeline_push(d->pl);
 }
 
 static void run(struct daemon *d, const sigset_t *waitmask, int ready_fd)
 {
-	char err[512];
+	char err[1024];
 	uint64_t mono = clock_ns(CLOCK_MONOTONIC);
 
 	d->next_expire_ns = mono + EXPIRE_EVERY_NS;
@@ -609,7 +812,7 @@ static void run(struct daemon *d, const sigset_t *waitmask, int ready_fd)
 		loop_once(d, waitmask, d->ready ? -1 : ready_fd);
 		if (got_hup) {
 			got_hup = 0;
-			reload(d, err, sizeof err);
+			reload(d, NULL, err, sizeof err);
 		}
 		if (got_usr1) {
 			got_usr1 = 0;
@@ -641,6 +844,7 @@ int daemon_run(const char *path, const struct daemon_opts *opts)
 	d->path = path;
 	d->opts = *opts;
 	d->ctl.lfd = -1;
+	umask(027); /* what it creates is never world-readable */
 	log_init("nfflowd", LOG_DAEMON, d->opts.foreground);
 	signals_setup(&waitmask);
 	int rc = start(d, err, sizeof err);

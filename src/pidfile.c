@@ -8,10 +8,15 @@
 #include <string.h>
 #include <unistd.h>
 
-static pid_t read_pid(const char *path)
+#include "control.h"
+#include "safefile.h"
+
+#define ASK_TIMEOUT_MS 3000
+
+pid_t pidfile_read(const char *path)
 {
 	char buf[32];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 
 	if (fd < 0)
 		return 0;
@@ -43,19 +48,37 @@ static int is_nfflowd(pid_t pid)
 	return ok;
 }
 
-pid_t pidfile_running(const char *path)
+pid_t pidfile_running(const char *path, const char *control)
 {
-	pid_t pid = read_pid(path);
+	struct control_status st;
+	pid_t pid = pidfile_read(path);
 
+	if (control_ask_status(control, &st, ASK_TIMEOUT_MS) == 0)
+		return st.pid;
+	if (control_unserved(errno))
+		return 0;
 	return pid && is_nfflowd(pid) ? pid : 0;
+}
+
+/* Create path.tmp afresh: whatever is there (a stale file, or a link
+ * planted in a directory only root can write to) is removed, not followed. */
+static int create_tmp(const char *tmp)
+{
+	int fd = safefile_create(tmp, 0644);
+
+	if (fd < 0 && errno == EEXIST && unlink(tmp) == 0)
+		fd = safefile_create(tmp, 0644);
+	return fd;
 }
 
 int pidfile_write(const char *path, pid_t pid, char *err, size_t errlen)
 {
 	char tmp[4200], buf[32];
 
+	if (safefile_dir_prepare("pid file", path, err, errlen) != 0)
+		return -1;
 	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int fd = create_tmp(tmp);
 	if (fd < 0) {
 		snprintf(err, errlen, "pid file %s: %s", tmp, strerror(errno));
 		return -1;
@@ -72,6 +95,6 @@ int pidfile_write(const char *path, pid_t pid, char *err, size_t errlen)
 
 void pidfile_remove(const char *path, pid_t pid)
 {
-	if (read_pid(path) == pid)
+	if (pidfile_read(path) == pid)
 		unlink(path);
 }

@@ -5,11 +5,23 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* The pid of the nfflowd that path names if that process is alive and is an
- * nfflowd; 0 if there is none (no file, a stale file, another program). */
-pid_t pidfile_running(const char *path);
+/* The pid written in path; 0 if there is none (no file, not a pid). */
+pid_t pidfile_read(const char *path);
 
-/* Write pid to path (replacing a stale file). Returns 0, or -1 with a message. */
+/* The pid of the nfflowd that runs with the pid file path and the control
+ * socket control, or 0 if none does. The socket decides when it can be
+ * asked: the daemon that answers "status" there runs (with the pid it
+ * gives), and when nothing listens there the pid file is stale, whatever
+ * process now has its pid. When the socket cannot be asked (permission
+ * denied, no answer in time), a pid file naming a live process called
+ * nfflowd counts as running. */
+pid_t pidfile_running(const char *path, const char *control);
+
+/* Write pid to path, replacing a stale file: the directory must be safe
+ * (created if missing, see safefile_dir_prepare); the file is written to
+ * path.tmp, created without following a link (a link or file planted there
+ * is removed, not followed), mode 0644, then renamed over path. Returns 0,
+ * or -1 with a message. */
 int pidfile_write(const char *path, pid_t pid, char *err, size_t errlen);
 
 /* Remove path if it still names pid. */

@@ -44,12 +44,13 @@ static void on_new(void *ctx, const struct ct_event *ev, uint64_t t_ms)
 }
 
 static int open_output(struct output *o, const struct pipeline *p, const struct nf_config *cfg,
-		       char *err, size_t errlen)
+		       const struct copies_fds *fds, char *err, size_t errlen)
 {
 	struct collector_env env = {.cfg = cfg,
 				    .boot_ms = p->opts.boot_ms,
 				    .foreground = p->opts.foreground,
-				    .capture = p->opts.capture};
+				    .capture = p->opts.capture,
+				    .fds = fds};
 
 	return output_open(o, &env, err, errlen);
 }
@@ -58,6 +59,7 @@ static void apply_timeouts(struct pipeline *p)
 {
 	tracker_set_ttl(&p->tr, (uint64_t)p->cfg->ttl * NS_PER_S);
 	tracker_set_active_timeout(&p->tr, (uint64_t)p->cfg->active_timeout * NS_PER_S);
+	tracker_set_limit(&p->tr, p->cfg->max_connections);
 }
 
 struct pipeline *pipeline_open(struct nf_config *cfg, const struct pipeline_opts *opts, char *err,
@@ -81,7 +83,7 @@ struct pipeline *pipeline_open(struct nf_config *cfg, const struct pipeline_opts
 	}
 	p->tr_open = true;
 	apply_timeouts(p);
-	if (open_output(&p->out, p, cfg, err, errlen) != 0) {
+	if (open_output(&p->out, p, cfg, NULL, err, errlen) != 0) {
 		pipeline_close(p);
 		return NULL;
 	}
@@ -211,11 +213,12 @@ size_t pipeline_pollfds(const struct pipeline *p, struct pollfd *pfd)
 	return output_pollfds(&p->out, pfd);
 }
 
-int pipeline_reload(struct pipeline *p, struct nf_config *cfg, char *err, size_t errlen)
+int pipeline_reload(struct pipeline *p, struct nf_config *cfg, const struct copies_fds *fds,
+		    char *err, size_t errlen)
 {
 	struct output fresh;
 
-	if (open_output(&fresh, p, cfg, err, errlen) != 0) {
+	if (open_output(&fresh, p, cfg, fds, err, errlen) != 0) {
 		free(cfg);
 		return -1;
 	}
@@ -269,9 +272,11 @@ size_t pipeline_format_stats(const struct pipeline *p, size_t rcvbuf, char *buf,
 	    t->update_events, t->destroy_events);
 	ADD("connections: exported %" PRIu64 " ended-unseen %" PRIu64 " remembered %zu"
 	    " expired-by-ttl %" PRIu64 " start-unknown %" PRIu64 " no-counters %" PRIu64
-	    " out-of-memory %" PRIu64 " interim %" PRIu64 " interim-remembered %zu\n",
+	    " out-of-memory %" PRIu64 " interim %" PRIu64 " interim-remembered %zu"
+	    " gone-by-dump %" PRIu64 " table-full %" PRIu64 "\n",
 	    t->exported, t->ended_by_dump, cttable_count(p->tr.table), t->expired, t->start_unknown,
-	    t->no_counters, t->oom, t->interim, cttable_count(p->tr.interim));
+	    t->no_counters, t->oom, t->interim, interim_count(p->tr.interim), t->gone_by_dump,
+	    t->table_full);
 	ADD("netlink: datagrams %" PRIu64 " overruns %" PRIu64 " parse-errors %" PRIu64
 	    " dumps %" PRIu64 " dump-errors %" PRIu64 " buffer %zu filtered %" PRIu64 "\n",
 	    p->st.datagrams, p->st.overruns, p->st.parse_errors, p->st.dumps, p->st.dump_errors,

@@ -45,6 +45,7 @@ struct pipeline_stats {
 };
 
 struct pipeline;
+struct copies_fds;
 
 /* Open a pipeline for cfg (taken over: freed by pipeline_close). Returns
  * it, or NULL with a message in err (cfg is then freed too). */
@@ -105,9 +106,12 @@ size_t pipeline_pollfds(const struct pipeline *p, struct pollfd *pfd);
 
 /* Apply cfg (taken over) in place of the running configuration: fresh
  * collectors continue the old ones' sequences and take over what waits for
- * them; pending records leave with the old settings first. Returns 0, or
- * -1 with a message in err, cfg freed and everything as it was. */
-int pipeline_reload(struct pipeline *p, struct nf_config *cfg, char *err, size_t errlen);
+ * them; pending records leave with the old settings first. File copies use
+ * the descriptors in fds (may be NULL: they open their paths), which stay
+ * the caller's. Returns 0, or -1 with a message in err, cfg freed and
+ * everything as it was. */
+int pipeline_reload(struct pipeline *p, struct nf_config *cfg, const struct copies_fds *fds,
+		    char *err, size_t errlen);
 
 /* Connections found by the start-up dump that only a dump can see end. */
 size_t pipeline_pending_snapshots(const struct pipeline *p);

@@ -8,6 +8,7 @@
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 int privs_lookup(const char *user, uid_t *uid, gid_t *gid, char *err, size_t errlen)
@@ -22,6 +23,30 @@ int privs_lookup(const char *user, uid_t *uid, gid_t *gid, char *err, size_t err
 	}
 	*uid = pw->pw_uid;
 	*gid = pw->pw_gid;
+	return 0;
+}
+
+int privs_lookup_unprivileged(const char *user, uid_t *uid, gid_t *gid, char *err, size_t errlen)
+{
+	if (privs_lookup(user, uid, gid, err, errlen) != 0)
+		return -1;
+	if (*uid == 0) {
+		snprintf(err, errlen,
+			 "user '%s' is uid 0: nfflowd does not run as root (it keeps "
+			 "CAP_NET_ADMIN alone); set user to an unprivileged user, such as nfflowd",
+			 user);
+		return -1;
+	}
+	return 0;
+}
+
+int privs_no_new_privs(char *err, size_t errlen)
+{
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+	    prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1) {
+		snprintf(err, errlen, "cannot set no_new_privs: %s", strerror(errno));
+		return -1;
+	}
 	return 0;
 }
 

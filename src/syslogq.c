@@ -42,42 +42,64 @@ int syslogq_open(struct syslogq *q, const char *path, size_t cap)
 	return 0;
 }
 
-/* Room for n more bytes at the tail, moving what waits to the front if
- * that makes it. */
-static bool room(struct syslogq *q, size_t n)
+/* The queue is a ring of [u16 length][message] records. A record never
+ * wraps: where the end has no room for it, a WRAP length (or fewer than HDR
+ * bytes left) sends the reader back to the start. */
+#define WRAP 0xffffu
+
+static size_t len_at(const struct syslogq *q, size_t at)
 {
+	return (size_t)q->buf[at] << 8 | q->buf[at + 1];
+}
+
+/* Where the record at at really is (past a wrap). */
+static size_t skip_wrap(const struct syslogq *q, size_t at)
+{
+	return q->cap - at < HDR || len_at(q, at) == WRAP ? 0 : at;
+}
+
+/* The offset at which n bytes fit contiguously, or q->cap if they do not. */
+static size_t place(struct syslogq *q, size_t n)
+{
+	if (q->count == 0)
+		q->head = q->tail = 0;
+	if (q->count && q->tail <= q->head) /* the free space is between them */
+		return q->head - q->tail > n ? q->tail : q->cap;
 	if (q->cap - q->tail >= n)
-		return true;
-	if (q->head == 0 || q->cap - (q->tail - q->head) < n)
-		return false;
-	memmove(q->buf, q->buf + q->head, q->tail - q->head);
-	q->tail -= q->head;
-	q->head = 0;
-	return true;
+		return q->tail;
+	if (q->head <= n) /* room at the start only if the reader has moved on */
+		return q->cap;
+	if (q->cap - q->tail >= HDR) {
+		q->buf[q->tail] = (uint8_t)(WRAP >> 8);
+		q->buf[q->tail + 1] = (uint8_t)WRAP;
+	}
+	q->tail = 0;
+	return 0;
 }
 
 bool syslogq_add(struct syslogq *q, const char *prefix, size_t plen, const char *text, size_t tlen)
 {
-	size_t len = plen + tlen;
+	size_t len = plen + tlen, at;
 
-	if (q->fd < 0 || len > SYSLOGQ_MSG_MAX || !room(q, HDR + len)) {
+	if (q->fd < 0 || len > SYSLOGQ_MSG_MAX || (at = place(q, HDR + len)) == q->cap) {
 		q->dropped++;
 		q->last_errno = q->fd < 0 ? ENOTCONN : ENOBUFS;
 		return false;
 	}
-	q->buf[q->tail] = (uint8_t)(len >> 8);
-	q->buf[q->tail + 1] = (uint8_t)len;
-	memcpy(q->buf + q->tail + HDR, prefix, plen);
-	memcpy(q->buf + q->tail + HDR + plen, text, tlen);
-	q->tail += HDR + len;
+	q->buf[at] = (uint8_t)(len >> 8);
+	q->buf[at + 1] = (uint8_t)len;
+	memcpy(q->buf + at + HDR, prefix, plen);
+	memcpy(q->buf + at + HDR + plen, text, tlen);
+	q->tail = at + HDR + len;
+	q->count++;
 	return true;
 }
 
 /* Drop what waits (the daemon went away) and reconnect later. */
 static void lost(struct syslogq *q, int err, uint64_t mono_ns)
 {
-	q->dropped += syslogq_waiting(q);
-	q->head = q->tail = 0;
+	q->dropped += q->count;
+	q->head = q->tail = q->count = 0;
 	q->last_errno = err;
 	close(q->fd);
 	q->fd = -1;
@@ -88,9 +110,11 @@ static void lost(struct syslogq *q, int err, uint64_t mono_ns)
 static unsigned gather(const struct syslogq *q, struct mmsghdr *mh, struct iovec *iov)
 {
 	unsigned n = 0;
+	size_t at = q->head;
 
-	for (size_t at = q->head; at < q->tail && n < SYSLOGQ_BATCH; n++) {
-		size_t len = (size_t)q->buf[at] << 8 | q->buf[at + 1];
+	for (; n < q->count && n < SYSLOGQ_BATCH; n++) {
+		at = skip_wrap(q, at);
+		size_t len = len_at(q, at);
 		iov[n] = (struct iovec){.iov_base = q->buf + at + HDR, .iov_len = len};
 		mh[n] = (struct mmsghdr){.msg_hdr = {.msg_iov = &iov[n], .msg_iovlen = 1}};
 		at += HDR + len;
@@ -100,9 +124,12 @@ static unsigned gather(const struct syslogq *q, struct mmsghdr *mh, struct iovec
 
 static void consume(struct syslogq *q, unsigned n)
 {
-	for (unsigned i = 0; i < n; i++)
-		q->head += HDR + ((size_t)q->buf[q->head] << 8 | q->buf[q->head + 1]);
-	if (q->head == q->tail)
+	for (unsigned i = 0; i < n; i++) {
+		q->head = skip_wrap(q, q->head);
+		q->head += HDR + len_at(q, q->head);
+	}
+	q->count -= n;
+	if (q->count == 0)
 		q->head = q->tail = 0;
 }
 
@@ -113,7 +140,7 @@ void syslogq_send(struct syslogq *q, uint64_t mono_ns)
 
 	if (q->fd < 0 && mono_ns >= q->retry_ns)
 		try_connect(q, mono_ns);
-	while (q->fd >= 0 && q->head < q->tail) {
+	while (q->fd >= 0 && q->count) {
 		unsigned n = gather(q, mh, iov);
 		int r = sendmmsg(q->fd, mh, n, MSG_DONTWAIT);
 		if (r > 0) {
@@ -135,7 +162,7 @@ void syslogq_send(struct syslogq *q, uint64_t mono_ns)
 
 int syslogq_pollfd(const struct syslogq *q)
 {
-	return q->head < q->tail ? q->fd : -1;
+	return q->count ? q->fd : -1;
 }
 
 uint64_t syslogq_due(const struct syslogq *q)
@@ -145,16 +172,12 @@ uint64_t syslogq_due(const struct syslogq *q)
 
 size_t syslogq_waiting(const struct syslogq *q)
 {
-	size_t n = 0;
-
-	for (size_t at = q->head; at < q->tail; n++)
-		at += HDR + ((size_t)q->buf[at] << 8 | q->buf[at + 1]);
-	return n;
+	return q->count;
 }
 
 void syslogq_close(struct syslogq *q)
 {
-	q->dropped += syslogq_waiting(q);
+	q->dropped += q->count;
 	if (q->fd >= 0)
 		close(q->fd);
 	q->fd = -1;

@@ -19,8 +19,9 @@
 struct syslogq {
 	char path[108]; /* sizeof sockaddr_un.sun_path */
 	int fd;		/* -1 while not connected */
-	uint8_t *buf;	/* the queue: [u16 length][message] ..., from head to tail */
+	uint8_t *buf;	/* the queue: a ring of [u16 length][message] from head to tail */
 	size_t cap, head, tail;
+	size_t count;		       /* messages in it */
 	uint64_t retry_ns, backoff_ns; /* next connect attempt (monotonic) and the wait after */
 	uint64_t sent, dropped;	       /* messages */
 	int last_errno;		       /* why the last message was dropped */

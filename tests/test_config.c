@@ -4,7 +4,9 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "config.h"
@@ -246,7 +248,7 @@ static void test_file_errors(void)
 	CHECK_STR(file_error("bad-heredoc.conf"),
 		  "bad-heredoc.conf:4: here-document <<END is not terminated");
 	CHECK_STR(file_error("no-such-file.conf"), "no-such-file.conf: No such file or directory");
-	CHECK_STR(file_error(""), ": Is a directory");
+	CHECK_STR(file_error(""), ": not a regular file");
 }
 
 static void test_load_keeps_config_on_error(void)
@@ -290,6 +292,38 @@ static void test_load_too_large(void)
 	fclose(f);
 	CHECK(config_load(path, &conf, err, sizeof err, NULL, NULL) == 0);
 	remove(path);
+}
+
+/* A FIFO (or a device) is refused at once: reading it would hang. */
+static void test_load_fifo(void)
+{
+	char dir[] = "/tmp/nfflowd-test-XXXXXX", path[64], want[128];
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof path, "%s/fifo.conf", dir);
+	CHECK(mkfifo(path, 0600) == 0);
+	snprintf(want, sizeof want, "%s: not a regular file", path);
+	CHECK(config_load(path, &conf, err, sizeof err, NULL, NULL) == -1);
+	CHECK_STR(err, want);
+	size_t len;
+	CHECK(config_read(path, &len, err, sizeof err) == NULL);
+	CHECK_STR(err, want);
+	CHECK(config_load("/dev/null", &conf, err, sizeof err, NULL, NULL) == -1);
+	CHECK_STR(err, "/dev/null: not a regular file");
+	remove(path);
+	rmdir(dir);
+}
+
+/* config_parse: text from memory, named as the file it came from. */
+static void test_parse_text(void)
+{
+	const char *text = COLLECTOR "<ct2ft>\nttl 77\n</ct2ft>\n";
+	config_defaults(&conf);
+	CHECK(config_parse(text, strlen(text), "/etc/x.conf", &conf, err, sizeof err, NULL, NULL) ==
+	      0);
+	CHECK_EQ_U64(conf.ttl, 77);
+	CHECK(config_parse("ttl 5\n", 6, "/etc/x.conf", &conf, err, sizeof err, NULL, NULL) == -1);
+	CHECK_STR(err, "/etc/x.conf:1: unknown key 'ttl' (ttl belongs in <ct2ft>)");
+	CHECK_EQ_U64(conf.ttl, 77);
 }
 
 static void test_flow_send(void)
@@ -616,10 +650,10 @@ static void test_collector_blocks(void)
 	CHECK_EQ_U64(c->version, 10);
 	CHECK_EQ_U64(ntohs(((const struct sockaddr_in *)&c->addr)->sin_port), 4739);
 	CHECK_EQ_U64(c->sourcelen, sizeof(struct sockaddr_in));
-	CHECK_EQ_U64(c->mtu, 1400);
+	CHECK_EQ_U64(c->mtu, 1280);
 	CHECK_EQ_U64(c->refresh_s, 60);
 	CHECK_EQ_U64(c->refresh_pkts, 20);
-	CHECK(c->nat_events && !c->legacy_nat_events);
+	CHECK(c->nat_events == CONFIG_NAT_EVENTS_CREATE && !c->legacy_nat_events);
 	c = &conf.collectors[2];
 	CHECK_EQ_U64(c->version, 9);
 	CHECK_EQ_U64(c->addr.ss_family, AF_INET6);
@@ -629,7 +663,7 @@ static void test_collector_blocks(void)
 	CHECK_EQ_U64(c->refresh_s, 30);
 	CHECK_EQ_U64(c->refresh_pkts, 5);
 	CHECK_EQ_U64(c->domain, 7);
-	CHECK(!c->nat_events && c->legacy_nat_events);
+	CHECK(c->nat_events == CONFIG_NAT_EVENTS_NO && c->legacy_nat_events);
 	check_ok("<collector v5>\n address 192.0.2.9\n version 5\n</collector>\n");
 	CHECK_EQ_U64(conf.collectors[0].version, 5);
 	CHECK_EQ_U64(ntohs(((const struct sockaddr_in *)&conf.collectors[0].addr)->sin_port), 2055);
@@ -642,9 +676,9 @@ static void test_collector_blocks(void)
 		  "t.conf:2: address: '192.0.2.300' is not an IP address");
 	CHECK_STR(error_of("<collector a>\n address 192.0.2.9\n version 8\n</collector>\n"),
 		  "t.conf:3: version: '8' is not 5, 9 or 10 (IPFIX)");
-	CHECK_STR(error_of("<collector a>\n address 192.0.2.9\n version 5\n mtu 900\n"
-			   "</collector>\n"),
-		  "t.conf:4: mtu applies to versions 9 and 10, not 5");
+	/* mtu limits the IP packet of every version, v5 too */
+	check_ok("<collector a>\n address 192.0.2.9\n version 5\n mtu 900\n</collector>\n");
+	CHECK_EQ_U64(conf.collectors[0].mtu, 900);
 	CHECK_STR(error_of("<collector a>\n address 192.0.2.9\n mtu 100\n</collector>\n"),
 		  "t.conf:3: mtu: '100' is not a number from 512 to 9000");
 	CHECK_STR(error_of("<collector a>\n address 192.0.2.9\n address 192.0.2.8\n"
@@ -923,7 +957,8 @@ static void test_walker_ranges(void)
 	    {"<collector a>\n address 192.0.2.9\n port 65536\n</collector>\n",
 	     "t.conf:3: port: '65536' is not a number from 1 to 65535"},
 	    {"<collector a>\n address 192.0.2.9\n nat_events maybe\n</collector>\n",
-	     "t.conf:3: nat_events: 'maybe' is not a boolean (yes/no, on/off, true/false, 1/0)"},
+	     "t.conf:3: nat_events: 'maybe' is not no, create, all, yes, off, on, false, true, 0 "
+	     "or 1"},
 	    {COLLECTOR "<filter>\n zone 65536\n</filter>\n",
 	     "t.conf:7: zone: '65536' is not a number from 0 to 65535"},
 	    {COLLECTOR "<filter>\n protocol 256\n</filter>\n",
@@ -997,7 +1032,7 @@ static void test_walker_versions(void)
 		}
 		refused++;
 	}
-	CHECK_EQ_U64(refused, 6);
+	CHECK_EQ_U64(refused, 5);
 	/* the version decides even when it comes last */
 	CHECK_STR(error_of("<collector a>\n template_refresh 5\n address 192.0.2.9\n version 5\n"
 			   "</collector>\n"),
@@ -1010,10 +1045,68 @@ static void test_walker_versions(void)
 		     2055);
 }
 
+/* nat_events: no, create (and yes, as before: the default) or all. */
+static void test_nat_events(void)
+{
+	static const struct {
+		const char *word;
+		int want;
+	} cases[] = {{"no", CONFIG_NAT_EVENTS_NO},	{"create", CONFIG_NAT_EVENTS_CREATE},
+		     {"yes", CONFIG_NAT_EVENTS_CREATE}, {"all", CONFIG_NAT_EVENTS_ALL},
+		     {"ALL", CONFIG_NAT_EVENTS_ALL},	{"off", CONFIG_NAT_EVENTS_NO},
+		     {"true", CONFIG_NAT_EVENTS_CREATE}};
+	char text[256];
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		snprintf(text, sizeof text,
+			 "<collector a>\n address 192.0.2.9\n version 9\n nat_events %s\n"
+			 "</collector>\n",
+			 cases[i].word);
+		check_ok(text);
+		CHECK_EQ_U64(conf.collectors[0].nat_events, cases[i].want);
+	}
+	check_ok("<collector a>\n address 192.0.2.9\n</collector>\n");
+	CHECK_EQ_U64(conf.collectors[0].nat_events, CONFIG_NAT_EVENTS_CREATE);
+	CHECK_STR(error_of("<collector a>\n address 192.0.2.9\n version 5\n nat_events all\n"
+			   "</collector>\n"),
+		  "t.conf:4: nat_events applies to versions 9 and 10, not 5");
+}
+
+/* RFC 7011 §8.4: templates must be resent. Both refresh keys 0 is refused
+ * at the later of the two, naming both; either one alone is fine. */
+static void test_template_refresh_never(void)
+{
+	static const char *const versions[] = {"9", "10"};
+	char text[256];
+
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(text, sizeof text,
+			 "<collector a>\n address 192.0.2.9\n version %s\n template_refresh 0\n"
+			 " template_refresh_packets 0\n</collector>\n",
+			 versions[i]);
+		CHECK_STR(error_of(text),
+			  "t.conf:5: template_refresh 0 and template_refresh_packets 0: the "
+			  "templates would never be sent again, so a collector that restarts could "
+			  "decode nothing more (RFC 7011 §8.4); give one of them a value above 0");
+	}
+	CHECK_STR(error_of("<collector a>\n template_refresh_packets 0\n address 192.0.2.9\n"
+			   " template_refresh 0\n</collector>\n"),
+		  "t.conf:4: template_refresh 0 and template_refresh_packets 0: the templates "
+		  "would never be sent again, so a collector that restarts could decode nothing "
+		  "more (RFC 7011 §8.4); give one of them a value above 0");
+	check_ok("<collector a>\n address 192.0.2.9\n template_refresh 0\n</collector>\n");
+	CHECK_EQ_U64(conf.collectors[0].refresh_pkts, 20);
+	check_ok("<collector a>\n address 192.0.2.9\n template_refresh_packets 0\n</collector>\n");
+	CHECK_EQ_U64(conf.collectors[0].refresh_s, 60);
+	/* v5 sends no templates: its defaults are not a refresh of 0 */
+	check_ok("<collector a>\n address 192.0.2.9\n version 5\n</collector>\n");
+}
+
 static void test_walker_files(void)
 {
-	CHECK_STR(file_error("bad-version5-mtu.conf"),
-		  "bad-version5-mtu.conf:7: mtu applies to versions 9 and 10, not 5");
+	CHECK_STR(file_error("bad-version5-refresh.conf"),
+		  "bad-version5-refresh.conf:7: template_refresh applies to versions 9 and 10, not "
+		  "5");
 	CHECK_STR(file_error("bad-misplaced.conf"),
 		  "bad-misplaced.conf:8: unknown key 'dispatchers' (dispatchers belongs in "
 		  "<ptee><conf>)");
@@ -1021,6 +1114,8 @@ static void test_walker_files(void)
 
 int main(void)
 {
+	test_nat_events();
+	test_template_refresh_never();
 	test_defaults();
 	test_original_file();
 	test_minimal_files();
@@ -1028,6 +1123,8 @@ int main(void)
 	test_file_errors();
 	test_load_keeps_config_on_error();
 	test_load_too_large();
+	test_load_fifo();
+	test_parse_text();
 	test_flow_send();
 	test_collector_blocks();
 	test_filter_block();

@@ -143,6 +143,41 @@ static void test_no_daemon(void)
 	syslogq_close(&q);
 }
 
+/* A small queue used round and round: messages of many lengths wrap at its
+ * end and still arrive whole and in order, none dropped while there is
+ * room. */
+static void test_wrap(void)
+{
+	struct syslogq q;
+	int d = daemon_up();
+	unsigned next = 0, sent = 0;
+	char text[64];
+
+	CHECK(syslogq_open(&q, path, 200) == 0);
+	for (unsigned round = 0; round < 2000; round++) {
+		for (unsigned k = 0; k < 1 + round % 3; k++) {
+			int len = snprintf(text, sizeof text, "%u%.*s", sent, (int)(round % 17),
+					   "-----------------");
+			(void)len;
+			CHECK(syslogq_add(&q, "<6>x: ", 6, text, strlen(text)));
+			sent++;
+		}
+		syslogq_send(&q, 0);
+		char buf[128], want[128];
+		ssize_t r;
+		while ((r = recv(d, buf, sizeof buf - 1, MSG_DONTWAIT)) > 0) {
+			buf[r] = '\0';
+			snprintf(want, sizeof want, "<6>x: %u", next++);
+			CHECK(strncmp(buf, want, strlen(want)) == 0 &&
+			      (buf[strlen(want)] == '-' || buf[strlen(want)] == '\0'));
+		}
+	}
+	CHECK_EQ_U64(next, sent);
+	CHECK_EQ_U64(q.dropped, 0);
+	syslogq_close(&q);
+	close(d);
+}
+
 /* A message longer than SYSLOGQ_MSG_MAX is refused, not truncated. */
 static void test_too_long(void)
 {
@@ -164,6 +199,7 @@ int main(void)
 	test_slow_daemon();
 	test_full_queue();
 	test_no_daemon();
+	test_wrap();
 	test_too_long();
 	unlink(path);
 	CHECK_DONE();

@@ -89,7 +89,7 @@ if [ -f "$unit_src" ]; then
 else
 	unit_src="$LAB_ROOT/dist/nfflowd.service.in (filled in)"
 	sed -e 's|@NFFLOWD@|/usr/sbin/nfflowd|g' -e 's|@CONFIG@|/etc/nfflowd.conf|g' \
-		-e 's|@PIDFILE@|/run/nfflowd.pid|g' "$LAB_ROOT/dist/nfflowd.service.in" >"$unit_dir/nfflowd.service"
+		-e 's|@PIDFILE@|/run/nfflowd/nfflowd.pid|g' "$LAB_ROOT/dist/nfflowd.service.in" >"$unit_dir/nfflowd.service"
 fi
 grep -q '@[A-Z]*@' "$unit_dir/nfflowd.service" && lab_fail "$unit_src: placeholders left: $(grep '@[A-Z]*@' "$unit_dir/nfflowd.service")"
 # The installed binary need not exist here: the commands point at this one.
@@ -127,8 +127,8 @@ grep -qx "wrote $INIT" "$LAB_TMP/install.out" || lab_fail "install did not say '
 [ -f "$INIT" ] || lab_die "install did not write $INIT"
 [ "$(stat -c '%a %U %G' "$INIT")" = "755 root root" ] ||
 	lab_fail "$INIT: mode and owner $(stat -c '%a %U %G' "$INIT"), expected 755 root root"
-grep -qx "NFFLOWD=$BIN" "$INIT" || lab_fail "$INIT does not run $BIN: $(grep '^NFFLOWD=' "$INIT")"
-grep -qx "CONFIG=$CONF" "$INIT" || lab_fail "$INIT does not read $CONF: $(grep '^CONFIG=' "$INIT")"
+grep -qx "NFFLOWD='$BIN'" "$INIT" || lab_fail "$INIT does not run $BIN: $(grep '^NFFLOWD=' "$INIT")"
+grep -qx "CONFIG='$CONF'" "$INIT" || lab_fail "$INIT does not read $CONF: $(grep '^CONFIG=' "$INIT")"
 diff -u "$expected_init" "$INIT" >&2 || lab_fail "$INIT is not dist/nfflowd.init.in filled in (diff above)"
 cp "$INIT" "$LAB_TMP/init-first"
 if command -v update-rc.d >/dev/null 2>&1; then

@@ -1358,7 +1358,10 @@ lab_show() {
 # nfdump -o raw (the only output of nfdump 1.7.1 that prints natEvent as a
 # number: "nat event = 4: UNKNOW"). nfdump shows ICMP as type.code without
 # the identifier (sport -), no flowId in IPFIX, no flowEndReason in v9, and
-# no IPv6 post-NAT address (281/282) in IPFIX.
+# no IPv6 post-NAT address (281/282) in IPFIX. A NAT event (its own
+# template: no flow start, no counters) is a "create" (natEvent 1 or 4) or a
+# "delete-event" (2 or 5) with its Event time as start and end and zero
+# counters; a flow record is a "delete".
 lab_nfdump_nat_records() {
 	local dir=$1
 	[ -d "$dir" ] || dir=$(lab_nfcapd_dir "$1")
@@ -1366,7 +1369,12 @@ lab_nfdump_nat_records() {
 	function val(s) { sub(/^[^=]*= */, "", s); sub(/ .*/, "", s); sub(/:$/, "", s); return s }
 	function emit(   k, kind) {
 		if (!have) return
-		kind = (r["in packets"] + r["out packets"] + r["in bytes"] + r["out bytes"] == 0) ? "create" : "delete"
+		kind = "delete"
+		if (r["first"] == 0 && ("Event time" in r)) {
+			kind = (r["nat event"] == 1 || r["nat event"] == 4) ? "create" : "delete-event"
+			r["first"] = r["last"] = r["Event time"]
+			r["in packets"] = r["in bytes"] = r["out packets"] = r["out bytes"] = 0
+		}
 		print kind, d("proto"), d("src addr"), d("src port"), d("dst addr"), d("dst port"),
 			d("src xlt ip"), d("src xlt port"), d("dst xlt ip"), d("dst xlt port"),
 			d("in packets"), d("in bytes"), d("out packets"), d("out bytes"),
@@ -1400,7 +1408,10 @@ lab_nfdump_nat_records() {
 # Time); in v9 the counters of the nat record are 231/298 and
 # 232/299 and octets/packets are 1/2, in IPFIX they are 1/2 and their RFC
 # 5103 reverse forms and octets/packets repeat 1/2. icmp_type_code: IE 32,
-# or 139 (IPFIX) or 178/179 (v9) as type*256+code.
+# or 139 (IPFIX) or 178/179 (v9) as type*256+code. A record of the NAT event
+# templates (258, 259) is a "create" (natEvent 1 or 4) or a "delete-event"
+# (2 or 5), with zero counters and its observation time as start and end; a
+# flow record (256, 257) is a "delete".
 lab_tshark_nat_parse() {
 	local port=$1
 	tshark -n -r "$(lab_tshark_file "$port")" -d "udp.port==$port,cflow" \
@@ -1426,7 +1437,12 @@ lab_tshark_nat_parse() {
 		v9 = (version == 9)
 		if (v9) { ip = g("initiator_packets"); ib = g("initiator_octets"); op = g("responder_packets"); ob = g("responder_octets") }
 		else { ip = g("packets"); ib = g("octets"); op = g("rev.packets"); ob = g("rev.octets") }
-		kind = (ip + ib + op + ob == 0) ? "create" : "delete"
+		kind = "delete"
+		if (set == 258 || set == 259) {
+			kind = (g("nat_event") == 1 || g("nat_event") == 4) ? "create" : "delete-event"
+			ip = ib = op = ob = 0
+			f["abstimestart"] = f["abstimeend"] = g("observation_time_milliseconds")
+		}
 		icmp = g("icmp_type_code_ipv4")
 		if (icmp == "-" && ("icmp_ipv6_type" in f)) icmp = f["icmp_ipv6_type"] * 256 + f["icmp_ipv6_code"]
 		src = ("srcaddr" in f) ? f["srcaddr"] : g("srcaddrv6")
@@ -1471,10 +1487,11 @@ lab_tshark_nat_parse() {
 	END { emit_msg() }'
 }
 
-# lab_nat_expected DECODER CODES CREATES [TOLERANCE_MS]: read
+# lab_nat_expected DECODER CODES EVENTS [TOLERANCE_MS]: read
 # lab_ct_events all lines on stdin, print the nat records nfflowd must
 # send for their DESTROYs, as DECODER (tshark, nfdump-ipfix or nfdump-v9)
-# shows them, each line: label <nat record> tolerance_ms.
+# shows them (EVENTS: the collector's nat_events, no, yes or all), each
+# line: label <nat record> tolerance_ms.
 #   - one delete record per connection: the original tuple; after NAT the
 #     inverted reply tuple (the pre-NAT values again without NAT); the
 #     kernel's counters of both directions; its start and stop times;
@@ -1482,9 +1499,11 @@ lab_tshark_nat_parse() {
 #     flowId the conntrack id; flowEndReason 3 (end of flow) for TCP that
 #     was closing, else 4 (forced end: every test ends its connections with
 #     conntrack -D, which the kernel reports with the requester's port id);
-#   - with CREATES yes, one create record per NATed connection: the same
-#     tuples, zero counters, start = end = the kernel's start, natEvent 4
-#     (IPv4) or 1, flowEndReason 0.
+#   - with EVENTS yes or all, one create event per NATed connection (the
+#     NAT event template): the same tuples, no counters (0), its time (start
+#     = end) the kernel's start, natEvent 4 (IPv4) or 1, no flowEndReason;
+#   - with EVENTS all, one delete event per NATed connection too: its time
+#     the kernel's stop, natEvent 5 or 2.
 # Times must match within TOLERANCE_MS (default 2: the kernel's ns
 # timestamps truncated to ms; a create carries the time the kernel created
 # the entry, which precedes the start it reports, set when the first packet
@@ -1509,9 +1528,12 @@ lab_nat_expected() {
 		if (dec == "nfdump-v9") er = "-"                      # 136 not decoded
 		print "ct" id ":delete", "delete", p, osrc, sp, odst, odp, xs, xsp, xd, xdp, $13, $14, $15, $16,
 			$17, $18, (nat ? (legacy ? 2 : 5) : 0), fid, er, tol
-		if (nat && creates == "yes")
+		if (nat && (creates == "yes" || creates == "all"))
 			print "ct" id ":create", "create", p, osrc, sp, odst, odp, xs, xsp, xd, xdp, 0, 0, 0, 0,
-				$17, $17, (legacy ? 1 : 4), fid, (er == "-" ? "-" : 0), tol
+				$17, $17, (legacy ? 1 : 4), fid, "-", tol
+		if (nat && creates == "all")
+			print "ct" id ":delete-event", "delete-event", p, osrc, sp, odst, odp, xs, xsp, xd, xdp,
+				0, 0, 0, 0, $18, $18, (legacy ? 2 : 5), fid, "-", tol
 	}'
 }
 

@@ -4,16 +4,21 @@
 #   build      dpkg-buildpackage -us -uc -b in a temporary copy (the tree is
 #              left untouched), with the unit tests but no end-to-end test
 #   contents   the binary, both man pages, the example configuration,
-#              /etc/nfflowd.conf (a conffile), the systemd unit and the init
-#              script, each once, the last two exactly dist/'s templates
-#              filled in for /usr/sbin and /etc
+#              /etc/nfflowd.conf (a conffile, without a syslog copy), the
+#              systemd unit and the init script, each once, the last two
+#              exactly dist/'s templates filled in for /usr/sbin and /etc,
+#              and /etc/logrotate.d/nfflowd (a conffile)
 #   lintian    if installed: its report is shown, an error fails the test
 #   install    dpkg -i (twice: the maintainer scripts are idempotent): the
-#              system user nfflowd exists, nothing was started, "nfflowd -c
-#              /etc/nfflowd.conf check" works, the unit verifies
-#   service    /etc/init.d/nfflowd start|status|stop, only ever inside a
-#              fresh network namespace with conntrack enabled (an nft table
-#              with a ct expression), never in the host's
+#              system user nfflowd exists, nothing was started or enabled
+#              (no unit link, no S link of the init script), "nfflowd -c
+#              /etc/nfflowd.conf check" works, the unit verifies and
+#              "systemd-analyze security" rates it 2.5 or better
+#   service    /etc/init.d/nfflowd start|status|reload|stop, only ever
+#              inside a fresh network namespace with conntrack enabled (an
+#              nft table with a ct expression), never in the host's: the
+#              daemon runs as nfflowd, its socket is root:nfflowd 0660, it
+#              makes no local copy
 #   purge      dpkg --purge, also from the EXIT trap; the user is removed
 #              (a purge leaves it, as Debian packages do); the service
 #              directories, the user and group lists and the host's conntrack
@@ -51,10 +56,10 @@ skip() {
 }
 elapsed() { echo "$((($(date +%s%3N) - T0) / 1000)) s"; }
 
-# running_pid: the pid in /run/nfflowd.pid if an nfflowd runs with it.
+# running_pid: the pid in /run/nfflowd/nfflowd.pid if an nfflowd runs with it.
 running_pid() {
 	local pid
-	pid=$(cat /run/nfflowd.pid 2>/dev/null) || return 0
+	pid=$(cat /run/nfflowd/nfflowd.pid 2>/dev/null) || return 0
 	[ "$(cat "/proc/$pid/comm" 2>/dev/null)" != nfflowd ] || echo "$pid"
 }
 
@@ -87,14 +92,16 @@ for f in /usr/sbin/nfflowd /etc/nfflowd.conf /etc/init.d/nfflowd /lib/systemd/sy
 		skip "$f exists: nfflowd is installed on this machine"
 	fi
 done
-# The package's service uses /run/nfflowd.pid: so does any nfflowd started
+# The package's service uses /run/nfflowd/nfflowd.pid: so does any nfflowd started
 # with the default configuration (the namespace lab's foreground runs too).
-# The service shares /run/nfflowd.pid and the user nfflowd with every nfflowd
+# The service shares /run/nfflowd/nfflowd.pid and the user nfflowd with every nfflowd
 # started with the defaults, e.g. by the end-to-end tests: none may run.
 others=$(pgrep -x nfflowd | tr '\n' ' ' | sed 's/ $//' || true)
 [ -z "$others" ] || skip "nfflowd processes run on this machine (pids $others); run this test when they have stopped"
-[ ! -e /run/nfflowd.pid ] ||
-	log "note: /run/nfflowd.pid is stale (pid $(cat /run/nfflowd.pid) is not an nfflowd); the service will replace it"
+[ ! -e /run/nfflowd/nfflowd.pid ] ||
+	log "note: /run/nfflowd/nfflowd.pid is stale (pid $(cat /run/nfflowd/nfflowd.pid) is not an nfflowd); the service will replace it"
+RUNDIR_BEFORE=0 # 1 if /run/nfflowd existed before the test (then it is left)
+[ ! -d /run/nfflowd ] || RUNDIR_BEFORE=1
 ip netns add "$NS" 2>/dev/null || skip "cannot create network namespaces"
 NS_CREATED=1
 
@@ -161,6 +168,9 @@ on_exit() {
 	trap - EXIT INT TERM HUP
 	set +e
 	purge
+	# The init script's daemon made /run/nfflowd (the unit's
+	# RuntimeDirectory= would have removed it): ours to remove.
+	[ "$RUNDIR_BEFORE" = 1 ] || rmdir /run/nfflowd 2>/dev/null || true
 	[ "$FAILURES" -eq 0 ] || [ "$rc" -ne 0 ] || rc=1
 	if [ -n "$TMP" ] && [ -f "$TMP/state-before.txt" ] && [ "$rc" -ne 77 ]; then
 		if ! machine_state | diff -u "$TMP/state-before.txt" - >&2; then
@@ -247,6 +257,7 @@ need /etc/nfflowd.conf "the configuration"
 need /lib/systemd/system/nfflowd.service "the systemd unit"
 need /etc/init.d/nfflowd "the init script"
 need /usr/share/doc/nfflowd/copyright "the copyright file"
+need /etc/logrotate.d/nfflowd "the rotation of the file copies"
 others=$(grep -E 'nfflowd\.service|init\.d|/tests?/|\.sh$' <<<"$files" |
 	grep -vxE '/lib/systemd/system/nfflowd\.service|/etc/init\.d/nfflowd' || true)
 [ -z "$others" ] || fail "unexpected files in the package: $others"
@@ -256,14 +267,14 @@ modes=$(awk '($3 == "/usr/sbin/nfflowd" || $3 == "/etc/init.d/nfflowd") && $2 !~
 
 dpkg-deb -e "$DEB" "$TMP/control"
 dpkg-deb -x "$DEB" "$TMP/root"
-for f in /etc/nfflowd.conf /etc/init.d/nfflowd; do
+for f in /etc/nfflowd.conf /etc/init.d/nfflowd /etc/logrotate.d/nfflowd; do
 	grep -qx "$f" "$TMP/control/conffiles" || fail "$f is not a conffile: $(tr '\n' ' ' <"$TMP/control/conffiles")"
 done
 depends=$(dpkg-deb -f "$DEB" Depends)
 grep -qw adduser <<<"$depends" || fail "Depends lacks adduser: $depends"
 fill() { # TEMPLATE: dist/'s template for the package's paths
 	sed -e 's|@NFFLOWD@|/usr/sbin/nfflowd|g' -e 's|@CONFIG@|/etc/nfflowd.conf|g' \
-		-e 's|@PIDFILE@|/run/nfflowd.pid|g' "$SRC/dist/$1"
+		-e 's|@PIDFILE@|/run/nfflowd/nfflowd.pid|g' "$SRC/dist/$1"
 }
 fill nfflowd.service.in | diff -u - "$TMP/root/lib/systemd/system/nfflowd.service" >&2 ||
 	fail "the unit is not dist/nfflowd.service.in filled in (diff above)"
@@ -271,13 +282,19 @@ fill nfflowd.init.in | diff -u - "$TMP/root/etc/init.d/nfflowd" >&2 ||
 	fail "the init script is not dist/nfflowd.init.in filled in (diff above)"
 diff -u "$SRC/dist/nfflowd.conf" "$TMP/root/etc/nfflowd.conf" >&2 ||
 	fail "/etc/nfflowd.conf is not dist/nfflowd.conf (diff above)"
+grep -Eq '^[[:space:]]*<ptee>' "$TMP/root/etc/nfflowd.conf" ||
+	fail "/etc/nfflowd.conf has no <ptee>: it would copy every record to syslog"
+if grep -Eq '^[[:space:]]*dispatchers.*syslog' "$TMP/root/etc/nfflowd.conf"; then
+	fail "/etc/nfflowd.conf copies every record to syslog"
+fi
+diff -u "$SRC/debian/nfflowd.logrotate" "$TMP/root/etc/logrotate.d/nfflowd" >&2 ||
+	fail "/etc/logrotate.d/nfflowd is not debian/nfflowd.logrotate (diff above)"
 for script in postinst postrm; do
 	[ -f "$TMP/control/$script" ] || fail "no $script in the package"
 done
-grep -q 'update-rc.d nfflowd defaults' "$TMP/control/postinst" ||
-	fail "postinst does not link the init script (dh_installinit)"
-grep -q "deb-systemd-helper enable 'nfflowd.service'" "$TMP/control/postinst" ||
-	fail "postinst does not enable the unit (dh_installsystemd)"
+# Installed, not enabled: the collector must be configured first.
+grep -q 'update-rc.d nfflowd defaults-disabled' "$TMP/control/postinst" ||
+	fail "postinst does not link the init script disabled (dh_installinit --no-enable)"
 
 # ---------------------------------------------------------------------------
 # lintian
@@ -325,6 +342,8 @@ if [ "$uid" -le 0 ] || [ "$uid" -ge 1000 ]; then fail "user nfflowd: uid $uid is
 case "$shell" in */nologin | */false) ;; *) fail "user nfflowd: login shell $shell" ;; esac
 started=$(running_pid)
 [ -z "$started" ] || fail "the package started the service on installation (pid $started)"
+enabled=$(find /etc/systemd/system -name nfflowd.service -path '*.wants/*' 2>/dev/null; compgen -G '/etc/rc[2-5].d/S[0-9][0-9]nfflowd' || true)
+[ -z "$enabled" ] || fail "the package enabled the service at boot: $enabled"
 ip netns exec "$NS" timeout 300 dpkg -i "$DEB" >"$TMP/reinstall.log" 2>&1 ||
 	fail "a second dpkg -i failed: $(tail -n 20 "$TMP/reinstall.log")"
 [ "$(getent passwd nfflowd)" = "$entry" ] || fail "a second dpkg -i changed the user: $(getent passwd nfflowd)"
@@ -342,6 +361,11 @@ if command -v systemd-analyze >/dev/null 2>&1; then
 	if grep -i nfflowd "$TMP/verify.txt" >&2; then
 		fail "systemd-analyze verify complains about the installed unit (above)"
 	fi
+	score=$(timeout 60 systemd-analyze security --offline=yes /lib/systemd/system/nfflowd.service 2>/dev/null |
+		awk '/Overall exposure level/ { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+\.[0-9]+$/) print $i }')
+	log "systemd-analyze security --offline=yes: exposure ${score:-unknown}"
+	awk -v s="${score:-99}" 'BEGIN { exit !(s <= 2.5) }' ||
+		fail "systemd-analyze security rates the unit ${score:-unknown}, expected 2.5 or better"
 fi
 
 # ---------------------------------------------------------------------------
@@ -353,20 +377,22 @@ svc() { # ACTION: the init script's exit status in SVC_RC, its output in TMP/svc
 }
 log "/etc/init.d/nfflowd start|status|stop|status in $NS"
 other=$(running_pid)
-[ -z "$other" ] || die "another nfflowd (pid $other) has taken /run/nfflowd.pid: not starting the service"
+[ -z "$other" ] || die "another nfflowd (pid $other) has taken /run/nfflowd/nfflowd.pid: not starting the service"
 svc start
 [ "$SVC_RC" -eq 0 ] || fail "/etc/init.d/nfflowd start: exit status $SVC_RC: $(cat "$TMP/svc-start.txt")"
 pid=$(running_pid)
-# Only ever stop our own: "stop" signals whatever /run/nfflowd.pid names.
+# Only ever stop our own: "stop" stops whatever answers on /run/nfflowd/nfflowd.sock.
 if [ -n "$pid" ] && [ "$(ip netns identify "$pid" 2>/dev/null)" != "$NS" ]; then
-	die "the nfflowd in /run/nfflowd.pid (pid $pid) is not in $NS: not ours, left alone"
+	die "the nfflowd in /run/nfflowd/nfflowd.pid (pid $pid) is not in $NS: not ours, left alone"
 fi
 if [ -n "$pid" ]; then
 	[ "$(awk '$1 == "Uid:" { print $2 }' "/proc/$pid/status")" = "$uid" ] ||
 		fail "the service does not run as the user nfflowd (uid $uid)"
 	[ "$(awk '$1 == "CapEff:" { print $2 }' "/proc/$pid/status")" = 0000000000001000 ] ||
 		fail "the service's CapEff is not CAP_NET_ADMIN alone"
-	[ "$(stat -c %U /run/nfflowd.sock 2>/dev/null)" = nfflowd ] || fail "no control socket /run/nfflowd.sock owned by nfflowd"
+	[ "$(stat -c '%U %G %a' /run/nfflowd/nfflowd.sock 2>/dev/null)" = "root nfflowd 660" ] ||
+		fail "control socket /run/nfflowd/nfflowd.sock: $(stat -c '%U %G %a' /run/nfflowd/nfflowd.sock 2>&1), expected root nfflowd 660"
+	[ "$(awk '$1 == "NoNewPrivs:" { print $2 }' "/proc/$pid/status")" = 1 ] || fail "the service's NoNewPrivs is not 1"
 	svc status
 	[ "$SVC_RC" -eq 0 ] || fail "/etc/init.d/nfflowd status while running: exit status $SVC_RC, expected 0"
 	ip netns exec "$NS" timeout 30 nfflowd check >"$TMP/check-running.out" 2>&1 || true
@@ -374,11 +400,17 @@ if [ -n "$pid" ]; then
 		fail "nfflowd check does not report the service: $(cat "$TMP/check-running.out")"
 	grep -q '^kernel: nf_conntrack_acct=1 nf_conntrack_timestamp=1 nf_conntrack_events=1' "$TMP/check-running.out" ||
 		fail "the namespace's conntrack settings after start: $(grep '^kernel:' "$TMP/check-running.out")"
+	if grep '^copy ' "$TMP/check-running.out" >&2; then
+		fail "the packaged configuration makes local copies (above): no syslog flood by default"
+	fi
+	svc reload
+	[ "$SVC_RC" -eq 0 ] && grep -q reloaded "$TMP/svc-reload.txt" ||
+		fail "/etc/init.d/nfflowd reload: exit status $SVC_RC: $(cat "$TMP/svc-reload.txt")"
 	svc stop
 	[ "$SVC_RC" -eq 0 ] || fail "/etc/init.d/nfflowd stop: exit status $SVC_RC: $(cat "$TMP/svc-stop.txt")"
 	if pid_alive "$pid"; then fail "stop returned while the service (pid $pid) runs"; fi
-	[ ! -e /run/nfflowd.pid ] || fail "stop left /run/nfflowd.pid"
-	[ ! -e /run/nfflowd.sock ] || fail "stop left /run/nfflowd.sock"
+	[ ! -e /run/nfflowd/nfflowd.pid ] || fail "stop left /run/nfflowd/nfflowd.pid"
+	[ ! -e /run/nfflowd/nfflowd.sock ] || fail "stop left /run/nfflowd/nfflowd.sock"
 	svc status
 	[ "$SVC_RC" -eq 3 ] || fail "/etc/init.d/nfflowd status when stopped: exit status $SVC_RC, expected 3"
 else

@@ -1,0 +1,215 @@
+/* test_security: the pure parts of nfflowd's safety, and its safe files on
+ * a temporary directory (no root needed): quoting for "install", who may
+ * give which control command, the "status" reply, the directory check, the
+ * pid file's exclusive creation, outputs that refuse links, and the files
+ * that come with a reload. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "config.h"
+#include "control.h"
+#include "copies.h"
+#include "quote.h"
+#include "safefile.h"
+
+static char out[256];
+
+static void test_quote_sh(void)
+{
+	CHECK(quote_sh_single("/etc/nfflowd.conf", out, sizeof out) == NULL);
+	CHECK_STR(out, "/etc/nfflowd.conf");
+	CHECK(quote_sh_single("/a b/$(id) `id` %n 'q'", out, sizeof out) == NULL);
+	CHECK_STR(out, "/a b/$(id) `id` %n '\\''q'\\''");
+	CHECK(quote_sh_single("/a\nb", out, sizeof out) != NULL);
+	CHECK(quote_sh_single("/a\tb", out, sizeof out) != NULL);
+	CHECK(quote_sh_single("'''''", out, 8) != NULL); /* does not fit */
+}
+
+static void test_quote_systemd(void)
+{
+	CHECK(quote_systemd_dq("/a b/$HOME %n \"q\" back\\slash `x`", out, sizeof out) == NULL);
+	CHECK_STR(out, "/a b/$$HOME %%n \\\"q\\\" back\\\\slash `x`");
+	CHECK(quote_systemd_dq("/a\nb", out, sizeof out) != NULL);
+	CHECK(quote_systemd_word("/usr/sbin/nfflowd", out, sizeof out) == NULL);
+	CHECK_STR(out, "/usr/sbin/nfflowd");
+	CHECK(quote_systemd_word("/opt/$x%y/nfflowd", out, sizeof out) == NULL);
+	CHECK_STR(out, "/opt/$$x%%y/nfflowd");
+	CHECK(quote_systemd_word("/opt/a b/nfflowd", out, sizeof out) != NULL);
+	CHECK(quote_systemd_word("/opt/\"/nfflowd", out, sizeof out) != NULL);
+	CHECK(quote_systemd_path("/run/a b%n/x.pid", out, sizeof out) == NULL);
+	CHECK_STR(out, "/run/a b%%n/x.pid");
+	CHECK(quote_systemd_path("/run/x.pid ", out, sizeof out) != NULL);
+	CHECK(quote_systemd_path("/run/x\\", out, sizeof out) != NULL);
+	CHECK(quote_systemd_path("", out, sizeof out) != NULL);
+}
+
+static void test_control_refusal(void)
+{
+	const uid_t daemon = 65534;
+
+	CHECK(control_refusal("stats", 0, daemon) == NULL);
+	CHECK(control_refusal("stats", daemon, daemon) == NULL);
+	CHECK(control_refusal("status", daemon, daemon) == NULL);
+	CHECK(control_refusal("stop", 0, daemon) == NULL);
+	CHECK(control_refusal("reload", 0, daemon) == NULL);
+	CHECK_STR(control_refusal("stop", daemon, daemon), "root only");
+	CHECK_STR(control_refusal("reload", daemon, daemon), "root only");
+	CHECK_STR(control_refusal("reload now", daemon, daemon), "root only");
+	CHECK(control_refusal("stopx", daemon, daemon) == NULL); /* unknown: answered as such */
+	CHECK(control_refusal("", 1000, daemon) != NULL);
+	CHECK(control_refusal("stats", 1000, daemon) != NULL);
+	/* A daemon that runs as root (not started as root: its own user). */
+	CHECK(control_refusal("stop", 0, 0) == NULL);
+}
+
+static void test_status(void)
+{
+	struct control_status st = {.pid = 4242}, got;
+	char buf[12000];
+
+	snprintf(st.config, sizeof st.config, "/etc/a b/nfflowd.conf");
+	snprintf(st.pidfile, sizeof st.pidfile, "/run/nfflowd/nfflowd.pid");
+	snprintf(st.control, sizeof st.control, "/run/nfflowd/nfflowd.sock");
+	control_format_status(&st, buf, sizeof buf);
+	CHECK(control_parse_status(buf, &got) == 0);
+	CHECK_EQ_U64(got.pid, 4242);
+	CHECK_STR(got.config, st.config);
+	CHECK_STR(got.pidfile, st.pidfile);
+	CHECK_STR(got.control, st.control);
+	CHECK(control_parse_status("error permission denied: root only\n", &got) == -1);
+	CHECK(control_parse_status("pid 0\nconfig /x\npidfile /y\ncontrol /z\n", &got) == -1);
+	CHECK(control_parse_status("pid 12\nconfig /x\npidfile /y\n", &got) == -1);
+}
+
+static char dir[64], path[256], sub[256], err[512];
+
+static void test_dir_check(void)
+{
+	snprintf(path, sizeof path, "%s/safe/x.pid", dir);
+	snprintf(sub, sizeof sub, "%s/safe", dir);
+	CHECK(mkdir(sub, 0755) == 0);
+	CHECK(safefile_dir_check("pid file", path, err, sizeof err) == 0);
+	snprintf(sub, sizeof sub, "%s/safe", dir);
+	CHECK(chmod(sub, 01777) == 0);
+	CHECK(safefile_dir_check("pid file", path, err, sizeof err) == -1);
+	CHECK(strstr(err, "is writable by other users (mode 1777)") != NULL);
+	snprintf(sub, sizeof sub, "%s/safe", dir);
+	CHECK(chmod(sub, 0775) == 0);
+	CHECK(safefile_dir_check("pid file", path, err, sizeof err) == (getegid() == 0 ? 0 : -1));
+	snprintf(sub, sizeof sub, "%s/safe", dir);
+	CHECK(chmod(sub, 0755) == 0);
+	/* A sticky, world-writable directory above the last one is fine. */
+	snprintf(path, sizeof path, "%s/safe/sub/x.pid", dir);
+	snprintf(sub, sizeof sub, "%s/safe", dir);
+	CHECK(chmod(sub, 01777) == 0);
+	snprintf(sub, sizeof sub, "%s/safe/sub", dir);
+	CHECK(mkdir(sub, 0755) == 0);
+	CHECK(safefile_dir_check("pid file", path, err, sizeof err) == 0);
+	/* safefile_dir_prepare makes a missing last directory, 0755. */
+	snprintf(path, sizeof path, "%s/safe/sub/new/x.pid", dir);
+	mode_t old = umask(077);
+	CHECK(safefile_dir_prepare("pid file", path, err, sizeof err) == 0);
+	umask(old);
+	struct stat st;
+	snprintf(sub, sizeof sub, "%s/safe/sub/new", dir);
+	CHECK(stat(sub, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 07777) == 0755);
+	CHECK(safefile_dir_check("pid file", "/nonexistent-nfflowd/x", err, sizeof err) == -1);
+}
+
+static void test_create(void)
+{
+	struct stat st;
+	char target[256];
+
+	snprintf(target, sizeof target, "%s/target", dir);
+	snprintf(path, sizeof path, "%s/planted", dir);
+	int fd = open(target, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	CHECK(fd >= 0 && write(fd, "keep\n", 5) == 5);
+	close(fd);
+	CHECK(symlink(target, path) == 0);
+	CHECK(safefile_create(path, 0644) == -1 && errno == EEXIST);
+	CHECK(safefile_open_output(path, true) == -1 && errno == ELOOP);
+	CHECK(safefile_open_output(path, false) == -1 && errno == ELOOP);
+	CHECK(stat(target, &st) == 0 && st.st_size == 5);
+	unlink(path);
+	mode_t old = umask(0);
+	fd = safefile_create(path, 0644);
+	umask(old);
+	CHECK(fd >= 0 && fstat(fd, &st) == 0 && (st.st_mode & 07777) == 0644);
+	close(fd);
+	unlink(path);
+	old = umask(0);
+	fd = safefile_open_output(path, true);
+	umask(old);
+	CHECK(fd >= 0 && fstat(fd, &st) == 0 && (st.st_mode & 07777) == SAFEFILE_MODE);
+	close(fd);
+	CHECK(safefile_open_output(dir, true) == -1); /* a directory */
+	unlink(path);
+	unlink(target);
+}
+
+/* Two file copies and a syslog copy: the files come in order. */
+static void test_copies_fds(void)
+{
+	static struct nf_config c;
+	struct copies_fds fds;
+	int fd[3];
+
+	config_defaults(&c);
+	c.ncopies = 3;
+	for (size_t i = 0; i < 3; i++) {
+		c.copies[i] = c.copies[1]; /* the default syslog copy: min/max levels */
+		snprintf(c.copies[i].name, sizeof c.copies[i].name, "c%zu", i);
+		snprintf(c.copies[i].path, sizeof c.copies[i].path, "%s/copy%zu.csv", dir, i);
+		c.copies[i].kind = i == 1 ? COPY_SYSLOG : COPY_FILE;
+		c.copies[i].append = true;
+	}
+	CHECK_EQ_U64(copies_fds_count(&c), 2);
+	CHECK(copies_fds_open(&fds, &c, err, sizeof err) == 0);
+	CHECK_EQ_U64(fds.n, 2);
+	CHECK_STR(fds.f[1].path, c.copies[2].path);
+	fd[0] = fds.f[0].fd;
+	fd[1] = fds.f[1].fd;
+	/* The daemon's side: they must match the configuration. */
+	struct copies_fds taken;
+	CHECK(copies_fds_adopt(&taken, &c, fd, 1, err, sizeof err) == -1);
+	CHECK(strstr(err, "2 file copies but 1 files") != NULL);
+	fd[2] = open("/dev/null", O_RDONLY);
+	int keep = fd[1];
+	fd[1] = fd[2];
+	CHECK(copies_fds_adopt(&taken, &c, fd, 2, err, sizeof err) == -1); /* not a file */
+	fd[1] = keep;
+	CHECK(copies_fds_adopt(&taken, &c, fd, 2, err, sizeof err) == 0);
+	CHECK(fd[0] == -1 && fd[1] == -1);
+	CHECK_STR(taken.f[0].path, c.copies[0].path);
+	copies_fds_close(&taken);
+	close(fd[2]);
+	for (size_t i = 0; i < 3; i++)
+		unlink(c.copies[i].path);
+}
+
+int main(void)
+{
+	snprintf(dir, sizeof dir, "/tmp/nfflowd-sec-XXXXXX");
+	if (!mkdtemp(dir))
+		return 1;
+	chmod(dir, 0755);
+	test_quote_sh();
+	test_quote_systemd();
+	test_control_refusal();
+	test_status();
+	test_dir_check();
+	test_create();
+	test_copies_fds();
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", dir);
+	CHECK_DONE();
+}
