@@ -1620,6 +1620,22 @@ int config_parse(const char *text, size_t len, const char *name, struct nf_confi
 }
 
 /* See config.h: config_read, then config_parse. */
+struct nf_config *config_load_new(const char *path, char *err, size_t errlen, config_warn_fn warn,
+				  void *ctx)
+{
+	struct nf_config *cfg = malloc(sizeof *cfg);
+
+	if (!cfg) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return NULL;
+	}
+	if (config_load(path, cfg, err, errlen, warn, ctx) != 0) {
+		free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
 int config_load(const char *path, struct nf_config *c, char *err, size_t errlen,
 		config_warn_fn warn, void *ctx)
 {

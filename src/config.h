@@ -206,6 +206,11 @@ int config_load(const char *path, struct nf_config *c, char *err, size_t errlen,
  * is refused at once) of at most 1 MiB. */
 char *config_read(const char *path, size_t *len, char *err, size_t errlen);
 
+/* config_load into a configuration of its own (malloc'd: free it). Returns
+ * it, or NULL with the reason in err. */
+struct nf_config *config_load_new(const char *path, char *err, size_t errlen, config_warn_fn warn,
+				  void *ctx);
+
 /* Parse text[0..len), named name in messages, into c (defaults first).
  * Returns 0, or -1 with "name:line: message" in err; on error c is left
  * unchanged. Text longer than 1 MiB is refused. Pure. */

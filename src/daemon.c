@@ -64,7 +64,8 @@ struct daemon {
 	struct pipeline *pl;
 	bool resync_wanted; /* an overrun asks for a dump */
 	uint64_t overrun_logged_ns, overruns_logged;
-	FILE *rec; /* -w: every datagram received goes here */
+	uint64_t table_full_logged, gone_logged; /* tracker counters at the last report */
+	FILE *rec;				 /* -w: every datagram received goes here */
 	uint64_t rec_errors;
 	uint64_t rec_bytes; /* written so far, at most record_limit */
 	uint64_t next_resync_ns, next_expire_ns, next_active_ns;
@@ -285,29 +286,6 @@ static void read_dump(struct daemon *d)
 
 /* ---- start, reload, stop ------------------------------------------------ */
 
-static void config_warning(void *ctx, const char *msg)
-{
-	(void)ctx;
-	log_warnx("%s", msg);
-}
-
-/* Read the configuration file into a new configuration. Returns it, or
- * NULL with the reason in err. */
-static struct nf_config *load_config(const char *path, char *err, size_t errlen)
-{
-	struct nf_config *cfg = malloc(sizeof *cfg);
-
-	if (!cfg) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	if (config_load(path, cfg, err, errlen, config_warning, NULL) != 0) {
-		free(cfg);
-		return NULL;
-	}
-	return cfg;
-}
-
 static void log_stats(const struct daemon *d)
 {
 	char buf[4096];
@@ -328,7 +306,7 @@ static struct nf_config *parse_config(const struct daemon *d, const char *text, 
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if (config_parse(text, len, d->path, cfg, err, errlen, config_warning, NULL) != 0) {
+	if (config_parse(text, len, d->path, cfg, err, errlen, log_config_warning, NULL) != 0) {
 		free(cfg);
 		return NULL;
 	}
@@ -594,7 +572,7 @@ static int start(struct daemon *d, char *err, size_t errlen)
 
 	if (privs_no_new_privs(err, errlen) != 0)
 		return -1;
-	struct nf_config *cfg = load_config(d->path, err, errlen);
+	struct nf_config *cfg = config_load_new(d->path, err, errlen, log_config_warning, NULL);
 	if (!cfg)
 		return -1;
 	log_init("nfflowd", cfg->log_facility, d->opts.foreground);
@@ -692,6 +670,25 @@ static uint64_t active_period(const struct nf_config *cfg)
 	return p < NS_PER_S ? NS_PER_S : p > 60 * NS_PER_S ? 60 * NS_PER_S : p;
 }
 
+/* Once a minute: what the bounds cost since the last report. */
+static void report_bounds(struct daemon *d)
+{
+	const struct tracker_stats *t = pipeline_tracker_stats(d->pl);
+
+	if (t->table_full > d->table_full_logged)
+		log_warnx("connection table full (max_connections %u): %" PRIu64
+			  " connections not remembered in the last minute (%" PRIu64
+			  " in all); they are exported from their end, their start may be unknown",
+			  cfg_of(d)->max_connections, t->table_full - d->table_full_logged,
+			  t->table_full);
+	if (t->gone_by_dump > d->gone_logged)
+		log_info("forgot %" PRIu64 " connections that two dumps in a row no longer showed "
+			 "(their end was not reported)",
+			 t->gone_by_dump - d->gone_logged);
+	d->table_full_logged = t->table_full;
+	d->gone_logged = t->gone_by_dump;
+}
+
 static void expire(struct daemon *d, uint64_t mono)
 {
 	size_t n = pipeline_expire(d->pl);
@@ -699,6 +696,7 @@ static void expire(struct daemon *d, uint64_t mono)
 	if (n)
 		log_info("forgot %zu unfinished connections older than ttl %u s", n,
 			 cfg_of(d)->ttl);
+	report_bounds(d);
 	d->next_expire_ns = mono + EXPIRE_EVERY_NS;
 }
 

@@ -98,3 +98,9 @@ void log_fatalx(const char *fmt, ...)
 	va_end(ap);
 	exit(1);
 }
+
+void log_config_warning(void *ctx, const char *msg)
+{
+	(void)ctx;
+	log_warnx("%s", msg);
+}

@@ -21,6 +21,10 @@ void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* A config_warn_fn (config.h): log the warning ("file:line: ...") with
+ * log_warnx. ctx is unused. */
+void log_config_warning(void *ctx, const char *msg);
+
 /* Log at LOG_CRIT and exit(1); log_fatal appends strerror(errno). */
 noreturn void log_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 noreturn void log_fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

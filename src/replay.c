@@ -186,28 +186,6 @@ static void replay_datagram(struct pipeline *p, const uint8_t *buf, size_t len, 
 	pipeline_tick(p);
 }
 
-static void config_warning(void *ctx, const char *msg)
-{
-	(void)ctx;
-	log_warnx("%s", msg);
-}
-
-/* The configuration in path, or NULL with the reason in err. */
-static struct nf_config *load_config(const char *path, char *err, size_t errlen)
-{
-	struct nf_config *cfg = malloc(sizeof *cfg);
-
-	if (!cfg) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	if (config_load(path, cfg, err, errlen, config_warning, NULL) != 0) {
-		free(cfg);
-		return NULL;
-	}
-	return cfg;
-}
-
 /* A pipeline for cfg (taken over), timed by rec, whose current time sets
  * the uptime's origin. A recording made with sysctl_setup (the default) has
  * kernel timestamps, so NEW events need not be remembered; without it every
@@ -279,7 +257,7 @@ int replay_run(const char *path, const char *file)
 	int rc = -1;
 
 	log_init("nfflowd", LOG_DAEMON, true);
-	cfg = load_config(path, err, sizeof err);
+	cfg = config_load_new(path, err, sizeof err, log_config_warning, NULL);
 	if (cfg)
 		rec = recording_open(file, err, sizeof err);
 	if (rec) {
