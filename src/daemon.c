@@ -40,7 +40,7 @@
 #define EVENT_BATCH 128
 /* How long stop, and the end of a dump, may go on draining events that
  * keep coming. */
-#define DRAIN_LIMIT_NS (NS_PER_S / 2)
+#define DRAIN_LIMIT_NS (NS_PER_S / 5)
 /* The seals a configuration text that comes with "reload" must carry: no
  * one can change it after the reload verb checked it. */
 #define TEXT_SEALS (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
