@@ -20,9 +20,10 @@
 struct ipx_entry {
 	struct ct_event ev;
 	uint64_t first_ms, last_ms;
-	uint8_t end_reason; /* flowEndReason (flow records) */
-	uint8_t nat_event;  /* natEvent */
-	uint8_t kind;	    /* enum ipfix_kind */
+	uint8_t end_reason;	/* flowEndReason (flow records) */
+	uint8_t nat_event;	/* natEvent */
+	uint8_t kind;		/* enum ipfix_kind */
+	uint32_t in_if, out_if; /* ingressInterface, egressInterface (flows) */
 };
 
 struct ipx {
@@ -91,7 +92,9 @@ static void ipx_send(struct ipx *x, const struct nf_now *t)
 						.last_ms = q->last_ms,
 						.end_reason = q->end_reason,
 						.nat_event = q->nat_event,
-						.kind = q->kind};
+						.kind = q->kind,
+						.in_if = q->in_if,
+						.out_if = q->out_if};
 	}
 	/* While a collector is down, every message it will get carries the
 	 * templates, and so does the first after it is back: whatever it lost
@@ -135,13 +138,16 @@ static void ipx_conn(struct collector *c, const struct ct_event *ev, const struc
 			      .last_ms = rec->last_ms,
 			      .end_reason = interim ? IPFIX_END_ACTIVE : ipfix_end_reason(ev),
 			      .nat_event = nat_end ? nat_code(conf, ev, false) : 0,
-			      .kind = IPFIX_FLOW};
+			      .kind = IPFIX_FLOW,
+			      .in_if = rec->in_if,
+			      .out_if = rec->out_if};
 
 	ipx_add(x, &q, t);
 	if (!nat_end || conf->nat_events != CONFIG_NAT_EVENTS_ALL)
 		return;
 	q.kind = IPFIX_NAT_EVENT; /* at the connection's end: its last_ms */
 	q.end_reason = 0;
+	q.in_if = q.out_if = 0;
 	ipx_add(x, &q, t);
 }
 

@@ -27,6 +27,7 @@
 #include "pidfile.h"
 #include "pipeline.h"
 #include "privs.h"
+#include "routes.h"
 #include "safefile.h"
 
 #define RXBUF_SIZE	     (256u * 1024u)
@@ -57,6 +58,7 @@ struct daemon {
 	struct mnl_socket *ev;
 	size_t rcvbuf;
 	struct mnl_socket *dump;
+	struct routes *routes; /* the interfaces of records; NULL: none (0) */
 	uint32_t dump_seq;
 	bool ready;
 	struct control_server ctl;
@@ -504,7 +506,9 @@ static int open_pipeline(struct daemon *d, struct nf_config *cfg, char *err, siz
 	    .clock = real_clock,
 	    .boot_ms = (clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME)) / NS_PER_MS,
 	    .kernel_ts = d->ks.timestamp == 1,
-	    .foreground = d->opts.foreground};
+	    .foreground = d->opts.foreground,
+	    .ifindex = d->routes ? routes_ifindex : NULL,
+	    .ifindex_ctx = d->routes};
 
 	d->pl = pipeline_open(cfg, &po, err, errlen);
 	return d->pl ? 0 : -1;
@@ -526,6 +530,9 @@ static int open_privileged(struct daemon *d, struct nf_config *cfg, uid_t uid, g
 	}
 	if (nlsock_filter(d->ev, &cfg->filter) != 0)
 		log_warn("cannot filter events in the kernel: filtering in nfflowd only");
+	d->routes = routes_open();
+	if (!d->routes)
+		log_warn("cannot read the routing table: records carry no interfaces");
 	if (open_pipeline(d, cfg, err, errlen) != 0)
 		return -1;
 	if (control_open(&d->ctl, cfg_of(d)->control, uid, gid, err, errlen) != 0)
@@ -600,6 +607,7 @@ static void release(struct daemon *d)
 	pipeline_close(d->pl);
 	nlsock_close(d->dump);
 	nlsock_close(d->ev);
+	routes_close(d->routes);
 	if (d->rec && fclose(d->rec) != 0)
 		log_warn("recording %s", d->opts.record);
 }
@@ -744,6 +752,8 @@ static size_t poll_fds(const struct daemon *d, struct pollfd *pfd)
 		pfd[n++] = (struct pollfd){.fd = nlsock_fd(d->dump), .events = POLLIN};
 	n += control_pollfds(&d->ctl, pfd + n);
 	n += pipeline_pollfds(d->pl, pfd + n);
+	if (d->routes) /* last: loop_once finds it there */
+		pfd[n++] = (struct pollfd){.fd = routes_fd(d->routes), .events = POLLIN};
 	return n;
 }
 
@@ -773,7 +783,7 @@ static bool any_event(const struct pollfd *pfd, size_t n)
  * costs no system call on the others), each source within its budget. */
 static void loop_once(struct daemon *d, const sigset_t *waitmask, int ready_fd)
 {
-	struct pollfd pfd[2 + 1 + CONTROL_MAX_CLIENTS + PIPELINE_MAX_POLLFDS];
+	struct pollfd pfd[2 + 1 + CONTROL_MAX_CLIENTS + PIPELINE_MAX_POLLFDS + 1];
 	uint64_t mono = clock_ns(CLOCK_MONOTONIC);
 	int ms = poll_timeout_ms(d, mono);
 	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
@@ -784,6 +794,8 @@ static void loop_once(struct daemon *d, const sigset_t *waitmask, int ready_fd)
 		log_warn("ppoll");
 		memset(pfd, 0, n * sizeof *pfd);
 	}
+	if (d->routes && pfd[n - 1].revents)
+		routes_changed(d->routes); /* before the events: records use the new routes */
 	if (pfd[0].revents)
 		read_events(d, EVENT_BATCH, UINT64_MAX);
 	if (d->dump && pfd[1].revents) {

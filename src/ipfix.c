@@ -183,6 +183,18 @@ static uint64_t egress_vrf(const struct view *v)
 	return v->ev->reply_zone;
 }
 
+/* The interfaces of a route lookup of the connection's addresses
+ * (pipeline_ifindex_fn): towards the client, and towards the server. */
+static uint64_t in_if(const struct view *v)
+{
+	return v->r->in_if;
+}
+
+static uint64_t out_if(const struct view *v)
+{
+	return v->r->out_if;
+}
+
 /* Where an IE is used: which versions, which address families, which
  * kind of record. */
 enum {
@@ -288,6 +300,8 @@ static const struct ie ies[] = {
     {NUM(230, 1, FLOW, nat_event)},		      /* natEvent */
     {NUM(234, 4, FLOW, ingress_vrf)},		      /* ingressVRFID: the original zone */
     {NUM(235, 4, FLOW, egress_vrf)},		      /* egressVRFID: the reply zone */
+    {NUM(10, 4, FLOW, in_if)},			      /* ingressInterface */
+    {NUM(14, 4, FLOW, out_if)},			      /* egressInterface */
     /* NAT events: templates 258 and 259. */
     {NUM(323, 8, NEV, last_ms)},		     /* observationTimeMilliseconds */
     {NUM(148, 8, NEV, flow_id)},		     /* flowId: the conntrack id */

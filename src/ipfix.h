@@ -86,6 +86,8 @@ struct ipfix_rec {
 	uint8_t end_reason; /* flowEndReason, IPFIX_END_* (0: none; flows only) */
 	uint8_t nat_event;  /* natEvent, IPFIX_NAT* (0: none) */
 	uint8_t kind;	    /* enum ipfix_kind */
+	uint32_t in_if;	    /* ingressInterface: towards the client (flows only; 0: unknown) */
+	uint32_t out_if;    /* egressInterface: towards the server after NAT (flows only) */
 };
 
 /* Exporter state for one collector. Read the fields; change them only

@@ -25,13 +25,25 @@ static void read_clock(struct pipeline *p)
 	p->opts.clock(p->opts.clock_ctx, &p->now);
 }
 
-/* tracker_emit_fn: a connection's records. */
+/* tracker_emit_fn: a connection's records, with the interfaces towards
+ * the client (the original source) and towards the server after NAT (the
+ * reply's source) when a lookup was given. */
 static void on_conn(void *ctx, const struct ct_event *ev, const struct flow_rec *recs, size_t n,
 		    bool interim)
 {
 	struct pipeline *p = ctx;
+	struct flow_rec with_if[FLOW_MAX_PER_CONN];
+	const uint8_t *server = (ev->have & CT_HAVE_REPLY) ? ev->reply.src : ev->orig.dst;
 
-	output_conn(&p->out, ev, recs, n, interim, &p->now);
+	if (!p->opts.ifindex || n > FLOW_MAX_PER_CONN) {
+		output_conn(&p->out, ev, recs, n, interim, &p->now);
+		return;
+	}
+	memcpy(with_if, recs, n * sizeof *recs);
+	flow_set_interfaces(with_if, n,
+			    p->opts.ifindex(p->opts.ifindex_ctx, ev->family, ev->orig.src),
+			    p->opts.ifindex(p->opts.ifindex_ctx, ev->family, server));
+	output_conn(&p->out, ev, with_if, n, interim, &p->now);
 }
 
 /* tracker_new_fn: a new connection, for NAT create events. */

@@ -72,6 +72,8 @@ enum {
 	IE_OBS_MS = 323,      /* observationTimeMilliseconds */
 	IE_INGRESS_VRF = 234, /* ingressVRFID */
 	IE_EGRESS_VRF = 235,  /* egressVRFID */
+	IE_INGRESS_IF = 10,   /* ingressInterface */
+	IE_EGRESS_IF = 14,    /* egressInterface */
 };
 #define PEN_REVERSE 29305u /* RFC 5103 reverse elements */
 
@@ -101,9 +103,10 @@ struct setup {
 	const char *v9_keys, *ipfix_keys, *top; /* NULL: none */
 	unsigned active_timeout;
 	bool kernel_ts;
-	uint64_t boot_ms;    /* 0: BOOT_MS */
-	const char *v5_keys; /* NULL: none */
-	bool ipv6;	     /* the collectors on ::1, not 127.0.0.1 */
+	uint64_t boot_ms;	     /* 0: BOOT_MS */
+	const char *v5_keys;	     /* NULL: none */
+	bool ipv6;		     /* the collectors on ::1, not 127.0.0.1 */
+	pipeline_ifindex_fn ifindex; /* NULL: none */
 };
 
 struct outputs {
@@ -208,7 +211,9 @@ static bool h_open(struct harness *h, const struct setup *s, uint64_t now_ns)
 				   .boot_ms = h->boot_ms,
 				   .kernel_ts = s->kernel_ts,
 				   .foreground = false,
-				   .capture = &h->sink};
+				   .capture = &h->sink,
+				   .ifindex = s->ifindex,
+				   .ifindex_ctx = h};
 	if (cfg && !(h->p = pipeline_open(cfg, &po, err, sizeof err)))
 		fprintf(stderr, "pipeline_open: %s\n", err);
 	return h->p != NULL;
@@ -1477,6 +1482,82 @@ static void test_zone_vrf(void)
 	h_close(&h);
 }
 
+/* pipeline_ifindex_fn: a router with the LAN 10.0.0.0/8 on interface 2 and
+ * everything else on 3; IPv6, and 192.0.2.0/24 on an index v5 cannot
+ * carry. Counts the lookups. */
+static unsigned fake_lookups;
+static uint32_t fake_ifindex(void *ctx, uint8_t family, const uint8_t *addr)
+{
+	(void)ctx;
+	fake_lookups++;
+	if (family != AF_INET)
+		return 0;
+	if (addr[0] == 10)
+		return 2;
+	return addr[0] == 192 && addr[1] == 0 && addr[2] == 2 ? 70000 : 3;
+}
+
+/* v5 input/output and IPFIX/v9 ingressInterface/egressInterface: towards
+ * the client (orig.src) and towards the server after NAT (reply.src); the
+ * reply record the other way round. */
+static void test_interfaces(void)
+{
+	struct harness h;
+	const struct setup s = {.kernel_ts = true, .v5_keys = "", .ifindex = fake_ifindex};
+	/* SNAT: in by the LAN, out by the WAN; a port forward: the reverse. */
+	static const uint16_t v5_in[] = {2, 2, 3, 3, 3, 2}, v5_out[] = {3, 3, 2, 2, 2, 3};
+
+	if (!h_open(&h, &s, AT(0))) {
+		CHECK(0);
+		return;
+	}
+	fake_lookups = 0;
+	send_at(&h, AT(1000), &c_snat, K_NEW, 0);
+	send_at(&h, AT(41000), &c_snat, K_DESTROY, 0);
+	send_at(&h, AT(41000), &c_dnat, K_DESTROY, 0);
+	h_flush(&h, AT(42000));
+	CHECK_EQ_U64(fake_lookups, 4); /* two per connection, at its end */
+	CHECK_EQ_U64(h.out.v5.n, 6);
+	for (size_t i = 0; i < h.out.v5.n && i < 6; i++) {
+		CHECK_EQ_U64(h.out.v5.recs[i].input, v5_in[i]);
+		CHECK_EQ_U64(h.out.v5.recs[i].output, v5_out[i]);
+	}
+	/* The NAT create event first: its template has no interfaces. */
+	CHECK_EQ_U64(h.out.ipfix.n, 3);
+	CHECK_EQ_U64(h.out.v9.n, 3);
+	for (size_t i = 0; i < h.out.ipfix.n && i < 3 && h.out.v9.n == 3; i++) {
+		uint64_t in = i == 1 ? 2 : 3, out = i == 1 ? 3 : 2;
+		if (i == 0) {
+			CHECK(dec_find(&h.out.ipfix.recs[i], IE_INGRESS_IF, 0) == NULL);
+			continue;
+		}
+		CHECK_EQ_U64(dec_num(&h.out.ipfix.recs[i], IE_INGRESS_IF, 0), in);
+		CHECK_EQ_U64(dec_num(&h.out.ipfix.recs[i], IE_EGRESS_IF, 0), out);
+		CHECK_EQ_U64(dec_num(&h.out.v9.recs[i], IE_INGRESS_IF, 0), in);
+		CHECK_EQ_U64(dec_num(&h.out.v9.recs[i], IE_EGRESS_IF, 0), out);
+	}
+	h_close(&h);
+
+	/* Without a lookup (replay, tests): 0, unknown. */
+	const struct setup none = {.kernel_ts = true, .v5_keys = ""};
+	if (!h_open(&h, &none, AT(0))) {
+		CHECK(0);
+		return;
+	}
+	send_at(&h, AT(41000), &c_snat, K_DESTROY, 0);
+	h_flush(&h, AT(42000));
+	CHECK_EQ_U64(h.out.v5.n, 3);
+	for (size_t i = 0; i < h.out.v5.n; i++)
+		CHECK_EQ_U64(h.out.v5.recs[i].input + h.out.v5.recs[i].output, 0);
+	CHECK_EQ_U64(h.out.ipfix.n, 1);
+	if (h.out.ipfix.n == 1) {
+		CHECK(dec_find(&h.out.ipfix.recs[0], IE_INGRESS_IF, 0) != NULL);
+		CHECK_EQ_U64(dec_num(&h.out.ipfix.recs[0], IE_INGRESS_IF, 0), 0);
+		CHECK_EQ_U64(dec_num(&h.out.ipfix.recs[0], IE_EGRESS_IF, 0), 0);
+	}
+	h_close(&h);
+}
+
 /* ---- 4. active timeout: interim records with delta counters ---------------- */
 
 static const struct conn c_long = {
@@ -2695,6 +2776,7 @@ int main(void)
 	test_nat_events_off();
 	test_nat_events_all();
 	test_zone_vrf();
+	test_interfaces();
 	test_interim();
 	test_interim_nat_all();
 	test_mtu(false);
