@@ -66,6 +66,9 @@ struct daemon {
 	struct pipeline *pl;
 	bool resync_wanted; /* an overrun asks for a dump */
 	uint64_t overrun_logged_ns, overruns_logged;
+	uint64_t ev_drops;	/* the event socket's drops (/proc/net/netlink) counted so far */
+	uint64_t next_drops_ns; /* after an overrun: when to count them again */
+	unsigned drops_checks_left;		 /* ... this many more times */
 	uint64_t table_full_logged, gone_logged; /* tracker counters at the last report */
 	FILE *rec;				 /* -w: every datagram received goes here */
 	uint64_t rec_errors;
@@ -175,6 +178,24 @@ static void dump_finish(struct daemon *d, int error)
 		log_info("%zu connections from the start-up dump ended without an event", ended);
 }
 
+/* After an overrun the kernel may go on dropping events for a while:
+ * counted again this often, this many times. */
+#define DROPS_CHECK_NS	  NS_PER_S
+#define DROPS_CHECK_TIMES 10
+
+/* The events the kernel dropped for the event socket since the last count
+ * (its drops in /proc/net/netlink, exact) go to the loss reports. */
+static void count_drops(struct daemon *d)
+{
+	uint64_t drops = nlsock_drops(d->ev);
+
+	if (drops == UINT64_MAX || drops <= d->ev_drops)
+		return;
+	pipeline_events_lost(d->pl, drops - d->ev_drops);
+	d->ev_drops = drops;
+	d->drops_checks_left = DROPS_CHECK_TIMES; /* still dropping: keep counting */
+}
+
 /* The kernel dropped events: count it, grow the buffer (to a cap), ask for a
  * dump. Logged when it first happens, then at most once a minute. */
 static void overrun(struct daemon *d)
@@ -186,6 +207,9 @@ static void overrun(struct daemon *d)
 	uint64_t overruns;
 
 	pipeline_overrun(d->pl);
+	count_drops(d);
+	d->drops_checks_left = DROPS_CHECK_TIMES;
+	d->next_drops_ns = mono + DROPS_CHECK_NS;
 	overruns = pipeline_stats(d->pl)->overruns;
 	/* The table is dumped again (at most once per resync_interval, so that
 	 * dumps do not add to an overload) to refresh what the tracker
@@ -712,6 +736,11 @@ static void timers(struct daemon *d, uint64_t mono)
 {
 	const struct nf_config *cfg = cfg_of(d);
 
+	if (d->drops_checks_left && mono >= d->next_drops_ns) {
+		d->drops_checks_left--;
+		d->next_drops_ns = mono + DROPS_CHECK_NS;
+		count_drops(d);
+	}
 	pipeline_tick(d->pl);
 	if (mono >= d->next_expire_ns)
 		expire(d, mono);
@@ -738,6 +767,8 @@ static int poll_timeout_ms(const struct daemon *d, uint64_t mono)
 		due = d->next_active_ns;
 	if (control_due(&d->ctl) < due)
 		due = control_due(&d->ctl);
+	if (d->drops_checks_left && d->next_drops_ns < due)
+		due = d->next_drops_ns;
 	if (due <= mono)
 		return 0;
 	return (int)((due - mono + NS_PER_MS - 1) / NS_PER_MS);

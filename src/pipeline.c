@@ -18,6 +18,7 @@ struct pipeline {
 	struct output out;
 	bool out_open;
 	struct pipeline_stats st;
+	struct ipfix_loss events_lost; /* events the kernel dropped, for the loss reports */
 };
 
 static void read_clock(struct pipeline *p)
@@ -62,7 +63,8 @@ static int open_output(struct output *o, const struct pipeline *p, const struct 
 				    .boot_ms = p->opts.boot_ms,
 				    .foreground = p->opts.foreground,
 				    .capture = p->opts.capture,
-				    .fds = fds};
+				    .fds = fds,
+				    .events_lost = &p->events_lost};
 
 	return output_open(o, &env, err, errlen);
 }
@@ -191,6 +193,13 @@ void pipeline_overrun(struct pipeline *p)
 	p->st.overruns++;
 }
 
+void pipeline_events_lost(struct pipeline *p, uint64_t n)
+{
+	read_clock(p);
+	if (n)
+		ipfix_loss_add(&p->events_lost, n, 0, 0, p->now.real_ns / NS_PER_MS);
+}
+
 size_t pipeline_expire(struct pipeline *p)
 {
 	read_clock(p);
@@ -293,6 +302,13 @@ size_t pipeline_format_stats(const struct pipeline *p, size_t rcvbuf, char *buf,
 	    " dumps %" PRIu64 " dump-errors %" PRIu64 " buffer %zu filtered %" PRIu64 "\n",
 	    p->st.datagrams, p->st.overruns, p->st.parse_errors, p->st.dumps, p->st.dump_errors,
 	    rcvbuf, p->st.filtered);
+	struct ipfix_loss dropped = {0};
+	output_loss(&p->out, &dropped);
+	struct ipfix_loss all = ipfix_loss_sum(&p->events_lost, &dropped);
+	ADD("lost: netlink-events %" PRIu64 " dropped-flows %" PRIu64 " dropped-packets %" PRIu64
+	    " dropped-octets %" PRIu64 " first-ms %" PRIu64 " last-ms %" PRIu64 "\n",
+	    p->events_lost.flows, dropped.flows, dropped.packets, dropped.octets, all.first_ms,
+	    all.last_ms);
 #undef ADD
 	if (n < len)
 		n += output_format_stats(&p->out, buf + n, len - n);

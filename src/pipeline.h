@@ -89,6 +89,12 @@ bool pipeline_dumping(const struct pipeline *p);
 /* The kernel dropped events: counted. */
 void pipeline_overrun(struct pipeline *p);
 
+/* The kernel dropped n events for the event socket (an overrun, counted
+ * from the socket's drops): each may have been a connection's end, so n is
+ * an upper bound of the flows lost. Reported to every v9 and IPFIX
+ * collector (RFC 7011 §4.3) at its next tick, and every minute after. */
+void pipeline_events_lost(struct pipeline *p, uint64_t n);
+
 /* Forget unfinished connections older than ttl; returns how many. */
 size_t pipeline_expire(struct pipeline *p);
 

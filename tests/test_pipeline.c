@@ -73,7 +73,11 @@ enum {
 	IE_INGRESS_VRF = 234, /* ingressVRFID */
 	IE_EGRESS_VRF = 235,  /* egressVRFID */
 	IE_INGRESS_IF = 10,   /* ingressInterface */
-	IE_EGRESS_IF = 14,    /* egressInterface */
+	IE_EXPORTING_PROCESS = 144,
+	IE_NOT_SENT_FLOWS = 166, /* RFC 7011 §4.3 */
+	IE_NOT_SENT_PACKETS = 167,
+	IE_NOT_SENT_OCTETS = 168,
+	IE_EGRESS_IF = 14, /* egressInterface */
 };
 #define PEN_REVERSE 29305u /* RFC 5103 reverse elements */
 
@@ -1558,6 +1562,93 @@ static void test_interfaces(void)
 	h_close(&h);
 }
 
+/* The loss reports (RFC 7011 §4.3) of a v9 or IPFIX stream: records of
+ * template 260; returns how many, the last in *last. */
+#define TEMPLATE_LOSS 260
+static size_t loss_reports(const struct dec_ipx *d, const struct dec_rec **last)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < d->n; i++)
+		if (d->recs[i].template_id == TEMPLATE_LOSS) {
+			n++;
+			*last = &d->recs[i];
+		}
+	return n;
+}
+
+/* One loss report's figures, in both versions: the scope (IPFIX
+ * exportingProcessId; v9 scope System) is the observation domain. */
+static void check_loss(const struct dec_rec *r, int version, uint64_t flows, uint64_t first_ms,
+		       uint64_t last_ms)
+{
+	if (version == 10)
+		CHECK_EQ_U64(dec_num(r, IE_EXPORTING_PROCESS, 0), 3);
+	else
+		CHECK_EQ_U64(dec_num(r, 1, DEC_V9_SCOPE_PEN), 3);
+	CHECK_EQ_U64(dec_num(r, IE_NOT_SENT_FLOWS, 0), flows);
+	CHECK_EQ_U64(dec_num(r, IE_NOT_SENT_PACKETS, 0), 0);
+	CHECK_EQ_U64(dec_num(r, IE_NOT_SENT_OCTETS, 0), 0);
+	CHECK_EQ_U64(dec_num(r, IE_START_MS, 0), first_ms);
+	CHECK_EQ_U64(dec_num(r, IE_END_MS, 0), last_ms);
+}
+
+/* Events the kernel dropped reach every v9 and IPFIX collector as a loss
+ * report at once, again every minute, and with new figures after a new
+ * loss; nothing before any loss. Sequence numbers stay whole (the decoders
+ * check them: the report is a data record). */
+static void test_loss_reports(void)
+{
+	struct harness h;
+	const struct setup s = {.kernel_ts = true,
+				.v9_keys = "observation_domain 3\n",
+				.ipfix_keys = "observation_domain 3\n"};
+	const struct dec_ipx *dec[2];
+	const struct dec_rec *last = NULL;
+
+	if (!h_open(&h, &s, AT(0))) {
+		CHECK(0);
+		return;
+	}
+	dec[0] = &h.out.v9;
+	dec[1] = &h.out.ipfix;
+	send_at(&h, AT(1000), &c_snat, K_DESTROY, 0);
+	h_flush(&h, AT(1500));
+	for (int i = 0; i < 2; i++) {
+		CHECK_EQ_U64(loss_reports(dec[i], &last), 0);
+		CHECK(dec_ipx_template((struct dec_ipx *)dec[i], TEMPLATE_LOSS) == NULL);
+	}
+	h.now_ns = AT(2000) * NS_PER_MS;
+	pipeline_events_lost(h.p, 5);
+	CHECK_EQ_U64(pipeline_due(h.p), 0); /* reported at once */
+	pipeline_tick(h.p);
+	for (int i = 0; i < 2; i++) {
+		CHECK_EQ_U64(loss_reports(dec[i], &last), 1);
+		if (last)
+			check_loss(last, i ? 10 : 9, 5, AT(2000), AT(2000));
+	}
+	h.now_ns = AT(3000) * NS_PER_MS; /* nothing new: no report */
+	pipeline_tick(h.p);
+	CHECK_EQ_U64(loss_reports(&h.out.ipfix, &last), 1);
+	CHECK_EQ_U64(pipeline_due(h.p), AT(62000) * NS_PER_MS - MONO_BEHIND);
+	h.now_ns = AT(62000) * NS_PER_MS; /* a minute later: again */
+	pipeline_tick(h.p);
+	CHECK_EQ_U64(loss_reports(&h.out.ipfix, &last), 2);
+	h.now_ns = AT(70000) * NS_PER_MS;
+	pipeline_events_lost(h.p, 3);
+	send_at(&h, AT(70000), &c_dnat, K_DESTROY, 0);
+	h_flush(&h, AT(70500));
+	for (int i = 0; i < 2; i++) {
+		CHECK_EQ_U64(loss_reports(dec[i], &last), 3);
+		if (last)
+			check_loss(last, i ? 10 : 9, 8, AT(2000), AT(70000));
+		CHECK(dec_ipx_template((struct dec_ipx *)dec[i], TEMPLATE_LOSS) != NULL);
+	}
+	CHECK(stats_are(&h, "lost:", "netlink-events 8 dropped-flows 0"));
+	CHECK_EQ_U64(h.out.v9.errors + h.out.ipfix.errors, 0);
+	h_close(&h);
+}
+
 /* ---- 4. active timeout: interim records with delta counters ---------------- */
 
 static const struct conn c_long = {
@@ -2777,6 +2868,7 @@ int main(void)
 	test_nat_events_all();
 	test_zone_vrf();
 	test_interfaces();
+	test_loss_reports();
 	test_interim();
 	test_interim_nat_all();
 	test_mtu(false);
