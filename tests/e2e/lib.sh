@@ -1526,7 +1526,7 @@ lab_nat_expected() {
 		if (dec ~ /^nfdump/ && icmp) sp = "-"                 # nfdump: type.code only
 		if (dec == "nfdump-ipfix") fid = "-"                  # 148 not decoded
 		if (dec == "nfdump-ipfix" && fam == 6) xs = xd = "-"  # 281/282 not decoded
-		if (dec == "nfdump-v9") er = "-"                      # 136 not decoded
+		if (dec == "nfdump-v9") er = 0 # 136 not decoded: 0 in the block the interfaces (10/14) bring
 		print "ct" id ":delete", "delete", p, osrc, sp, odst, odp, xs, xsp, xd, xdp, $13, $14, $15, $16,
 			$17, $18, (nat ? (legacy ? 2 : 5) : 0), fid, er, tol
 		if (nat && (creates == "yes" || creates == "all"))
