@@ -107,3 +107,20 @@ size_t collector_udp_format_stats(const struct collector *c, char *buf, size_t l
 {
 	return exporter_format_stats(&udp_of(c)->ex, buf, len);
 }
+
+void collector_udp_note_drops(struct collector_udp *u, const struct nf_now *t)
+{
+	const struct exporter_stats *st = &u->ex.st;
+	struct ipfix_loss *d = &u->dropped;
+
+	if (st->dropped_flows == d->flows && st->dropped_packets == d->packets &&
+	    st->dropped_octets == d->octets)
+		return;
+	ipfix_loss_add(d, st->dropped_flows - d->flows, st->dropped_packets - d->packets,
+		       st->dropped_octets - d->octets, t->real_ns / NS_PER_MS);
+}
+
+void collector_udp_loss(const struct collector *c, struct ipfix_loss *l)
+{
+	*l = ipfix_loss_sum(l, &udp_of(c)->dropped);
+}

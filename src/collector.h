@@ -16,6 +16,7 @@
 #include "config.h"
 #include "exporter.h"
 #include "flow.h"
+#include "ipfix.h"
 #include "nfv5.h"
 #include "timeunit.h"
 
@@ -23,11 +24,12 @@ struct copies_fds;
 
 /* What every collector is opened with. */
 struct collector_env {
-	const struct nf_config *cfg;	     /* outlives the collector */
-	uint64_t boot_ms;		     /* Unix epoch ms at which v5 and v9 sysUptime was 0 */
-	bool foreground;		     /* the screen copy exists only in the foreground */
-	const struct exporter_sink *capture; /* NULL, or where datagrams go instead */
-	const struct copies_fds *fds;	     /* NULL, or files opened for the file copies */
+	const struct nf_config *cfg;	      /* outlives the collector */
+	uint64_t boot_ms;		      /* Unix epoch ms at which v5 and v9 sysUptime was 0 */
+	bool foreground;		      /* the screen copy exists only in the foreground */
+	const struct exporter_sink *capture;  /* NULL, or where datagrams go instead */
+	const struct copies_fds *fds;	      /* NULL, or files opened for the file copies */
+	const struct ipfix_loss *events_lost; /* NULL, or the events the kernel dropped */
 };
 
 struct collector;
@@ -78,6 +80,8 @@ struct collector_ops {
 	/* Optional: datagrams (or lines) c dropped or still holds: what would
 	 * be lost if it were closed now. */
 	uint64_t (*lost)(const struct collector *c);
+	/* Optional: what c dropped (flows, packets, octets, when), added to *l. */
+	void (*loss)(const struct collector *c, struct ipfix_loss *l);
 	/* Format c's counters (lines ending in a newline); returns the length
 	 * written (< len). */
 	size_t (*format_stats)(const struct collector *c, char *buf, size_t len);
@@ -119,7 +123,14 @@ struct collector_udp {
 	struct collector_env env;
 	const struct collector_conf *conf;
 	struct exporter ex;
+	struct ipfix_loss dropped; /* what the exporter dropped, and when it was seen */
 };
+
+/* Take note of what u's exporter dropped since the last call, at t. */
+void collector_udp_note_drops(struct collector_udp *u, const struct nf_now *t);
+
+/* collector_ops.loss of the UDP kinds. */
+void collector_udp_loss(const struct collector *c, struct ipfix_loss *l);
 
 /* The largest datagram (UDP payload) conf's mtu allows: the mtu (or
  * IPFIX_MTU_DEFAULT when 0, as for <flow_send>) less the IP and UDP headers

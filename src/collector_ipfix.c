@@ -15,14 +15,17 @@
 #include "ipfix.h"
 
 #define IPX_QUEUE 128 /* records held before a message is due */
+/* While anything was lost, the loss report goes out again this often. */
+#define LOSS_REPORT_NS (60 * NS_PER_S)
 
 /* A record waiting to leave: the connection, copied. */
 struct ipx_entry {
 	struct ct_event ev;
 	uint64_t first_ms, last_ms;
-	uint8_t end_reason; /* flowEndReason (flow records) */
-	uint8_t nat_event;  /* natEvent */
-	uint8_t kind;	    /* enum ipfix_kind */
+	uint8_t end_reason;	/* flowEndReason (flow records) */
+	uint8_t nat_event;	/* natEvent */
+	uint8_t kind;		/* enum ipfix_kind */
+	uint32_t in_if, out_if; /* ingressInterface, egressInterface (flows) */
 };
 
 struct ipx {
@@ -32,6 +35,8 @@ struct ipx {
 	size_t qlen;
 	uint64_t q_due_ns;
 	struct ipfix_rec recs[IPX_QUEUE]; /* the queue as the encoder takes it */
+	struct ipfix_loss reported;	  /* the figures of the last loss report */
+	uint64_t loss_next_ns;		  /* monotonic time of the next periodic report */
 };
 
 static struct ipx *ipx_of(const struct collector *c)
@@ -77,6 +82,25 @@ static uint8_t nat_code(const struct collector_conf *c, const struct ct_event *e
 	return legacy ? IPFIX_NAT_DELETE : IPFIX_NAT44_SESSION_DEL;
 }
 
+/* What the flow records of recs[0..n) carry, for the loss figures (NAT
+ * events are not flows). */
+static struct exporter_carried carried(const struct ipfix_rec *recs, size_t n)
+{
+	struct exporter_carried c = {0};
+
+	for (size_t i = 0; i < n; i++) {
+		const struct ct_event *ev = recs[i].ev;
+		if (recs[i].kind != IPFIX_FLOW)
+			continue;
+		c.flows++;
+		if (ev->have & CT_HAVE_COUNTERS) {
+			c.packets += ev->cnt_orig.packets + ev->cnt_reply.packets;
+			c.octets += ev->cnt_orig.bytes + ev->cnt_reply.bytes;
+		}
+	}
+	return c;
+}
+
 static void ipx_send(struct ipx *x, const struct nf_now *t)
 {
 	uint8_t buf[IPFIX_MSG_MAX];
@@ -91,7 +115,9 @@ static void ipx_send(struct ipx *x, const struct nf_now *t)
 						.last_ms = q->last_ms,
 						.end_reason = q->end_reason,
 						.nat_event = q->nat_event,
-						.kind = q->kind};
+						.kind = q->kind,
+						.in_if = q->in_if,
+						.out_if = q->out_if};
 	}
 	/* While a collector is down, every message it will get carries the
 	 * templates, and so does the first after it is back: whatever it lost
@@ -105,7 +131,8 @@ static void ipx_send(struct ipx *x, const struct nf_now *t)
 					  x->udp.env.boot_ms, x->recs + off, x->qlen - off, &used);
 		if (len == 0)
 			break;
-		exporter_send(&x->udp.ex, buf, len, (unsigned)used);
+		struct exporter_carried c = carried(x->recs + off, used);
+		exporter_send_flows(&x->udp.ex, buf, len, (unsigned)used, &c);
 		off += used;
 	}
 	x->qlen = 0;
@@ -135,13 +162,16 @@ static void ipx_conn(struct collector *c, const struct ct_event *ev, const struc
 			      .last_ms = rec->last_ms,
 			      .end_reason = interim ? IPFIX_END_ACTIVE : ipfix_end_reason(ev),
 			      .nat_event = nat_end ? nat_code(conf, ev, false) : 0,
-			      .kind = IPFIX_FLOW};
+			      .kind = IPFIX_FLOW,
+			      .in_if = rec->in_if,
+			      .out_if = rec->out_if};
 
 	ipx_add(x, &q, t);
 	if (!nat_end || conf->nat_events != CONFIG_NAT_EVENTS_ALL)
 		return;
 	q.kind = IPFIX_NAT_EVENT; /* at the connection's end: its last_ms */
 	q.end_reason = 0;
+	q.in_if = q.out_if = 0;
 	ipx_add(x, &q, t);
 }
 
@@ -165,11 +195,49 @@ static bool ipx_nat_create(struct collector *c, const struct ct_event *ev, uint6
 	return true;
 }
 
+/* What was lost for this collector: the events the kernel dropped, and
+ * what its own exporter dropped. */
+static struct ipfix_loss loss_of(const struct ipx *x)
+{
+	static const struct ipfix_loss none;
+
+	return ipfix_loss_sum(x->udp.env.events_lost ? x->udp.env.events_lost : &none,
+			      &x->udp.dropped);
+}
+
+static bool loss_changed(const struct ipfix_loss *a, const struct ipfix_loss *b)
+{
+	return a->flows != b->flows || a->packets != b->packets || a->octets != b->octets ||
+	       a->first_ms != b->first_ms || a->last_ms != b->last_ms;
+}
+
+/* RFC 7011 §4.3: a loss report after each loss, and every LOSS_REPORT_NS
+ * while any loss has happened. */
+static void report_loss(struct ipx *x, const struct nf_now *t)
+{
+	uint8_t buf[IPFIX_MSG_MAX];
+	struct ipfix_loss l;
+	size_t len;
+
+	collector_udp_note_drops(&x->udp, t);
+	l = loss_of(x);
+	if (l.first_ms == 0 || (!loss_changed(&l, &x->reported) && t->mono_ns < x->loss_next_ns))
+		return;
+	if (exporter_take_comeback(&x->udp.ex) || exporter_state(&x->udp.ex) != EXPORTER_UP)
+		ipfix_templates_due(&x->ipfix);
+	len = ipfix_encode_loss(&x->ipfix, buf, sizeof buf, t->real_ns, x->udp.env.boot_ms, &l);
+	if (len)
+		exporter_send_flows(&x->udp.ex, buf, len, 1, &(struct exporter_carried){0});
+	x->reported = l;
+	x->loss_next_ns = t->mono_ns + LOSS_REPORT_NS;
+}
+
 static void ipx_flush(struct collector *c, const struct nf_now *t)
 {
 	struct ipx *x = ipx_of(c);
 
 	ipx_send(x, t);
+	report_loss(x, t);
 	exporter_drain(&x->udp.ex, t->mono_ns);
 	exporter_settle(&x->udp.ex);
 }
@@ -199,13 +267,19 @@ static void ipx_tick(struct collector *c, const struct nf_now *t)
 		exporter_drain(&x->udp.ex, t->mono_ns);
 	if (x->qlen && t->mono_ns >= x->q_due_ns)
 		ipx_send(x, t);
+	report_loss(x, t);
 }
 
 static uint64_t ipx_due(const struct collector *c)
 {
 	const struct ipx *x = ipx_of(c);
 	uint64_t due = exporter_due(&x->udp.ex);
+	struct ipfix_loss l = loss_of(x);
 
+	if (l.first_ms && loss_changed(&l, &x->reported))
+		return 0; /* a new loss: report it now */
+	if (x->reported.first_ms && x->loss_next_ns < due)
+		due = x->loss_next_ns;
 	return x->qlen && x->q_due_ns < due ? x->q_due_ns : due;
 }
 
@@ -214,6 +288,10 @@ static void ipx_adopt(struct collector *fresh, struct collector *old)
 	struct ipx *f = ipx_of(fresh), *o = ipx_of(old);
 
 	ipfix_continue(&f->ipfix, &o->ipfix);
+	f->ipfix.loss_tmpl = o->ipfix.loss_tmpl;
+	f->udp.dropped = o->udp.dropped;
+	f->reported = o->reported;
+	f->loss_next_ns = o->loss_next_ns;
 	exporter_adopt(&f->udp.ex, &o->udp.ex);
 }
 
@@ -233,7 +311,8 @@ static void ipx_close(struct collector *c)
 		.flush = ipx_flush, .tick = ipx_tick, .push = collector_udp_push,                  \
 		.lost = collector_udp_lost, .due = ipx_due, .pollfds = collector_udp_pollfds,      \
 		.local = collector_udp_local, .same = collector_udp_same, .adopt = ipx_adopt,      \
-		.format_stats = collector_udp_format_stats, .close = ipx_close,                    \
+		.loss = collector_udp_loss, .format_stats = collector_udp_format_stats,            \
+		.close = ipx_close,                                                                \
 	}
 
 const struct collector_ops collector_v9_ops = IPX_OPS("v9", IPFIX_V9);

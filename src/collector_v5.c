@@ -51,9 +51,15 @@ static void v5_send(struct v5 *v, const struct nf_now *t)
 
 	if (v->batch.n == 0)
 		return;
+	struct exporter_carried carried = {.flows = (unsigned)v->batch.n};
+
 	h.flow_sequence = v->flow_seq;
+	for (size_t i = 0; i < v->batch.n; i++) {
+		carried.packets += v->batch.recs[i].packets;
+		carried.octets += v->batch.recs[i].bytes;
+	}
 	size_t len = nfv5_encode(buf, sizeof buf, &h, v->batch.recs, v->batch.n);
-	exporter_send(&v->udp.ex, buf, len, (unsigned)v->batch.n);
+	exporter_send_flows(&v->udp.ex, buf, len, (unsigned)v->batch.n, &carried);
 	v->flow_seq += (uint32_t)v->batch.n;
 	v->batch.n = 0;
 }
@@ -75,6 +81,7 @@ static void v5_flush(struct collector *c, const struct nf_now *t)
 	v5_send(v, t);
 	exporter_drain(&v->udp.ex, t->mono_ns);
 	exporter_settle(&v->udp.ex);
+	collector_udp_note_drops(&v->udp, t);
 }
 
 static void v5_tick(struct collector *c, const struct nf_now *t)
@@ -85,6 +92,7 @@ static void v5_tick(struct collector *c, const struct nf_now *t)
 		exporter_drain(&v->udp.ex, t->mono_ns);
 	if (v->batch.n && t->mono_ns >= v->batch.due_ns)
 		v5_send(v, t);
+	collector_udp_note_drops(&v->udp, t);
 }
 
 static uint64_t v5_due(const struct collector *c)
@@ -98,6 +106,7 @@ static uint64_t v5_due(const struct collector *c)
 static void v5_adopt(struct collector *fresh, struct collector *old)
 {
 	v5_of(fresh)->flow_seq = v5_of(old)->flow_seq;
+	v5_of(fresh)->udp.dropped = v5_of(old)->udp.dropped;
 	exporter_adopt(&v5_of(fresh)->udp.ex, &v5_of(old)->udp.ex);
 }
 
@@ -124,6 +133,7 @@ const struct collector_ops collector_v5_ops = {
     .local = collector_udp_local,
     .same = collector_udp_same,
     .adopt = v5_adopt,
+    .loss = collector_udp_loss,
     .format_stats = collector_udp_format_stats,
     .close = v5_close,
 };

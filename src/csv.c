@@ -54,7 +54,7 @@ size_t csv_format_v5(char *buf, size_t cap, const struct nfv5_header *h, const u
 		     const struct flow_rec *r)
 {
 	struct tw w = {.buf = buf, .cap = cap};
-	static const char middle[] = "0.0.0.0,0,0,";
+	static const char nexthop[] = "0.0.0.0,";
 
 	field(&w, h->now_ns / NS_PER_S);			       /* unix_secs */
 	field(&w, h->now_ns % NS_PER_S);			       /* unix_nsecs */
@@ -66,12 +66,14 @@ size_t csv_format_v5(char *buf, size_t cap, const struct nfv5_header *h, const u
 	field(&w, timeunit_uptime(h->boot_ms, r->last_ms));	       /* last */
 	field_ip4(&w, r->src);					       /* srcaddr */
 	field_ip4(&w, r->dst);					       /* dstaddr */
-	for (const char *c = middle; *c; c++)			       /* nexthop,input,output */
+	for (const char *c = nexthop; *c; c++)			       /* nexthop */
 		put_char(&w, *c);
-	field(&w, r->sport); /* srcport */
-	field(&w, r->dport); /* dstport */
-	field(&w, r->proto); /* prot */
-	put_char(&w, '0');   /* tos */
+	field(&w, r->in_if > UINT16_MAX ? 0 : r->in_if);   /* input, as v5 sends it */
+	field(&w, r->out_if > UINT16_MAX ? 0 : r->out_if); /* output */
+	field(&w, r->sport);				   /* srcport */
+	field(&w, r->dport);				   /* dstport */
+	field(&w, r->proto);				   /* prot */
+	put_char(&w, '0');				   /* tos */
 	put_char(&w, ',');
 	put_char(&w, '0'); /* tcp_flags */
 	if (w.overflow || cap == 0)

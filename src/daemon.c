@@ -27,6 +27,7 @@
 #include "pidfile.h"
 #include "pipeline.h"
 #include "privs.h"
+#include "routes.h"
 #include "safefile.h"
 
 #define RXBUF_SIZE	     (256u * 1024u)
@@ -57,6 +58,7 @@ struct daemon {
 	struct mnl_socket *ev;
 	size_t rcvbuf;
 	struct mnl_socket *dump;
+	struct routes *routes; /* the interfaces of records; NULL: none (0) */
 	uint32_t dump_seq;
 	bool ready;
 	struct control_server ctl;
@@ -64,6 +66,9 @@ struct daemon {
 	struct pipeline *pl;
 	bool resync_wanted; /* an overrun asks for a dump */
 	uint64_t overrun_logged_ns, overruns_logged;
+	uint64_t ev_drops;	/* the event socket's drops (/proc/net/netlink) counted so far */
+	uint64_t next_drops_ns; /* after an overrun: when to count them again */
+	unsigned drops_checks_left;		 /* ... this many more times */
 	uint64_t table_full_logged, gone_logged; /* tracker counters at the last report */
 	FILE *rec;				 /* -w: every datagram received goes here */
 	uint64_t rec_errors;
@@ -173,6 +178,24 @@ static void dump_finish(struct daemon *d, int error)
 		log_info("%zu connections from the start-up dump ended without an event", ended);
 }
 
+/* After an overrun the kernel may go on dropping events for a while:
+ * counted again this often, this many times. */
+#define DROPS_CHECK_NS	  NS_PER_S
+#define DROPS_CHECK_TIMES 10
+
+/* The events the kernel dropped for the event socket since the last count
+ * (its drops in /proc/net/netlink, exact) go to the loss reports. */
+static void count_drops(struct daemon *d)
+{
+	uint64_t drops = nlsock_drops(d->ev);
+
+	if (drops == UINT64_MAX || drops <= d->ev_drops)
+		return;
+	pipeline_events_lost(d->pl, drops - d->ev_drops);
+	d->ev_drops = drops;
+	d->drops_checks_left = DROPS_CHECK_TIMES; /* still dropping: keep counting */
+}
+
 /* The kernel dropped events: count it, grow the buffer (to a cap), ask for a
  * dump. Logged when it first happens, then at most once a minute. */
 static void overrun(struct daemon *d)
@@ -184,6 +207,9 @@ static void overrun(struct daemon *d)
 	uint64_t overruns;
 
 	pipeline_overrun(d->pl);
+	count_drops(d);
+	d->drops_checks_left = DROPS_CHECK_TIMES;
+	d->next_drops_ns = mono + DROPS_CHECK_NS;
 	overruns = pipeline_stats(d->pl)->overruns;
 	/* The table is dumped again (at most once per resync_interval, so that
 	 * dumps do not add to an overload) to refresh what the tracker
@@ -504,7 +530,9 @@ static int open_pipeline(struct daemon *d, struct nf_config *cfg, char *err, siz
 	    .clock = real_clock,
 	    .boot_ms = (clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME)) / NS_PER_MS,
 	    .kernel_ts = d->ks.timestamp == 1,
-	    .foreground = d->opts.foreground};
+	    .foreground = d->opts.foreground,
+	    .ifindex = d->routes ? routes_ifindex : NULL,
+	    .ifindex_ctx = d->routes};
 
 	d->pl = pipeline_open(cfg, &po, err, errlen);
 	return d->pl ? 0 : -1;
@@ -526,6 +554,9 @@ static int open_privileged(struct daemon *d, struct nf_config *cfg, uid_t uid, g
 	}
 	if (nlsock_filter(d->ev, &cfg->filter) != 0)
 		log_warn("cannot filter events in the kernel: filtering in nfflowd only");
+	d->routes = routes_open();
+	if (!d->routes)
+		log_warn("cannot read the routing table: records carry no interfaces");
 	if (open_pipeline(d, cfg, err, errlen) != 0)
 		return -1;
 	if (control_open(&d->ctl, cfg_of(d)->control, uid, gid, err, errlen) != 0)
@@ -600,6 +631,7 @@ static void release(struct daemon *d)
 	pipeline_close(d->pl);
 	nlsock_close(d->dump);
 	nlsock_close(d->ev);
+	routes_close(d->routes);
 	if (d->rec && fclose(d->rec) != 0)
 		log_warn("recording %s", d->opts.record);
 }
@@ -704,6 +736,11 @@ static void timers(struct daemon *d, uint64_t mono)
 {
 	const struct nf_config *cfg = cfg_of(d);
 
+	if (d->drops_checks_left && mono >= d->next_drops_ns) {
+		d->drops_checks_left--;
+		d->next_drops_ns = mono + DROPS_CHECK_NS;
+		count_drops(d);
+	}
 	pipeline_tick(d->pl);
 	if (mono >= d->next_expire_ns)
 		expire(d, mono);
@@ -730,6 +767,8 @@ static int poll_timeout_ms(const struct daemon *d, uint64_t mono)
 		due = d->next_active_ns;
 	if (control_due(&d->ctl) < due)
 		due = control_due(&d->ctl);
+	if (d->drops_checks_left && d->next_drops_ns < due)
+		due = d->next_drops_ns;
 	if (due <= mono)
 		return 0;
 	return (int)((due - mono + NS_PER_MS - 1) / NS_PER_MS);
@@ -744,6 +783,8 @@ static size_t poll_fds(const struct daemon *d, struct pollfd *pfd)
 		pfd[n++] = (struct pollfd){.fd = nlsock_fd(d->dump), .events = POLLIN};
 	n += control_pollfds(&d->ctl, pfd + n);
 	n += pipeline_pollfds(d->pl, pfd + n);
+	if (d->routes) /* last: loop_once finds it there */
+		pfd[n++] = (struct pollfd){.fd = routes_fd(d->routes), .events = POLLIN};
 	return n;
 }
 
@@ -773,7 +814,7 @@ static bool any_event(const struct pollfd *pfd, size_t n)
  * costs no system call on the others), each source within its budget. */
 static void loop_once(struct daemon *d, const sigset_t *waitmask, int ready_fd)
 {
-	struct pollfd pfd[2 + 1 + CONTROL_MAX_CLIENTS + PIPELINE_MAX_POLLFDS];
+	struct pollfd pfd[2 + 1 + CONTROL_MAX_CLIENTS + PIPELINE_MAX_POLLFDS + 1];
 	uint64_t mono = clock_ns(CLOCK_MONOTONIC);
 	int ms = poll_timeout_ms(d, mono);
 	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
@@ -784,6 +825,8 @@ static void loop_once(struct daemon *d, const sigset_t *waitmask, int ready_fd)
 		log_warn("ppoll");
 		memset(pfd, 0, n * sizeof *pfd);
 	}
+	if (d->routes && pfd[n - 1].revents)
+		routes_changed(d->routes); /* before the events: records use the new routes */
 	if (pfd[0].revents)
 		read_events(d, EVENT_BATCH, UINT64_MAX);
 	if (d->dump && pfd[1].revents) {

@@ -249,15 +249,15 @@ static void go_down(struct exporter *e, int err)
 }
 
 /* Keep a copy of the datagram just sent, in case an error answers it. */
-static void remember_sent(struct exporter *e, const uint8_t *buf, size_t len, unsigned nrecords)
+static void remember_sent(struct exporter *e, const struct exporter_dgram *d)
 {
-	uint8_t *copy = realloc(e->last.data, len);
+	uint8_t *copy = realloc(e->last.data, d->len);
 
 	if (!copy)
 		return;
-	memcpy(copy, buf, len);
-	e->last = (struct exporter_dgram){
-	    .len = (uint16_t)len, .records = (uint16_t)nrecords, .data = copy};
+	memcpy(copy, d->data, d->len);
+	e->last = *d;
+	e->last.data = copy;
 }
 
 enum sent { SENT, WAIT, REFUSED };
@@ -277,6 +277,16 @@ static enum sent failure(struct exporter *e, int err)
 	return REFUSED;
 }
 
+/* d is dropped: counted with what it carried. */
+static void count_drop(struct exporter *e, const struct exporter_dgram *d)
+{
+	e->st.dropped++;
+	e->st.drops++;
+	e->st.dropped_flows += d->flows;
+	e->st.dropped_packets += d->packets;
+	e->st.dropped_octets += d->octets;
+}
+
 static void count_sent(struct exporter *e, const struct exporter_dgram *d)
 {
 	e->st.datagrams++;
@@ -288,7 +298,7 @@ static enum sent try_send(struct exporter *e, const struct exporter_dgram *d)
 {
 	if (send_one(e, d)) {
 		count_sent(e, d);
-		remember_sent(e, d->data, d->len, d->records);
+		remember_sent(e, d);
 		return SENT;
 	}
 	return failure(e, errno);
@@ -307,11 +317,11 @@ static bool room(const struct exporter *e, size_t len)
 
 /* A datagram dropped because hold_limit is reached: counted, and logged the
  * first time and then at most once a minute. */
-static void drop_held(struct exporter *e)
+static void drop_held(struct exporter *e, const struct exporter_dgram *d)
 {
 	uint64_t now = now_s();
 
-	e->st.dropped++;
+	count_drop(e, d);
 	if (e->drop_log_s && now < e->drop_log_s + 60)
 		return;
 	e->drop_log_s = now;
@@ -325,12 +335,13 @@ static void enqueue(struct exporter *e, const struct exporter_dgram *dg)
 	uint8_t *copy = room(e, dg->len) ? malloc(dg->len) : NULL;
 
 	if (!copy) {
-		drop_held(e);
+		drop_held(e, dg);
 		return;
 	}
 	memcpy(copy, dg->data, dg->len);
 	struct exporter_dgram *d = slot(e, e->qlen);
-	*d = (struct exporter_dgram){.len = dg->len, .records = dg->records, .data = copy};
+	*d = *dg;
+	d->data = copy;
 	e->qlen++;
 	e->held += dg->len;
 	e->st.queued++;
@@ -341,7 +352,7 @@ static void hold_first(struct exporter *e, struct exporter_dgram *d)
 {
 	if (!room(e, d->len)) {
 		free(d->data);
-		drop_held(e);
+		drop_held(e, d);
 	} else {
 		e->qhead = (e->qhead + e->qcap - 1) % e->qcap;
 		*slot(e, 0) = *d;
@@ -407,7 +418,7 @@ static void flush_queue(struct exporter *e)
 		if (r == WAIT)
 			break;
 		if (r == REFUSED)
-			e->st.dropped++;
+			count_drop(e, slot(e, 0));
 		pop(e);
 	}
 }
@@ -424,7 +435,7 @@ static size_t learn_stop(struct exporter *e, size_t i)
 	if (r == WAIT)
 		return 0;
 	if (r == REFUSED) {
-		e->st.dropped++;
+		count_drop(e, d);
 		return 1;
 	}
 	go_down(e, ECONNREFUSED); /* holds d again */
@@ -432,8 +443,9 @@ static size_t learn_stop(struct exporter *e, size_t i)
 	give_back(e); /* d[-1] was refused too, even if it cannot be held */
 	if (copy) {
 		memcpy(copy, d[-1].data, d[-1].len);
-		hold_first(e, &(struct exporter_dgram){
-				  .len = d[-1].len, .records = d[-1].records, .data = copy});
+		struct exporter_dgram again = d[-1];
+		again.data = copy;
+		hold_first(e, &again);
 		e->st.resent++;
 	}
 	return 1;
@@ -463,7 +475,7 @@ static size_t send_staged(struct exporter *e, struct staged_frames *sf, size_t i
 		if (r <= 0) {
 			if (r == 0 || failure(e, errno) == WAIT)
 				return i;
-			e->st.dropped++;
+			count_drop(e, &e->batch[i]);
 			i++;
 			continue;
 		}
@@ -471,8 +483,7 @@ static size_t send_staged(struct exporter *e, struct staged_frames *sf, size_t i
 			count_sent(e, &e->batch[i + (size_t)k]);
 		e->next_seq += (uint32_t)r;
 		i += (size_t)r;
-		remember_sent(e, e->batch[i - 1].data, e->batch[i - 1].len,
-			      e->batch[i - 1].records);
+		remember_sent(e, &e->batch[i - 1]);
 		if (i < e->nbatch) {
 			size_t done = learn_stop(e, i);
 			if (done == 0)
@@ -531,7 +542,7 @@ static void capture(struct exporter *e, const struct exporter_dgram *d)
 	if (frame(e, d, e->next_seq, &f) == 2) {
 		copy = malloc(d->len);
 		if (!copy) {
-			e->st.dropped++;
+			count_drop(e, d);
 			return;
 		}
 		memcpy(copy, f.iov[0].iov_base, f.iov[0].iov_len);
@@ -545,12 +556,24 @@ static void capture(struct exporter *e, const struct exporter_dgram *d)
 
 void exporter_send(struct exporter *e, const uint8_t *buf, size_t len, unsigned nrecords)
 {
+	struct exporter_carried c = {.flows = nrecords};
+
+	exporter_send_flows(e, buf, len, nrecords, &c);
+}
+
+void exporter_send_flows(struct exporter *e, const uint8_t *buf, size_t len, unsigned nrecords,
+			 const struct exporter_carried *c)
+{
 	bool was_down = e->state != EXPORTER_UP;
-	struct exporter_dgram d = {
-	    .len = (uint16_t)len, .records = (uint16_t)nrecords, .data = (uint8_t *)buf};
+	struct exporter_dgram d = {.len = (uint16_t)len,
+				   .records = (uint16_t)nrecords,
+				   .flows = (uint16_t)c->flows,
+				   .packets = c->packets,
+				   .octets = c->octets,
+				   .data = (uint8_t *)buf};
 
 	if (len > UINT16_MAX) {
-		e->st.dropped++;
+		count_drop(e, &d);
 		return;
 	}
 	if (e->capture.fn) {
@@ -568,7 +591,7 @@ void exporter_send(struct exporter *e, const uint8_t *buf, size_t len, unsigned 
 		if (r == SENT)
 			return;
 		if (r == REFUSED) {
-			e->st.dropped++;
+			count_drop(e, &d);
 			return;
 		}
 	}

@@ -41,6 +41,9 @@ struct exporter_stats {
 	uint64_t queued;    /* datagrams that had to wait */
 	uint64_t outages;   /* times the collector was found down */
 	uint64_t resent;    /* datagrams refused and held again */
+	/* What the dropped datagrams carried (see exporter_send_flows). */
+	uint64_t dropped_flows, dropped_packets, dropped_octets;
+	uint64_t drops; /* times something was dropped: a change means a new loss */
 };
 
 /* Where a collector stands. UP: datagrams are sent. DOWN: an ICMP error
@@ -61,6 +64,8 @@ struct exporter_sink {
 struct exporter_dgram {
 	uint16_t len;
 	uint16_t records;
+	uint16_t flows;		  /* flow records among them */
+	uint64_t packets, octets; /* what those flows counted */
 	uint8_t *data;
 };
 
@@ -144,6 +149,20 @@ size_t exporter_format_stats(const struct exporter *e, char *buf, size_t len);
  * (socket full, collector down). Errors are counted and logged (the first of
  * a kind, then at most once a minute). */
 void exporter_send(struct exporter *e, const uint8_t *buf, size_t len, unsigned nrecords);
+
+/* What one datagram carries, for the loss figures: flow records, and the
+ * packets and octets they count. */
+struct exporter_carried {
+	unsigned flows;
+	uint64_t packets, octets;
+};
+
+/* exporter_send for a datagram that carries c: if it is dropped (hold_limit
+ * reached, or refused for good), dropped_flows, dropped_packets and
+ * dropped_octets count it. exporter_send counts its nrecords as flows,
+ * with packets and octets unknown (0). */
+void exporter_send_flows(struct exporter *e, const uint8_t *buf, size_t len, unsigned nrecords,
+			 const struct exporter_carried *c);
 
 /* Hand what is staged to the kernel, in order; what it cannot take now
  * waits in the queue. Call before sleeping: nothing staged is sent later. */

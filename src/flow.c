@@ -94,3 +94,12 @@ void flow_split_part(const struct flow_rec *r, uint64_t n, uint64_t i, struct fl
 	part->packets = share(r->packets, n, i);
 	part->bytes = share(r->bytes, n, i);
 }
+
+void flow_set_interfaces(struct flow_rec *recs, size_t n, uint32_t client_if, uint32_t server_if)
+{
+	for (size_t i = 0; i < n; i++) {
+		bool reply = recs[i].role == FLOW_REPLY;
+		recs[i].in_if = reply ? server_if : client_if;
+		recs[i].out_if = reply ? client_if : server_if;
+	}
+}

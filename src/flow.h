@@ -33,6 +33,8 @@ struct flow_rec {
 	uint64_t bytes;
 	uint64_t first_ms;
 	uint64_t last_ms;
+	uint32_t in_if;	 /* input interface (ifIndex) the record's packets came in by; 0: unknown */
+	uint32_t out_if; /* output interface they left by; 0: unknown */
 };
 
 /* True if NAT changed the original direction: the reply tuple is not the
@@ -40,6 +42,13 @@ struct flow_rec {
  * reply.src != orig.dst; or a translated port or ICMP identifier). Requires
  * CT_HAVE_REPLY; false without it. */
 bool flow_nat_changed(const struct ct_event *ev);
+
+/* Set the interfaces of a connection's records recs[0..n) (from
+ * flow_from_conn): client_if is the interface towards the original source,
+ * server_if the one towards the original destination after NAT. Records of
+ * the original direction come in by client_if and leave by server_if; the
+ * reply record the other way round. 0: unknown. */
+void flow_set_interfaces(struct flow_rec *recs, size_t n, uint32_t client_if, uint32_t server_if);
 
 /* Build the records of one finished connection into out[0..3): record 1
  * (orig.src -> orig.dst, original counters), record 2 only if NAT changed the

@@ -183,6 +183,18 @@ static uint64_t egress_vrf(const struct view *v)
 	return v->ev->reply_zone;
 }
 
+/* The interfaces of a route lookup of the connection's addresses
+ * (pipeline_ifindex_fn): towards the client, and towards the server. */
+static uint64_t in_if(const struct view *v)
+{
+	return v->r->in_if;
+}
+
+static uint64_t out_if(const struct view *v)
+{
+	return v->r->out_if;
+}
+
 /* Where an IE is used: which versions, which address families, which
  * kind of record. */
 enum {
@@ -288,6 +300,8 @@ static const struct ie ies[] = {
     {NUM(230, 1, FLOW, nat_event)},		      /* natEvent */
     {NUM(234, 4, FLOW, ingress_vrf)},		      /* ingressVRFID: the original zone */
     {NUM(235, 4, FLOW, egress_vrf)},		      /* egressVRFID: the reply zone */
+    {NUM(10, 4, FLOW, in_if)},			      /* ingressInterface */
+    {NUM(14, 4, FLOW, out_if)},			      /* egressInterface */
     /* NAT events: templates 258 and 259. */
     {NUM(323, 8, NEV, last_ms)},		     /* observationTimeMilliseconds */
     {NUM(148, 8, NEV, flow_id)},		     /* flowId: the conntrack id */
@@ -452,6 +466,7 @@ struct msg {
 	bool set_open;
 	unsigned nrec;	/* template and data records in the message */
 	unsigned ndata; /* data records */
+	bool loss;	/* the templates include the loss options template */
 };
 
 static size_t pad_len(const struct msg *m, size_t set_len)
@@ -504,12 +519,61 @@ static void put_template(struct msg *m, const struct tmpl *t)
 	m->nrec++;
 }
 
+/* The loss report's option fields (RFC 7011 §4.3), after its scope. */
+static const struct {
+	uint16_t id;
+	uint16_t len;
+} loss_fields[] = {
+    {166, 8}, /* notSentFlowTotalCount */
+    {167, 8}, /* notSentPacketTotalCount */
+    {168, 8}, /* notSentOctetTotalCount */
+    {152, 8}, /* flowStartMilliseconds: the first loss */
+    {153, 8}, /* flowEndMilliseconds: the last loss */
+};
+
+#define N_LOSS_FIELDS		(sizeof loss_fields / sizeof loss_fields[0])
+#define IE_EXPORTING_PROCESS_ID 144 /* exportingProcessId: the scope (IPFIX) */
+#define V9_SCOPE_SYSTEM		1   /* RFC 3954 §6.1: scope field type System */
+#define LOSS_SCOPE_LEN		4
+#define V9_OPTIONS_SET		1 /* RFC 3954 §6.1: Options Template FlowSet ID */
+#define IPFIX_OPTIONS_SET	3 /* RFC 7011 §3.3.2: Options Template Set ID */
+
+/* The options template of the loss report, in its own set: IPFIX (RFC 7011
+ * §3.4.2.2) Template ID, Field Count, Scope Field Count, the scope field
+ * and the option fields; v9 (RFC 3954 §6.1) Template ID, Option Scope
+ * Length and Option Length (bytes), the scope and the option fields. */
+static void put_loss_template(struct msg *m)
+{
+	bool v9 = m->d->vbit == V9;
+
+	set_open(m, v9 ? V9_OPTIONS_SET : IPFIX_OPTIONS_SET, 0);
+	wbuf_put_u16(&m->w, IPFIX_TEMPLATE_LOSS); /* Template ID */
+	if (v9) {
+		wbuf_put_u16(&m->w, 4);				    /* Option Scope Length */
+		wbuf_put_u16(&m->w, (uint16_t)(4 * N_LOSS_FIELDS)); /* Option Length */
+		wbuf_put_u16(&m->w, V9_SCOPE_SYSTEM);
+	} else {
+		wbuf_put_u16(&m->w, (uint16_t)(1 + N_LOSS_FIELDS)); /* Field Count */
+		wbuf_put_u16(&m->w, 1);				    /* Scope Field Count */
+		wbuf_put_u16(&m->w, IE_EXPORTING_PROCESS_ID);
+	}
+	wbuf_put_u16(&m->w, LOSS_SCOPE_LEN);
+	for (size_t i = 0; i < N_LOSS_FIELDS; i++) {
+		wbuf_put_u16(&m->w, loss_fields[i].id);
+		wbuf_put_u16(&m->w, loss_fields[i].len);
+	}
+	m->nrec++;
+	set_close(m);
+}
+
 static void put_templates(struct msg *m)
 {
 	set_open(m, m->d->template_set, 0);
 	for (size_t i = 0; i < N_TMPLS; i++)
 		put_template(m, &tmpls[i]);
 	set_close(m);
+	if (m->loss)
+		put_loss_template(m);
 }
 
 /* Bytes needed to add a record of len bytes of template tmpl: the record,
@@ -622,7 +686,7 @@ size_t ipfix_encode(struct ipfix_state *s, uint8_t *buf, size_t cap, uint64_t no
 		    uint64_t boot_ms, const struct ipfix_rec *recs, size_t n, size_t *used)
 {
 	bool tmpl = ipfix_templates_pending(s, now_ns);
-	struct msg m = {.d = dialect_of(s)};
+	struct msg m = {.d = dialect_of(s), .loss = s->loss_tmpl};
 	size_t i;
 
 	*used = 0;
@@ -638,6 +702,62 @@ size_t ipfix_encode(struct ipfix_state *s, uint8_t *buf, size_t cap, uint64_t no
 		return 0;
 	wbuf_patch_u16(&m.w, HEADER_COUNT_AT, (uint16_t)(m.d->count_records ? m.nrec : m.w.len));
 	count_sent(s, tmpl, now_ns, m.ndata);
+	return m.w.len;
+}
+
+void ipfix_loss_add(struct ipfix_loss *l, uint64_t flows, uint64_t packets, uint64_t octets,
+		    uint64_t t_ms)
+{
+	l->flows += flows;
+	l->packets += packets;
+	l->octets += octets;
+	if (l->first_ms == 0 || t_ms < l->first_ms)
+		l->first_ms = t_ms;
+	if (t_ms > l->last_ms)
+		l->last_ms = t_ms;
+}
+
+struct ipfix_loss ipfix_loss_sum(const struct ipfix_loss *l, const struct ipfix_loss *m)
+{
+	struct ipfix_loss sum = *l;
+
+	if (m->first_ms) {
+		ipfix_loss_add(&sum, m->flows, m->packets, m->octets, m->first_ms);
+		ipfix_loss_add(&sum, 0, 0, 0, m->last_ms);
+	}
+	return sum;
+}
+
+size_t ipfix_encode_loss(struct ipfix_state *s, uint8_t *buf, size_t cap, uint64_t now_ns,
+			 uint64_t boot_ms, const struct ipfix_loss *l)
+{
+	struct ipfix_state tmp = *s;
+	struct msg m = {.d = dialect_of(s), .loss = true};
+	bool tmpl;
+
+	tmp.loss_tmpl = true;
+	tmpl = ipfix_templates_pending(&tmp, now_ns);
+	wbuf_init(&m.w, buf, cap < s->max_len ? cap : s->max_len);
+	m.d->header(&m.w, s, now_ns, boot_ms);
+	if (tmpl)
+		put_templates(&m);
+	else
+		put_loss_template(&m);
+	set_open(&m, IPFIX_TEMPLATE_LOSS, IPFIX_TEMPLATE_LOSS); /* data set ID = template ID */
+	wbuf_put_u32(&m.w, s->domain); /* exportingProcessId, or the v9 System scope */
+	wbuf_put_u64(&m.w, l->flows);
+	wbuf_put_u64(&m.w, l->packets);
+	wbuf_put_u64(&m.w, l->octets);
+	wbuf_put_u64(&m.w, l->first_ms);
+	wbuf_put_u64(&m.w, l->last_ms);
+	m.nrec++;
+	m.ndata++;
+	set_close(&m);
+	if (m.w.overflow)
+		return 0;
+	wbuf_patch_u16(&m.w, HEADER_COUNT_AT, (uint16_t)(m.d->count_records ? m.nrec : m.w.len));
+	*s = tmp;
+	count_sent(s, tmpl, now_ns, 1);
 	return m.w.len;
 }
 

@@ -47,6 +47,8 @@
 #define IPFIX_TEMPLATE_IPV6	257
 #define IPFIX_TEMPLATE_NAT_IPV4 258
 #define IPFIX_TEMPLATE_NAT_IPV6 259
+/* The options template of the loss reports (RFC 7011 §4.3). */
+#define IPFIX_TEMPLATE_LOSS 260
 
 /* natEvent values (IE 230, IANA "NAT Event Type"). */
 #define IPFIX_NAT_CREATE	1 /* older exporters: create event */
@@ -86,7 +88,26 @@ struct ipfix_rec {
 	uint8_t end_reason; /* flowEndReason, IPFIX_END_* (0: none; flows only) */
 	uint8_t nat_event;  /* natEvent, IPFIX_NAT* (0: none) */
 	uint8_t kind;	    /* enum ipfix_kind */
+	uint32_t in_if;	    /* ingressInterface: towards the client (flows only; 0: unknown) */
+	uint32_t out_if;    /* egressInterface: towards the server after NAT (flows only) */
 };
+
+/* What an Exporting Process did not send (RFC 7011 §4.3, Exporting Process
+ * Reliability Statistics): notSentFlowTotalCount (166),
+ * notSentPacketTotalCount (167), notSentOctetTotalCount (168), and the
+ * time of the first and last loss (flowStartMilliseconds 152,
+ * flowEndMilliseconds 153). */
+struct ipfix_loss {
+	uint64_t flows, packets, octets;
+	uint64_t first_ms, last_ms; /* Unix epoch ms; 0: no loss yet */
+};
+
+/* Add what one loss at Unix epoch ms t_ms cost to l. */
+void ipfix_loss_add(struct ipfix_loss *l, uint64_t flows, uint64_t packets, uint64_t octets,
+		    uint64_t t_ms);
+
+/* l plus m (the span covering both). */
+struct ipfix_loss ipfix_loss_sum(const struct ipfix_loss *l, const struct ipfix_loss *m);
 
 /* Exporter state for one collector. Read the fields; change them only
  * through the functions below. */
@@ -101,6 +122,7 @@ struct ipfix_state {
 	uint64_t tmpl_ns;      /* export time of the last message with templates */
 	unsigned since_tmpl;   /* messages with data records since, and including, that one */
 	bool tmpl_forced;      /* templates go into the next message */
+	bool loss_tmpl;	       /* a loss was reported: the templates include its options template */
 };
 
 /* Set up s for version IPFIX_V9 or IPFIX_V10 with the given Source ID /
@@ -144,6 +166,17 @@ bool ipfix_templates_pending(const struct ipfix_state *s, uint64_t now_ns);
  * nothing was written. */
 size_t ipfix_encode(struct ipfix_state *s, uint8_t *buf, size_t cap, uint64_t now_ns,
 		    uint64_t boot_ms, const struct ipfix_rec *recs, size_t n, size_t *used);
+
+/* Encode one message reporting l (RFC 7011 §4.3) into buf[0..cap): the
+ * header, the templates if they are due (the options template among them
+ * from now on), else the options template alone (IPFIX Set ID 3, RFC 7011
+ * §3.4.2.2; v9 FlowSet ID 1, RFC 3954 §6.1), and one options data record
+ * (template IPFIX_TEMPLATE_LOSS): the scope, exportingProcessId (IE 144;
+ * v9: scope System, type 1) = s->domain, then 166, 167, 168, 152, 153 from
+ * l. The record counts as a data record (IPFIX sequence). Returns the
+ * length, or 0 (s unchanged) if cap is too small. */
+size_t ipfix_encode_loss(struct ipfix_state *s, uint8_t *buf, size_t cap, uint64_t now_ns,
+			 uint64_t boot_ms, const struct ipfix_loss *l);
 
 /* A message carrying only the templates, as if encoded when the message msg
  * (one this state encoded earlier) was: with msg's sequence number, so that

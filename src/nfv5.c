@@ -21,13 +21,19 @@ static void put_header(struct wbuf *w, const struct nfv5_header *h, size_t n)
 	wbuf_put_u16(w, 0); /* sampling_interval: not sampled */
 }
 
+/* v5's interface fields are 16 bits: an ifIndex beyond them is unknown (0). */
+static uint16_t v5_ifindex(uint32_t ifindex)
+{
+	return ifindex > UINT16_MAX ? 0 : (uint16_t)ifindex;
+}
+
 static void put_record(struct wbuf *w, const struct nfv5_header *h, const struct flow_rec *r)
 {
-	wbuf_put_bytes(w, r->src, 4); /* srcaddr */
-	wbuf_put_bytes(w, r->dst, 4); /* dstaddr */
-	wbuf_put_u32(w, 0);	      /* nexthop */
-	wbuf_put_u16(w, 0);	      /* input ifIndex */
-	wbuf_put_u16(w, 0);	      /* output ifIndex */
+	wbuf_put_bytes(w, r->src, 4);		/* srcaddr */
+	wbuf_put_bytes(w, r->dst, 4);		/* dstaddr */
+	wbuf_put_u32(w, 0);			/* nexthop */
+	wbuf_put_u16(w, v5_ifindex(r->in_if));	/* input: SNMP index of the input interface */
+	wbuf_put_u16(w, v5_ifindex(r->out_if)); /* output: SNMP index of the output interface */
 	wbuf_put_u32(w, (uint32_t)r->packets);
 	wbuf_put_u32(w, (uint32_t)r->bytes);
 	wbuf_put_u32(w, timeunit_uptime(h->boot_ms, r->first_ms));

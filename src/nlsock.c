@@ -5,7 +5,10 @@
 #include <libnetfilter_conntrack/libnetfilter_conntrack.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "filter.h"
 
@@ -123,4 +126,26 @@ void nlsock_close(struct mnl_socket *nl)
 {
 	if (nl)
 		mnl_socket_close(nl);
+}
+
+uint64_t nlsock_drops(const struct mnl_socket *nl)
+{
+	struct stat st;
+	char line[512];
+	uint64_t drops = UINT64_MAX;
+	FILE *f;
+
+	if (fstat(mnl_socket_get_fd(nl), &st) != 0 || !(f = fopen("/proc/net/netlink", "re")))
+		return UINT64_MAX;
+	/* sk Eth Pid Groups Rmem Wmem Dump Locks Drops Inode (net/netlink/af_netlink.c) */
+	while (fgets(line, sizeof line, f)) {
+		unsigned long long d, ino;
+		if (sscanf(line, "%*s %*d %*u %*x %*d %*d %*d %*d %llu %llu", &d, &ino) == 2 &&
+		    ino == (unsigned long long)st.st_ino) {
+			drops = d;
+			break;
+		}
+	}
+	fclose(f);
+	return drops;
 }

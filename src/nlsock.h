@@ -40,6 +40,10 @@ int nlsock_filter(struct mnl_socket *nl, const struct filter *f);
  * (EAGAIN), or -1 with errno (ENOBUFS: the kernel dropped messages). */
 ssize_t nlsock_recv(struct mnl_socket *nl, void *buf, size_t len);
 
+/* The messages the kernel dropped for nl so far (the Drops column of
+ * /proc/net/netlink for the socket's inode); UINT64_MAX if unknown. */
+uint64_t nlsock_drops(const struct mnl_socket *nl);
+
 /* The socket's file descriptor, for poll. */
 int nlsock_fd(const struct mnl_socket *nl);
 

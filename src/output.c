@@ -209,6 +209,13 @@ uint64_t output_lost(const struct output *o)
 	return lost;
 }
 
+void output_loss(const struct output *o, struct ipfix_loss *l)
+{
+	for (size_t i = 0; i < o->ncol; i++)
+		if (o->col[i].ops->loss)
+			o->col[i].ops->loss(&o->col[i], l);
+}
+
 size_t output_format_stats(const struct output *o, char *buf, size_t len)
 {
 	int w = snprintf(buf, len,

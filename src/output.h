@@ -94,6 +94,9 @@ size_t output_pollfds(const struct output *o, struct pollfd *pfd);
 /* Datagrams the collectors dropped or still hold (see collector_ops.lost). */
 uint64_t output_lost(const struct output *o);
 
+/* Add what the collectors dropped (collector_ops.loss) to *l. */
+void output_loss(const struct output *o, struct ipfix_loss *l);
+
 /* Format the counters, one line per topic. Returns the length. */
 size_t output_format_stats(const struct output *o, char *buf, size_t len);
 

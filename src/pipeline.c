@@ -18,6 +18,7 @@ struct pipeline {
 	struct output out;
 	bool out_open;
 	struct pipeline_stats st;
+	struct ipfix_loss events_lost; /* events the kernel dropped, for the loss reports */
 };
 
 static void read_clock(struct pipeline *p)
@@ -25,13 +26,25 @@ static void read_clock(struct pipeline *p)
 	p->opts.clock(p->opts.clock_ctx, &p->now);
 }
 
-/* tracker_emit_fn: a connection's records. */
+/* tracker_emit_fn: a connection's records, with the interfaces towards
+ * the client (the original source) and towards the server after NAT (the
+ * reply's source) when a lookup was given. */
 static void on_conn(void *ctx, const struct ct_event *ev, const struct flow_rec *recs, size_t n,
 		    bool interim)
 {
 	struct pipeline *p = ctx;
+	struct flow_rec with_if[FLOW_MAX_PER_CONN];
+	const uint8_t *server = (ev->have & CT_HAVE_REPLY) ? ev->reply.src : ev->orig.dst;
 
-	output_conn(&p->out, ev, recs, n, interim, &p->now);
+	if (!p->opts.ifindex || n > FLOW_MAX_PER_CONN) {
+		output_conn(&p->out, ev, recs, n, interim, &p->now);
+		return;
+	}
+	memcpy(with_if, recs, n * sizeof *recs);
+	flow_set_interfaces(with_if, n,
+			    p->opts.ifindex(p->opts.ifindex_ctx, ev->family, ev->orig.src),
+			    p->opts.ifindex(p->opts.ifindex_ctx, ev->family, server));
+	output_conn(&p->out, ev, with_if, n, interim, &p->now);
 }
 
 /* tracker_new_fn: a new connection, for NAT create events. */
@@ -50,7 +63,8 @@ static int open_output(struct output *o, const struct pipeline *p, const struct 
 				    .boot_ms = p->opts.boot_ms,
 				    .foreground = p->opts.foreground,
 				    .capture = p->opts.capture,
-				    .fds = fds};
+				    .fds = fds,
+				    .events_lost = &p->events_lost};
 
 	return output_open(o, &env, err, errlen);
 }
@@ -179,6 +193,13 @@ void pipeline_overrun(struct pipeline *p)
 	p->st.overruns++;
 }
 
+void pipeline_events_lost(struct pipeline *p, uint64_t n)
+{
+	read_clock(p);
+	if (n)
+		ipfix_loss_add(&p->events_lost, n, 0, 0, p->now.real_ns / NS_PER_MS);
+}
+
 size_t pipeline_expire(struct pipeline *p)
 {
 	read_clock(p);
@@ -281,6 +302,13 @@ size_t pipeline_format_stats(const struct pipeline *p, size_t rcvbuf, char *buf,
 	    " dumps %" PRIu64 " dump-errors %" PRIu64 " buffer %zu filtered %" PRIu64 "\n",
 	    p->st.datagrams, p->st.overruns, p->st.parse_errors, p->st.dumps, p->st.dump_errors,
 	    rcvbuf, p->st.filtered);
+	struct ipfix_loss dropped = {0};
+	output_loss(&p->out, &dropped);
+	struct ipfix_loss all = ipfix_loss_sum(&p->events_lost, &dropped);
+	ADD("lost: netlink-events %" PRIu64 " dropped-flows %" PRIu64 " dropped-packets %" PRIu64
+	    " dropped-octets %" PRIu64 " first-ms %" PRIu64 " last-ms %" PRIu64 "\n",
+	    p->events_lost.flows, dropped.flows, dropped.packets, dropped.octets, all.first_ms,
+	    all.last_ms);
 #undef ADD
 	if (n < len)
 		n += output_format_stats(&p->out, buf + n, len - n);

@@ -26,6 +26,10 @@
 /* Reads both clocks into *now. */
 typedef void (*pipeline_clock_fn)(void *ctx, struct nf_now *now);
 
+/* The interface (ifIndex) by which a packet to addr (AF_INET or AF_INET6,
+ * network order) leaves: a route lookup (routes.h); 0 if unknown. */
+typedef uint32_t (*pipeline_ifindex_fn)(void *ctx, uint8_t family, const uint8_t *addr);
+
 struct pipeline_opts {
 	pipeline_clock_fn clock;
 	void *clock_ctx;
@@ -33,6 +37,8 @@ struct pipeline_opts {
 	bool kernel_ts;	  /* DESTROY events carry start times: NEW needs no entry */
 	bool foreground;  /* the screen copy exists only in the foreground */
 	const struct exporter_sink *capture; /* NULL, or where datagrams go instead of sockets */
+	pipeline_ifindex_fn ifindex;	     /* NULL: records carry interface 0 (unknown) */
+	void *ifindex_ctx;
 };
 
 struct pipeline_stats {
@@ -82,6 +88,12 @@ bool pipeline_dumping(const struct pipeline *p);
 
 /* The kernel dropped events: counted. */
 void pipeline_overrun(struct pipeline *p);
+
+/* The kernel dropped n events for the event socket (an overrun, counted
+ * from the socket's drops): each may have been a connection's end, so n is
+ * an upper bound of the flows lost. Reported to every v9 and IPFIX
+ * collector (RFC 7011 §4.3) at its next tick, and every minute after. */
+void pipeline_events_lost(struct pipeline *p, uint64_t n);
 
 /* Forget unfinished connections older than ttl; returns how many. */
 size_t pipeline_expire(struct pipeline *p);

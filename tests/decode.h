@@ -166,6 +166,7 @@ struct dec_field {
 struct dec_template {
 	uint16_t id;
 	size_t n;
+	size_t scope; /* options templates: the first scope fields are its scope */
 	struct dec_field f[DEC_MAX_FIELDS];
 };
 
@@ -206,6 +207,9 @@ struct dec_ipx {
 #define DEC_IPFIX_OPTIONS_SET  3
 #define DEC_FIRST_DATA_SET     256
 #define DEC_ENTERPRISE_BIT     0x8000u
+/* v9 scope fields (RFC 3954 §6.1: 1 System, 2 Interface, ...) are kept with
+ * this pen, so that their types do not look like IANA's IEs. */
+#define DEC_V9_SCOPE_PEN 0xffffffffu
 
 static inline void dec_ipx_init(struct dec_ipx *d, int version)
 {
@@ -280,6 +284,86 @@ static inline size_t dec_ipx_template_record(struct dec_ipx *d, const uint8_t *p
 	*(slot ? slot : &d->t[d->nt++]) = t;
 	d->tmpl_records++;
 	return off;
+}
+
+/* One field specifier at p + *off into f (IPFIX: with its PEN); false if it
+ * does not fit or has a length nfflowd never sends. */
+static inline bool dec_ipx_field(struct dec_ipx *d, const uint8_t *p, size_t len, size_t *off,
+				 struct dec_field *f)
+{
+	if (*off + 4 > len)
+		return false;
+	f->id = dec_u16(p + *off);
+	f->len = dec_u16(p + *off + 2);
+	f->pen = 0;
+	*off += 4;
+	if (d->version == 10 && (f->id & DEC_ENTERPRISE_BIT)) {
+		if (*off + 4 > len)
+			return false;
+		f->id &= (uint16_t)~DEC_ENTERPRISE_BIT;
+		f->pen = dec_u32(p + *off);
+		*off += 4;
+	}
+	return f->len != 0 && (f->len <= 8 || f->len == DEC_VALUE_MAX);
+}
+
+/* One options template record at p: IPFIX (RFC 7011 §3.4.2.2: Template ID,
+ * Field Count, Scope Field Count, the fields, scope first) or v9 (RFC 3954
+ * §6.1: Template ID, Option Scope Length, Option Length in bytes, the scope
+ * fields, then the option fields). Returns its length, 0 if malformed. */
+static inline size_t dec_ipx_options_record(struct dec_ipx *d, const uint8_t *p, size_t len)
+{
+	struct dec_template t = {.id = 0};
+	size_t off, count, scope;
+
+	if (len < 6)
+		return 0;
+	t.id = dec_u16(p);
+	if (d->version == 10) {
+		count = dec_u16(p + 2);
+		scope = dec_u16(p + 4);
+	} else {
+		if (dec_u16(p + 2) % 4 || dec_u16(p + 4) % 4)
+			return 0;
+		scope = dec_u16(p + 2) / 4u;
+		count = scope + dec_u16(p + 4) / 4u;
+	}
+	off = 6;
+	if (t.id < DEC_FIRST_DATA_SET || scope == 0 || scope > count || count > DEC_MAX_FIELDS)
+		return 0;
+	for (size_t i = 0; i < count; i++) {
+		struct dec_field *f = &t.f[t.n++];
+		if (!dec_ipx_field(d, p, len, &off, f))
+			return 0;
+		if (d->version == 9 && i < scope)
+			f->pen = DEC_V9_SCOPE_PEN;
+	}
+	t.scope = scope;
+	struct dec_template *slot = dec_ipx_template(d, t.id);
+	if (!slot && d->nt == DEC_MAX_TEMPLATES)
+		return 0;
+	*(slot ? slot : &d->t[d->nt++]) = t;
+	d->tmpl_records++;
+	return off;
+}
+
+/* An options template set's body, as a template set's. */
+static inline int dec_ipx_options_set(struct dec_ipx *d, const uint8_t *p, size_t len)
+{
+	size_t off = 0, used;
+	int n = 0;
+
+	while (len - off >= 6) {
+		used = dec_ipx_options_record(d, p + off, len - off);
+		if (!used)
+			return -1;
+		off += used;
+		n++;
+	}
+	for (; off < len; off++)
+		if (p[off] != 0)
+			return -1;
+	return n;
 }
 
 /* A template set's body: template records, then at most 3 bytes of zero
@@ -365,7 +449,7 @@ static inline int dec_ipx_sets(struct dec_ipx *d, const uint8_t *buf, size_t hle
 			n = dec_ipx_template_set(d, buf + off + 4, slen - 4u);
 			tmpl = true;
 		} else if (id == opt_set) {
-			n = 0; /* nfflowd sends none; skipped */
+			n = dec_ipx_options_set(d, buf + off + 4, slen - 4u);
 		} else if (id >= DEC_FIRST_DATA_SET) {
 			n = dec_ipx_data_set(d, id, buf + off + 4, slen - 4u, buf);
 			*data += n > 0 ? (unsigned)n : 0;

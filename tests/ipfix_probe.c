@@ -12,7 +12,7 @@
  * 1.7.1 and tshark 4.0 decoded, with TZ=UTC, from
  *   nfcapd -b 127.0.0.1 -p PORT -w DIR -t 60      (then SIGTERM)
  *   nfdump -q -N -r DIR/nfcapd.* -o 'fmt:%ts %te %pr %sap %dap %xsap %xdap
- *          %ipkt %ibyt %opkt %obyt %tevt %nevt %ivrf %evrf'
+ *          %ipkt %ibyt %opkt %obyt %tevt %nevt %ivrf %evrf %in %out'
  *   tshark -i lo -f 'udp port PORT' -w F.pcap
  *   tshark -r F.pcap -d udp.port==PORT,cflow -T fields -E occurrence=a
  *          -E separator='|' -e cflow.version -e cflow.count -e cflow.sequence
@@ -25,7 +25,8 @@
  *          -e cflow.icmp_type_code_ipv4 -e cflow.icmp_ipv6_type
  *          -e cflow.icmp_ipv6_code -e cflow.flow_id -e cflow.flow_end_reason
  *          -e cflow.nat_event -e cflow.observation_time_milliseconds
- *          -e cflow.ingress_vrfid -e cflow.egress_vrfid
+ *          -e cflow.ingress_vrfid -e cflow.egress_vrfid -e cflow.inputint
+ *          -e cflow.outputint
  * (nfcapd: 0 sequence errors, 0 bad packets; tshark -Y '_ws.expert ||
  * _ws.malformed': nothing.) tests/e2e/v9_ipfix_probe.sh (CTest
  * e2e_v9_ipfix_probe, label collector) runs the same decoders in a
@@ -144,6 +145,12 @@ static void make_recs(const struct ct_event ev[PROBE_RECS], struct ipfix_rec r[P
 	r[6].end_reason = 0;
 	r[6].nat_event = IPFIX_NAT_DELETE; /* IPv6: no NAT66 code of its own */
 	r[6].kind = IPFIX_NAT_EVENT;
+	r[0].in_if = 2; /* ingressInterface, egressInterface of flow records */
+	r[0].out_if = 3;
+	r[2].in_if = 4;
+	r[2].out_if = 5;
+	r[4].in_if = 70000;
+	r[4].out_if = 6;
 }
 
 static int send_all(int fd, struct ipfix_state *s, const struct ipfix_rec *r)

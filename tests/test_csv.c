@@ -38,5 +38,13 @@ int main(void)
 	CHECK(csv_format_v5(line, sizeof line, &h, ex, &r[0]) > 0);
 	CHECK(strstr(line, ",4294967295,38052,") != NULL);
 	CHECK(strstr(line, ",0,0,0,2048,1,0,0") != NULL);
+	/* input and output as v5 sends them: beyond 16 bits, 0. */
+	r[0].in_if = 2;
+	r[0].out_if = 70000;
+	CHECK(csv_format_v5(line, sizeof line, &h, ex, &r[0]) > 0);
+	CHECK(strstr(line, ",0.0.0.0,2,0,0,2048,1,0,0") != NULL);
+	r[0].out_if = 3;
+	CHECK(csv_format_v5(line, sizeof line, &h, ex, &r[0]) > 0);
+	CHECK(strstr(line, ",0.0.0.0,2,3,0,2048,1,0,0") != NULL);
 	CHECK_DONE();
 }

@@ -228,10 +228,35 @@ static void test_hold_limit(void)
 	CHECK_EQ_U64(exporter_waiting(e), fit);
 	CHECK(e->held <= limit);
 	CHECK_EQ_U64(e->st.dropped, 2001 - fit);
+	CHECK_EQ_U64(e->st.dropped_flows, 2001 - fit); /* exporter_send: a record is a flow */
+	CHECK_EQ_U64(e->st.dropped_packets, 0);	       /* ... counters unknown */
 	const uint8_t *oldest = exporter_oldest(e, &len);
 	if (oldest)
 		memcpy(&s, oldest, sizeof s);
 	CHECK_EQ_U64(s, 0);
+	exporter_close(e);
+}
+
+/* What dropped datagrams carried is counted: flows, packets, octets. */
+static void test_drop_figures(void)
+{
+	struct fixture f;
+	struct exporter *e = &f.e;
+	size_t limit = 64 * 1024, fit = limit / DGRAM_LEN;
+	uint8_t buf[DGRAM_LEN] = {0};
+	const struct exporter_carried c = {.flows = 3, .packets = 10, .octets = 1000};
+
+	setup_held(&f, 1400, limit);
+	close(f.fd);
+	for (size_t i = 0; i < fit + 5; i++) {
+		exporter_send_flows(e, buf, sizeof buf, 4, &c);
+		exporter_push(e);
+	}
+	CHECK(e->st.dropped > 0);
+	CHECK_EQ_U64(e->st.dropped_flows, 3 * e->st.dropped);
+	CHECK_EQ_U64(e->st.dropped_packets, 10 * e->st.dropped);
+	CHECK_EQ_U64(e->st.dropped_octets, 1000 * e->st.dropped);
+	CHECK_EQ_U64(e->st.drops, e->st.dropped);
 	exporter_close(e);
 }
 
@@ -376,6 +401,7 @@ int main(void)
 	test_outage();
 	test_oversize();
 	test_hold_limit();
+	test_drop_figures();
 	test_outage_sequence(9);
 	test_outage_sequence(10);
 	CHECK_DONE();

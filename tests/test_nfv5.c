@@ -97,8 +97,28 @@ static void test_before_boot(void)
 	CHECK_EQ_U64((uint32_t)(uptime - first), 7000);
 }
 
+/* input and output (bytes 12..15 of a record): the ifIndexes; one beyond
+ * 16 bits is unknown (0). */
+static void test_interfaces(void)
+{
+	struct nfv5_header h = {.now_ns = MANUAL_NOW_NS, .boot_ms = MANUAL_BOOT_MS};
+	struct flow_rec r[2];
+	uint8_t buf[NFV5_MAX_LEN];
+
+	r[0] = manual_rec("10.0.0.1", 1, "10.0.0.2", 2, 1, 40);
+	r[1] = r[0];
+	r[0].in_if = 2;
+	r[0].out_if = 65535;
+	r[1].in_if = 65536;
+	r[1].out_if = 7;
+	CHECK_EQ_U64(nfv5_encode(buf, sizeof buf, &h, r, 2), NFV5_HEADER_LEN + 2 * NFV5_RECORD_LEN);
+	CHECK_EQ_U64(be32(buf + NFV5_HEADER_LEN + 12), 0x0002ffffu);
+	CHECK_EQ_U64(be32(buf + NFV5_HEADER_LEN + NFV5_RECORD_LEN + 12), 0x00000007u);
+}
+
 int main(void)
 {
+	test_interfaces();
 	test_known_good();
 	test_limits();
 	test_uptime();

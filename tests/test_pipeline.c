@@ -72,6 +72,12 @@ enum {
 	IE_OBS_MS = 323,      /* observationTimeMilliseconds */
 	IE_INGRESS_VRF = 234, /* ingressVRFID */
 	IE_EGRESS_VRF = 235,  /* egressVRFID */
+	IE_INGRESS_IF = 10,   /* ingressInterface */
+	IE_EXPORTING_PROCESS = 144,
+	IE_NOT_SENT_FLOWS = 166, /* RFC 7011 §4.3 */
+	IE_NOT_SENT_PACKETS = 167,
+	IE_NOT_SENT_OCTETS = 168,
+	IE_EGRESS_IF = 14, /* egressInterface */
 };
 #define PEN_REVERSE 29305u /* RFC 5103 reverse elements */
 
@@ -101,9 +107,10 @@ struct setup {
 	const char *v9_keys, *ipfix_keys, *top; /* NULL: none */
 	unsigned active_timeout;
 	bool kernel_ts;
-	uint64_t boot_ms;    /* 0: BOOT_MS */
-	const char *v5_keys; /* NULL: none */
-	bool ipv6;	     /* the collectors on ::1, not 127.0.0.1 */
+	uint64_t boot_ms;	     /* 0: BOOT_MS */
+	const char *v5_keys;	     /* NULL: none */
+	bool ipv6;		     /* the collectors on ::1, not 127.0.0.1 */
+	pipeline_ifindex_fn ifindex; /* NULL: none */
 };
 
 struct outputs {
@@ -208,7 +215,9 @@ static bool h_open(struct harness *h, const struct setup *s, uint64_t now_ns)
 				   .boot_ms = h->boot_ms,
 				   .kernel_ts = s->kernel_ts,
 				   .foreground = false,
-				   .capture = &h->sink};
+				   .capture = &h->sink,
+				   .ifindex = s->ifindex,
+				   .ifindex_ctx = h};
 	if (cfg && !(h->p = pipeline_open(cfg, &po, err, sizeof err)))
 		fprintf(stderr, "pipeline_open: %s\n", err);
 	return h->p != NULL;
@@ -1477,6 +1486,169 @@ static void test_zone_vrf(void)
 	h_close(&h);
 }
 
+/* pipeline_ifindex_fn: a router with the LAN 10.0.0.0/8 on interface 2 and
+ * everything else on 3; IPv6, and 192.0.2.0/24 on an index v5 cannot
+ * carry. Counts the lookups. */
+static unsigned fake_lookups;
+static uint32_t fake_ifindex(void *ctx, uint8_t family, const uint8_t *addr)
+{
+	(void)ctx;
+	fake_lookups++;
+	if (family != AF_INET)
+		return 0;
+	if (addr[0] == 10)
+		return 2;
+	return addr[0] == 192 && addr[1] == 0 && addr[2] == 2 ? 70000 : 3;
+}
+
+/* v5 input/output and IPFIX/v9 ingressInterface/egressInterface: towards
+ * the client (orig.src) and towards the server after NAT (reply.src); the
+ * reply record the other way round. */
+static void test_interfaces(void)
+{
+	struct harness h;
+	const struct setup s = {.kernel_ts = true, .v5_keys = "", .ifindex = fake_ifindex};
+	/* SNAT: in by the LAN, out by the WAN; a port forward: the reverse. */
+	static const uint16_t v5_in[] = {2, 2, 3, 3, 3, 2}, v5_out[] = {3, 3, 2, 2, 2, 3};
+
+	if (!h_open(&h, &s, AT(0))) {
+		CHECK(0);
+		return;
+	}
+	fake_lookups = 0;
+	send_at(&h, AT(1000), &c_snat, K_NEW, 0);
+	send_at(&h, AT(41000), &c_snat, K_DESTROY, 0);
+	send_at(&h, AT(41000), &c_dnat, K_DESTROY, 0);
+	h_flush(&h, AT(42000));
+	CHECK_EQ_U64(fake_lookups, 4); /* two per connection, at its end */
+	CHECK_EQ_U64(h.out.v5.n, 6);
+	for (size_t i = 0; i < h.out.v5.n && i < 6; i++) {
+		CHECK_EQ_U64(h.out.v5.recs[i].input, v5_in[i]);
+		CHECK_EQ_U64(h.out.v5.recs[i].output, v5_out[i]);
+	}
+	/* The NAT create event first: its template has no interfaces. */
+	CHECK_EQ_U64(h.out.ipfix.n, 3);
+	CHECK_EQ_U64(h.out.v9.n, 3);
+	for (size_t i = 0; i < h.out.ipfix.n && i < 3 && h.out.v9.n == 3; i++) {
+		uint64_t in = i == 1 ? 2 : 3, out = i == 1 ? 3 : 2;
+		if (i == 0) {
+			CHECK(dec_find(&h.out.ipfix.recs[i], IE_INGRESS_IF, 0) == NULL);
+			continue;
+		}
+		CHECK_EQ_U64(dec_num(&h.out.ipfix.recs[i], IE_INGRESS_IF, 0), in);
+		CHECK_EQ_U64(dec_num(&h.out.ipfix.recs[i], IE_EGRESS_IF, 0), out);
+		CHECK_EQ_U64(dec_num(&h.out.v9.recs[i], IE_INGRESS_IF, 0), in);
+		CHECK_EQ_U64(dec_num(&h.out.v9.recs[i], IE_EGRESS_IF, 0), out);
+	}
+	h_close(&h);
+
+	/* Without a lookup (replay, tests): 0, unknown. */
+	const struct setup none = {.kernel_ts = true, .v5_keys = ""};
+	if (!h_open(&h, &none, AT(0))) {
+		CHECK(0);
+		return;
+	}
+	send_at(&h, AT(41000), &c_snat, K_DESTROY, 0);
+	h_flush(&h, AT(42000));
+	CHECK_EQ_U64(h.out.v5.n, 3);
+	for (size_t i = 0; i < h.out.v5.n; i++)
+		CHECK_EQ_U64(h.out.v5.recs[i].input + h.out.v5.recs[i].output, 0);
+	CHECK_EQ_U64(h.out.ipfix.n, 1);
+	if (h.out.ipfix.n == 1) {
+		CHECK(dec_find(&h.out.ipfix.recs[0], IE_INGRESS_IF, 0) != NULL);
+		CHECK_EQ_U64(dec_num(&h.out.ipfix.recs[0], IE_INGRESS_IF, 0), 0);
+		CHECK_EQ_U64(dec_num(&h.out.ipfix.recs[0], IE_EGRESS_IF, 0), 0);
+	}
+	h_close(&h);
+}
+
+/* The loss reports (RFC 7011 §4.3) of a v9 or IPFIX stream: records of
+ * template 260; returns how many, the last in *last. */
+#define TEMPLATE_LOSS 260
+static size_t loss_reports(const struct dec_ipx *d, const struct dec_rec **last)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < d->n; i++)
+		if (d->recs[i].template_id == TEMPLATE_LOSS) {
+			n++;
+			*last = &d->recs[i];
+		}
+	return n;
+}
+
+/* One loss report's figures, in both versions: the scope (IPFIX
+ * exportingProcessId; v9 scope System) is the observation domain. */
+static void check_loss(const struct dec_rec *r, int version, uint64_t flows, uint64_t first_ms,
+		       uint64_t last_ms)
+{
+	if (version == 10)
+		CHECK_EQ_U64(dec_num(r, IE_EXPORTING_PROCESS, 0), 3);
+	else
+		CHECK_EQ_U64(dec_num(r, 1, DEC_V9_SCOPE_PEN), 3);
+	CHECK_EQ_U64(dec_num(r, IE_NOT_SENT_FLOWS, 0), flows);
+	CHECK_EQ_U64(dec_num(r, IE_NOT_SENT_PACKETS, 0), 0);
+	CHECK_EQ_U64(dec_num(r, IE_NOT_SENT_OCTETS, 0), 0);
+	CHECK_EQ_U64(dec_num(r, IE_START_MS, 0), first_ms);
+	CHECK_EQ_U64(dec_num(r, IE_END_MS, 0), last_ms);
+}
+
+/* Events the kernel dropped reach every v9 and IPFIX collector as a loss
+ * report at once, again every minute, and with new figures after a new
+ * loss; nothing before any loss. Sequence numbers stay whole (the decoders
+ * check them: the report is a data record). */
+static void test_loss_reports(void)
+{
+	struct harness h;
+	const struct setup s = {.kernel_ts = true,
+				.v9_keys = "observation_domain 3\n",
+				.ipfix_keys = "observation_domain 3\n"};
+	const struct dec_ipx *dec[2];
+	const struct dec_rec *last = NULL;
+
+	if (!h_open(&h, &s, AT(0))) {
+		CHECK(0);
+		return;
+	}
+	dec[0] = &h.out.v9;
+	dec[1] = &h.out.ipfix;
+	send_at(&h, AT(1000), &c_snat, K_DESTROY, 0);
+	h_flush(&h, AT(1500));
+	for (int i = 0; i < 2; i++) {
+		CHECK_EQ_U64(loss_reports(dec[i], &last), 0);
+		CHECK(dec_ipx_template((struct dec_ipx *)dec[i], TEMPLATE_LOSS) == NULL);
+	}
+	h.now_ns = AT(2000) * NS_PER_MS;
+	pipeline_events_lost(h.p, 5);
+	CHECK_EQ_U64(pipeline_due(h.p), 0); /* reported at once */
+	pipeline_tick(h.p);
+	for (int i = 0; i < 2; i++) {
+		CHECK_EQ_U64(loss_reports(dec[i], &last), 1);
+		if (last)
+			check_loss(last, i ? 10 : 9, 5, AT(2000), AT(2000));
+	}
+	h.now_ns = AT(3000) * NS_PER_MS; /* nothing new: no report */
+	pipeline_tick(h.p);
+	CHECK_EQ_U64(loss_reports(&h.out.ipfix, &last), 1);
+	CHECK_EQ_U64(pipeline_due(h.p), AT(62000) * NS_PER_MS - MONO_BEHIND);
+	h.now_ns = AT(62000) * NS_PER_MS; /* a minute later: again */
+	pipeline_tick(h.p);
+	CHECK_EQ_U64(loss_reports(&h.out.ipfix, &last), 2);
+	h.now_ns = AT(70000) * NS_PER_MS;
+	pipeline_events_lost(h.p, 3);
+	send_at(&h, AT(70000), &c_dnat, K_DESTROY, 0);
+	h_flush(&h, AT(70500));
+	for (int i = 0; i < 2; i++) {
+		CHECK_EQ_U64(loss_reports(dec[i], &last), 3);
+		if (last)
+			check_loss(last, i ? 10 : 9, 8, AT(2000), AT(70000));
+		CHECK(dec_ipx_template((struct dec_ipx *)dec[i], TEMPLATE_LOSS) != NULL);
+	}
+	CHECK(stats_are(&h, "lost:", "netlink-events 8 dropped-flows 0"));
+	CHECK_EQ_U64(h.out.v9.errors + h.out.ipfix.errors, 0);
+	h_close(&h);
+}
+
 /* ---- 4. active timeout: interim records with delta counters ---------------- */
 
 static const struct conn c_long = {
@@ -2695,6 +2867,8 @@ int main(void)
 	test_nat_events_off();
 	test_nat_events_all();
 	test_zone_vrf();
+	test_interfaces();
+	test_loss_reports();
 	test_interim();
 	test_interim_nat_all();
 	test_mtu(false);

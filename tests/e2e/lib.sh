@@ -1402,7 +1402,7 @@ lab_nfdump_nat_records() {
 #   M frame captured_ms payload_bytes version sequence count_or_length
 #     domain set_ids templates data_records export_s
 #   R frame set_id <nat record, 19 columns> icmp_type_code observation_ms
-#     octets packets
+#     packets octets inputint outputint ingress_vrfid notsent_flows
 # set_ids: the message's (Flow)Set IDs in order, comma-separated; templates:
 # template records; export_s: the header's time (v9 UNIX Secs, IPFIX Export
 # Time); in v9 the counters of the nat record are 231/298 and
@@ -1449,11 +1449,12 @@ lab_tshark_nat_parse() {
 		dst = ("dstaddr" in f) ? f["dstaddr"] : g("dstaddrv6")
 		xs = ("post_natsource_ipv4_address" in f) ? f["post_natsource_ipv4_address"] : g("post_nat_source_ipv6_address")
 		xd = ("post_natdestination_ipv4_address" in f) ? f["post_natdestination_ipv4_address"] : g("post_nat_destination_ipv6_address")
-		recs[++nrecs] = sprintf("R %s %s %s %s %s %s %s %s %s %s %s %s %s %s %s %s %s %s %s %s %s %s %s %s %s", frame, set, kind,
+		recs[++nrecs] = sprintf("R %s %s %s %s %s %s %s %s %s %s %s %s %s %s %s %s %s %s %s %s %s %s %s %s %s %s %s %s %s", frame, set, kind,
 			g("protocol"), src, g("srcport"), dst, g("dstport"), xs, g("post_naptsource_transport_port"),
 			xd, g("post_naptdestination_transport_port"), ip, ib, op, ob, g("abstimestart"), g("abstimeend"),
 			g("nat_event"), g("flow_id"), g("flow_end_reason"), icmp, g("observation_time_milliseconds"),
-			g("packets"), g("octets"))
+			g("packets"), g("octets"), g("inputint"), g("outputint"), g("ingress_vrfid"),
+			g("notsent_flows"))
 		for (k in f) delete f[k]
 	}
 	function emit_msg() {
@@ -1525,7 +1526,7 @@ lab_nat_expected() {
 		if (dec ~ /^nfdump/ && icmp) sp = "-"                 # nfdump: type.code only
 		if (dec == "nfdump-ipfix") fid = "-"                  # 148 not decoded
 		if (dec == "nfdump-ipfix" && fam == 6) xs = xd = "-"  # 281/282 not decoded
-		if (dec == "nfdump-v9") er = "-"                      # 136 not decoded
+		if (dec == "nfdump-v9") er = 0 # 136 not decoded: 0 in the block the interfaces (10/14) bring
 		print "ct" id ":delete", "delete", p, osrc, sp, odst, odp, xs, xsp, xd, xdp, $13, $14, $15, $16,
 			$17, $18, (nat ? (legacy ? 2 : 5) : 0), fid, er, tol
 		if (nat && (creates == "yes" || creates == "all"))

@@ -27,14 +27,14 @@ PORT_IPFIX=9910
 export TZ=UTC # the fixtures' times
 
 # The fixtures' commands (ipfix_probe.c): nfdump's and tshark's fields.
-NFDUMP_FMT='fmt:%ts %te %pr %sap %dap %xsap %xdap %ipkt %ibyt %opkt %obyt %tevt %nevt %ivrf %evrf'
+NFDUMP_FMT='fmt:%ts %te %pr %sap %dap %xsap %xdap %ipkt %ibyt %opkt %obyt %tevt %nevt %ivrf %evrf %in %out'
 TSHARK_FIELDS=(cflow.version cflow.count cflow.sequence cflow.srcaddr cflow.srcaddrv6
 	cflow.srcport cflow.post_natsource_ipv4_address cflow.post_nat_source_ipv6_address
 	cflow.post_naptsource_transport_port cflow.octets cflow.packets cflow.initiator_octets
 	cflow.responder_octets cflow.initiator_packets cflow.responder_packets
 	cflow.icmp_type_code_ipv4 cflow.icmp_ipv6_type cflow.icmp_ipv6_code cflow.flow_id
 	cflow.flow_end_reason cflow.nat_event cflow.observation_time_milliseconds
-	cflow.ingress_vrfid cflow.egress_vrfid)
+	cflow.ingress_vrfid cflow.egress_vrfid cflow.inputint cflow.outputint)
 
 # check_decoded WHAT FIXTURE GOT: GOT must be FIXTURE, line for line.
 check_decoded() {

@@ -86,6 +86,49 @@ read -r dgrams recs <"$TMP/received"
 grep -q "events: new 0 update 0 destroy 2" <<<"$OUT" && ok || bad "odd-caplen: not 2 DESTROYs: $OUT"
 [ "$recs" -ge 2 ] && ok || bad "odd-caplen: $recs records reached the collector"
 
+# v5 times are sysUptime ms modulo 2^32 (the replay's uptime origin is a
+# week before the first packet): a start before the origin, and a clock
+# that steps back behind it, wrap; the header's sysUptime is its export
+# time's, modulo 2^32, in every datagram.
+T0_MS=1764590400000
+BOOT_MS=$((T0_MS - 604800000))
+DAY_MS=86400000
+# v5_times: "packets first last" of each v5 record received, and a line
+# "bad-header N" for each datagram whose sysUptime is not its export time's.
+v5_times() {
+	python3 - "$TMP/datagrams" "$BOOT_MS" <<-'PY'
+		import struct, sys
+		boot = int(sys.argv[2])
+		for line in open(sys.argv[1]):
+		    d = bytes.fromhex(line.strip())
+		    count, uptime, secs, nsecs = struct.unpack_from('>HIII', d, 2)
+		    if uptime != (secs * 1000 + nsecs // 10**6 - boot) % 2**32:
+		        print('bad-header', uptime)
+		    for i in range(count):
+		        r = d[24 + 48 * i: 72 + 48 * i]
+		        pk, _, first, last = struct.unpack_from('>IIII', r, 16)
+		        print(pk, first, last)
+	PY
+}
+# want PACKETS START_MS STOP_MS: the line v5_times prints for that record.
+want() { echo "$1 $((($2 - BOOT_MS) & 0xffffffff)) $((($3 - BOOT_MS) & 0xffffffff))"; }
+for c in wrap-start step-back; do
+	receiver_start
+	conf "$PORT"
+	replay "$c"
+	wait "$RECEIVER"
+	[ "$RC" -eq 0 ] && ok || bad "$c: exit $RC: $OUT"
+	v5_times >"$TMP/$c.times"
+	grep -q bad-header "$TMP/$c.times" && bad "$c: a header sysUptime is not the export time's: $(cat "$TMP/$c.times")" || ok
+done
+w=$(want 7 $((T0_MS - 8 * DAY_MS)) $((T0_MS - 1000)))
+grep -qx "$w" "$TMP/wrap-start.times" && ok || bad "wrap-start: no v5 record '$w' in: $(cat "$TMP/wrap-start.times")"
+[ "$(cut -d' ' -f2 <<<"$w")" -gt $((1 << 31)) ] && ok || bad "wrap-start: First $w did not wrap"
+w=$(want 11 $((T0_MS - 10000)) $((T0_MS - 1000)))
+grep -qx "$w" "$TMP/step-back.times" && ok || bad "step-back: no v5 record '$w' in: $(cat "$TMP/step-back.times")"
+w=$(want 13 $((T0_MS - 30 * DAY_MS - 10000)) $((T0_MS - 30 * DAY_MS - 1000)))
+grep -qx "$w" "$TMP/step-back.times" && ok || bad "step-back: no v5 record '$w' in: $(cat "$TMP/step-back.times")"
+
 # Damaged files: a clear error naming the file offset, exit 1.
 expect_error empty "empty.pcap: empty file"
 expect_error cut-header "cut-header.pcap: offset 324: record header cut short \(7 of 16 bytes\)"

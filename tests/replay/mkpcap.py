@@ -11,6 +11,8 @@ import sys
 
 CTA_COUNTERS_ORIG, CTA_COUNTERS_REPLY = 9, 10
 CTA_COUNTERS_PACKETS, CTA_COUNTERS_BYTES = 1, 2
+CTA_TIMESTAMP, CTA_TIMESTAMP_START, CTA_TIMESTAMP_STOP = 20, 1, 2
+DAY = 86400 * 10**9
 NLA_F_NESTED = 0x8000
 T0 = 1764590400 * 10**9  # 2025-12-01 12:00 UTC
 
@@ -43,6 +45,24 @@ def set_counters(msg, packets, nbytes):
     return bytes(b)
 
 
+def set_times(msg, start_ns, stop_ns):
+    """msg with the kernel's start and stop timestamps replaced."""
+    b = bytearray(msg)
+    off = 20
+    while off + 4 <= len(b):
+        alen, atype = struct.unpack_from('<HH', b, off)
+        if atype & ~NLA_F_NESTED == CTA_TIMESTAMP:
+            inner = off + 4
+            while inner < off + alen:
+                ilen, itype = struct.unpack_from('<HH', b, inner)
+                if itype in (CTA_TIMESTAMP_START, CTA_TIMESTAMP_STOP):
+                    value = start_ns if itype == CTA_TIMESTAMP_START else stop_ns
+                    struct.pack_into('>Q', b, inner + 4, value)
+                inner += (ilen + 3) & ~3
+        off += (alen + 3) & ~3
+    return bytes(b)
+
+
 def main():
     data, out = sys.argv[1], sys.argv[2]
     destroy = open(f'{data}/ct-destroy-tcp4.bin', 'rb').read()
@@ -62,6 +82,17 @@ def main():
         'cut-packet': file_header() + record(T0, small)[:40],
         # two good records
         'good': file_header() + record(T0, small) + record(T0 + 10**6, nat),
+        # a connection that started 8 days before the first packet: the
+        # replay's uptime origin is a week before it, so v5 First is
+        # negative, sent modulo 2^32 (7 packets: the record to check)
+        'wrap-start': file_header() + record(
+            T0, set_times(set_counters(destroy, 7, 700), T0 - 8 * DAY, T0 - 10**9)),
+        # the recording's clock steps back 30 days between two DESTROYs (11
+        # and 13 packets), each ending just before it is read
+        'step-back': file_header()
+        + record(T0, set_times(set_counters(destroy, 11, 1100), T0 - 10 * 10**9, T0 - 10**9))
+        + record(T0 - 30 * DAY, set_times(set_counters(destroy, 13, 1300),
+                                          T0 - 30 * DAY - 10 * 10**9, T0 - 30 * DAY - 10**9)),
     }
     for name, content in cases.items():
         with open(f'{out}/{name}.pcap', 'wb') as f:
