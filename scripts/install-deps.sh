@@ -9,7 +9,7 @@ PACKAGES=(
 	# the kernel side: namespaces, NAT, conntrack
 	iproute2 nftables conntrack util-linux
 	# collectors and decoders
-	nfdump tshark
+	nfdump tshark jq
 	# the Debian package and the systemd unit check
 	debhelper systemd
 	# traffic for the lab

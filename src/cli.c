@@ -546,8 +546,9 @@ int cli_check(const char *path)
 	int rc = 0;
 
 	if (load(path, &cfg, false) == 0 && check_user(path, &cfg) == 0) {
-		printf("%s: configuration OK (%zu collector(s), ttl %u s)\n", path, cfg.ncollectors,
-		       cfg.ttl);
+		printf("%s: configuration OK (%zu collector(s), ttl %u s%s%s)\n", path,
+		       cfg.ncollectors, cfg.ttl, cfg.natlog.enabled ? ", NAT log " : "",
+		       cfg.natlog.enabled ? cfg.natlog.file.path : "");
 	} else {
 		rc = 1;
 		locations(path, &cfg);
@@ -662,12 +663,14 @@ static bool is_dir(const char *path)
 static void warn_unwritable(const struct nf_config *cfg)
 {
 	static const char *const dirs[] = {"/run/nfflowd/", "/var/log/nfflowd/"};
-	const char *paths[2 + CONFIG_MAX_COPIES] = {cfg->pidfile, cfg->control};
+	const char *paths[2 + CONFIG_MAX_COPIES + 1] = {cfg->pidfile, cfg->control};
 	size_t n = 2;
 
 	for (size_t i = 0; i < cfg->ncopies; i++)
 		if (cfg->copies[i].kind == COPY_FILE)
 			paths[n++] = cfg->copies[i].path;
+	if (cfg->natlog.enabled)
+		paths[n++] = cfg->natlog.file.path;
 	for (size_t i = 0; i < n; i++) {
 		if (strncmp(paths[i], dirs[0], strlen(dirs[0])) == 0 ||
 		    strncmp(paths[i], dirs[1], strlen(dirs[1])) == 0)

@@ -1,6 +1,7 @@
 /* collector: one destination of records, driven through a table of
  * operations per kind: NetFlow v5 (collector_v5.c), NetFlow v9 and IPFIX
- * (collector_ipfix.c), and the local copies (collector_copies.c). The output
+ * (collector_ipfix.c), the local copies (collector_copies.c) and the NAT
+ * log (collector_natlog.c). The output
  * module fans every connection out to its collectors through these
  * operations and never asks which kind a collector is; a kind's state lives
  * in its own module, behind the impl pointer. */
@@ -27,7 +28,7 @@ struct collector_env {
 	uint64_t boot_ms;		     /* Unix epoch ms at which v5 and v9 sysUptime was 0 */
 	bool foreground;		     /* the screen copy exists only in the foreground */
 	const struct exporter_sink *capture; /* NULL, or where datagrams go instead */
-	const struct copies_fds *fds;	     /* NULL, or files opened for the file copies */
+	const struct copies_fds *fds; /* NULL, or files opened for the file copies and NAT log */
 };
 
 struct collector;
@@ -35,11 +36,12 @@ struct collector;
 /* The operations of one kind. Optional ones are NULL where a kind has no
  * use for them; the output module then does not call them. */
 struct collector_ops {
-	const char *kind; /* "v5", "v9", "ipfix", "copies": for messages */
+	const char *kind; /* "v5", "v9", "ipfix", "copies", "natlog": for messages */
 	int version;	  /* the <collector> version it serves; 0: not a collector block */
 
-	/* Open c for conf (NULL for the copies). Returns 0; 1 when there is
-	 * nothing to open (every copy is off: the output leaves c out); or -1
+	/* Open c for conf (NULL for the copies and the NAT log). Returns 0; 1
+	 * when there is nothing to open (every copy is off, no <natlog>: the
+	 * output leaves c out); or -1
 	 * with a message in err and nothing left open. */
 	int (*open)(struct collector *c, const struct collector_conf *conf,
 		    const struct collector_env *env, char *err, size_t errlen);
@@ -95,6 +97,7 @@ extern const struct collector_ops collector_v5_ops;
 extern const struct collector_ops collector_v9_ops;
 extern const struct collector_ops collector_ipfix_ops;
 extern const struct collector_ops collector_copies_ops;
+extern const struct collector_ops collector_natlog_ops;
 
 /* v5 records waiting to leave together: the kinds that take triplets. */
 struct collector_batch {

@@ -61,6 +61,17 @@ struct copy_conf {
 	size_t queue_size;		/* syslog: bytes queued while the daemon is slow */
 };
 
+/* <natlog>: the NAT log for retention, one line per NAT session end or
+ * interim record (natlog.h). */
+enum natlog_format { NATLOG_JSON, NATLOG_TEXT };
+
+struct natlog_conf {
+	bool enabled;	       /* a <natlog> block was given */
+	struct copy_conf file; /* file: written as a file copy (named "natlog", append) */
+	int format;	       /* format: enum natlog_format */
+	bool all;	       /* all: connections without NAT too */
+};
+
 struct nf_config {
 	struct collector_conf collectors[CONFIG_MAX_COLLECTORS];
 	size_t ncollectors;
@@ -80,6 +91,7 @@ struct nf_config {
 	unsigned max_connections;      /* max_connections: most entries the tracker stores */
 	int log_facility;	       /* log_facility: operational messages */
 	struct filter filter;	       /* <filter>: which connections are exported */
+	struct natlog_conf natlog;     /* <natlog> */
 	char user[CONFIG_NAME_MAX];    /* user: whom to run as after start */
 	char pidfile[CONFIG_PATH_MAX]; /* pidfile */
 	char control[CONFIG_SOCKET_MAX]; /* control_socket: for check and reload */
@@ -106,6 +118,7 @@ enum config_block {
 	CONFIG_BLOCK_SCREEN,	  /* a dispatcher of class Log::Dispatch::Screen: copy_conf */
 	CONFIG_BLOCK_SYSLOG,	  /* ... Log::Dispatch::Syslog */
 	CONFIG_BLOCK_FILE,	  /* ... Log::Dispatch::File */
+	CONFIG_BLOCK_NATLOG,	  /* <natlog>: struct natlog_conf */
 	CONFIG_BLOCK_COUNT
 };
 
@@ -189,7 +202,8 @@ void config_defaults(struct nf_config *c);
 
 /* Apply a parsed tree on top of c (which holds defaults). Returns 0, or -1 with
  * "file:line: message" in err. Keys that are accepted but no longer used warn
- * through warn (may be NULL). At least one collector must result. On error c
+ * through warn (may be NULL). At least one collector or a <natlog> must
+ * result. On error c
  * is left unchanged. */
 int config_from_tree(const struct cfg_node *root, struct nf_config *c, char *err, size_t errlen,
 		     config_warn_fn warn, void *ctx);

@@ -38,7 +38,8 @@ int output_open(struct output *o, const struct collector_env *env, char *err, si
 			goto fail;
 	}
 	o->nnet = o->ncol;
-	if (open_one(o, &collector_copies_ops, NULL, env, err, errlen) == 0)
+	if (open_one(o, &collector_copies_ops, NULL, env, err, errlen) == 0 &&
+	    open_one(o, &collector_natlog_ops, NULL, env, err, errlen) == 0)
 		return 0;
 fail:
 	output_close(o);

@@ -1,7 +1,7 @@
 /* output: everything that leaves nfflowd for a finished connection or a new
  * NAT mapping, fanned out to the collectors (collector.h) that the
- * configuration opens: one per <collector> or <flow_send>, and one for the
- * local copies. Here the v5 triplets are made ready once for the kinds that
+ * configuration opens: one per <collector> or <flow_send>, one for the
+ * local copies and one for the NAT log. Here the v5 triplets are made ready once for the kinds that
  * take them (IPv4, TCP/UDP/ICMP, split so that no counter is truncated);
  * what each kind then does is its own module's business. */
 #ifndef NFFLOWD_OUTPUT_H
@@ -22,7 +22,7 @@
  * 2^32-1 and the record is counted as capped. */
 #define OUTPUT_SPLIT_MAX 1024
 
-#define OUTPUT_MAX_POLLFDS (CONFIG_MAX_COLLECTORS + CONFIG_MAX_COPIES)
+#define OUTPUT_MAX_POLLFDS (CONFIG_MAX_COLLECTORS + CONFIG_MAX_COPIES + 1)
 
 struct output_stats {
 	uint64_t v5_skipped_family; /* connections v5 cannot carry: IPv6 */
@@ -33,7 +33,8 @@ struct output_stats {
 };
 
 struct output {
-	struct collector col[CONFIG_MAX_COLLECTORS + 1]; /* the configured ones, then the copies */
+	struct collector
+	    col[CONFIG_MAX_COLLECTORS + 2]; /* the configured ones, the copies, the NAT log */
 	size_t ncol;
 	size_t nnet;	 /* of which network collectors: the first nnet */
 	bool triplets;	 /* a collector takes v5 triplets */

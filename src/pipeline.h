@@ -21,7 +21,7 @@
 #include "timeunit.h"
 #include "tracker.h"
 
-#define PIPELINE_MAX_POLLFDS (CONFIG_MAX_COLLECTORS + CONFIG_MAX_COPIES)
+#define PIPELINE_MAX_POLLFDS (CONFIG_MAX_COLLECTORS + CONFIG_MAX_COPIES + 1)
 
 /* Reads both clocks into *now. */
 typedef void (*pipeline_clock_fn)(void *ctx, struct nf_now *now);

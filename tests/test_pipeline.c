@@ -25,6 +25,7 @@
 #include "cfgfile.h"
 #include "config.h"
 #include "ctmsg.h"
+#include "natlog.h"
 #include "pcapnl.h"
 #include "pipeline.h"
 
@@ -1652,6 +1653,66 @@ static void test_interim(void)
 	h_close(&h);
 }
 
+/* 4a'. The NAT log (format text) gets the same records as the collectors:
+ * a line per interim record and per end, counters of each record's period;
+ * nothing for a connection without NAT unless all yes. */
+static void test_natlog(void)
+{
+	static const struct delta d[] = {
+	    {&c_long, 100, 10000, 50, 5000, AT(0), AT(60000), END_ACTIVE},
+	    {&c_mid, 6, 600, 6, 600, AT(40000), AT(100000), END_ACTIVE},
+	    {&c_long, 200, 20000, 70, 7000, AT(60000), AT(140000), END_ACTIVE},
+	    {&c_long, 10, 1000, 5, 500, AT(140000), AT(149000), END_OF_FLOW},
+	    {&c_mid, 3, 300, 3, 300, AT(100000), AT(145000), END_IDLE},
+	};
+	char path[] = "/tmp/nfflowd-natlog-XXXXXX", top[256], got[4096], want[4096] = "";
+	int fd = mkstemp(path);
+	struct harness h;
+
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	close(fd);
+	snprintf(top, sizeof top, "<natlog>\nfile %s\nformat text\n</natlog>\n", path);
+	struct setup s = {.kernel_ts = true,
+			  .active_timeout = 60,
+			  .v9_keys = "nat_events no\n",
+			  .ipfix_keys = "nat_events no\n",
+			  .top = top};
+	if (!h_open(&h, &s, AT(0))) {
+		CHECK(0);
+		unlink(path);
+		return;
+	}
+	interim_traffic(&h);
+	/* a connection without NAT: left out */
+	send_at(&h, AT(152000), &c_ev_nonat, K_DESTROY, 0);
+	h_flush(&h, AT(153000));
+	for (size_t i = 0; i < 5; i++) {
+		const struct conn *c = d[i].c;
+		char a[NATLOG_TIME_LEN + 1], b[NATLOG_TIME_LEN + 1];
+		size_t at = strlen(want);
+		natlog_time(a, d[i].first);
+		natlog_time(b, d[i].last);
+		snprintf(want + at, sizeof want - at,
+			 "%s %s %s %s %s %u %s %u %s %u %s %u %" PRIu64 " %" PRIu64 " %" PRIu64
+			 " %" PRIu64 " 0\n",
+			 d[i].reason == END_ACTIVE ? "interim" : "end", a, b,
+			 c->proto == IPPROTO_TCP ? "tcp" : "udp", c->o.src, c->o.sport, c->o.dst,
+			 c->o.dport, c->r.dst, c->r.dport, c->r.src, c->r.sport, d[i].opk, d[i].ob,
+			 d[i].rpk, d[i].rb);
+	}
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(got, 1, sizeof got - 1, f) : 0;
+	got[n] = '\0';
+	if (f)
+		fclose(f);
+	CHECK_STR(got, want);
+	CHECK(stats_are(&h, "copy natlog:", "lines 5 dropped 0 waiting 0"));
+	h_close(&h);
+	unlink(path);
+}
+
 /* 4b. With nat_events all, a connection with interim records gets one
  * delete event, after its last record; its interim records (flowEndReason
  * 2) say natEvent 0: the session is still open. c_mid's NEW gives a create
@@ -2696,6 +2757,7 @@ int main(void)
 	test_nat_events_all();
 	test_zone_vrf();
 	test_interim();
+	test_natlog();
 	test_interim_nat_all();
 	test_mtu(false);
 	test_mtu(true);
