@@ -6,6 +6,7 @@ set -euo pipefail
 PACKAGES=(
 	# build
 	build-essential cmake pkg-config libmnl-dev libnetfilter-conntrack-dev libcap-ng-dev
+	libnftables-dev libjansson-dev
 	# the kernel side: namespaces, NAT, conntrack
 	iproute2 nftables conntrack util-linux
 	# collectors and decoders

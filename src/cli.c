@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "offload.h"
 #include "control.h"
 #include "copies.h"
 #include "daemon.h"
@@ -491,6 +492,13 @@ static const char *setting(int v)
 	return v == 1 ? "1" : v == 0 ? "0 (off)" : v == 2 ? "2 (only with a listener)" : "unknown";
 }
 
+/* offload_say_fn: check prints what it finds about flow offload. */
+static void offload_print(void *ctx, bool warning, const char *msg)
+{
+	(void)ctx;
+	printf("%s%s\n", warning ? "warning: " : "", msg);
+}
+
 static void report_kernel(void)
 {
 	struct kernel_settings k;
@@ -498,6 +506,7 @@ static void report_kernel(void)
 	kernel_read(&k);
 	printf("kernel: nf_conntrack_acct=%s nf_conntrack_timestamp=%s nf_conntrack_events=%s\n",
 	       setting(k.acct), setting(k.timestamp), setting(k.events));
+	offload_check(offload_print, NULL, true);
 }
 
 static void report_daemon(const char *path, const struct nf_config *cfg)

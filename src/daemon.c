@@ -23,6 +23,7 @@
 #include "kernel.h"
 #include "log.h"
 #include "nlsock.h"
+#include "offload.h"
 #include "pcapnl.h"
 #include "pidfile.h"
 #include "pipeline.h"
@@ -510,11 +511,22 @@ static int open_pipeline(struct daemon *d, struct nf_config *cfg, char *err, siz
 	return d->pl ? 0 : -1;
 }
 
+/* offload_say_fn: flow offload warnings at start go to the log. */
+static void offload_log(void *ctx, bool warning, const char *msg)
+{
+	(void)ctx;
+	if (warning)
+		log_warnx("WARNING: %s", msg);
+	else
+		log_info("%s", msg);
+}
+
 /* Sockets, files and sysctls that need root, in that order. */
 static int open_privileged(struct daemon *d, struct nf_config *cfg, uid_t uid, gid_t gid, char *err,
 			   size_t errlen)
 {
 	kernel_setup(cfg->sysctl_setup, &d->ks);
+	offload_check(offload_log, NULL, false);
 	d->ev = nlsock_open_events(cfg->rcvbuf, cfg->netlink_reliable, &d->rcvbuf);
 	if (!d->ev) {
 		snprintf(err, errlen,
