@@ -47,14 +47,17 @@
 #define IPFIX_TEMPLATE_IPV6	257
 #define IPFIX_TEMPLATE_NAT_IPV4 258
 #define IPFIX_TEMPLATE_NAT_IPV6 259
+#define IPFIX_TEMPLATE_BLOCK	260 /* port block events (RFC 8158 §4.1.5), IPv4 */
 
 /* natEvent values (IE 230, IANA "NAT Event Type"). */
-#define IPFIX_NAT_CREATE	1 /* older exporters: create event */
-#define IPFIX_NAT_DELETE	2 /* older exporters: delete event */
-#define IPFIX_NAT44_SESSION_ADD 4 /* NAT44 session create (RFC 8158) */
-#define IPFIX_NAT44_SESSION_DEL 5 /* NAT44 session delete (RFC 8158) */
-#define IPFIX_NAT64_SESSION_ADD 6 /* NAT64 session create (RFC 8158) */
-#define IPFIX_NAT64_SESSION_DEL 7 /* NAT64 session delete (RFC 8158) */
+#define IPFIX_NAT_CREATE	1  /* older exporters: create event */
+#define IPFIX_NAT_DELETE	2  /* older exporters: delete event */
+#define IPFIX_NAT44_SESSION_ADD 4  /* NAT44 session create (RFC 8158) */
+#define IPFIX_NAT44_SESSION_DEL 5  /* NAT44 session delete (RFC 8158) */
+#define IPFIX_NAT64_SESSION_ADD 6  /* NAT64 session create (RFC 8158) */
+#define IPFIX_NAT64_SESSION_DEL 7  /* NAT64 session delete (RFC 8158) */
+#define IPFIX_NAT_BLOCK_ALLOC	16 /* port block allocation (RFC 8158) */
+#define IPFIX_NAT_BLOCK_FREE	17 /* port block de-allocation (RFC 8158) */
 
 /* flowEndReason values (IE 136, IANA). */
 #define IPFIX_END_IDLE	   1 /* idle timeout */
@@ -72,7 +75,10 @@ uint8_t ipfix_end_reason(const struct ct_event *ev);
 enum ipfix_kind {
 	IPFIX_FLOW,	 /* a flow record: templates 256 and 257 */
 	IPFIX_NAT_EVENT, /* a NAT event (RFC 8158): templates 258 and 259 */
+	IPFIX_BLOCK,	 /* a port block event (RFC 8158): template 260 */
 };
+
+struct portblock;
 
 /* One record to export (AF_INET or AF_INET6). The reply tuple, counters
  * and id of ev are used when ev->have says they are present; without them
@@ -80,12 +86,13 @@ enum ipfix_kind {
  * ev->orig_zone, egressVRFID ev->reply_zone. */
 struct ipfix_rec {
 	const struct ct_event *ev;
-	uint64_t first_ms;  /* flowStartMilliseconds: Unix epoch ms (flows only) */
-	uint64_t last_ms;   /* flowEndMilliseconds and observationTimeMilliseconds:
-			     * Unix epoch ms (a NAT event: the event's time) */
-	uint8_t end_reason; /* flowEndReason, IPFIX_END_* (0: none; flows only) */
-	uint8_t nat_event;  /* natEvent, IPFIX_NAT* (0: none) */
-	uint8_t kind;	    /* enum ipfix_kind */
+	uint64_t first_ms;	       /* flowStartMilliseconds: Unix epoch ms (flows only) */
+	uint64_t last_ms;	       /* flowEndMilliseconds and observationTimeMilliseconds:
+					* Unix epoch ms (a NAT event: the event's time) */
+	uint8_t end_reason;	       /* flowEndReason, IPFIX_END_* (0: none; flows only) */
+	uint8_t nat_event;	       /* natEvent, IPFIX_NAT* (0: none) */
+	uint8_t kind;		       /* enum ipfix_kind */
+	const struct portblock *block; /* IPFIX_BLOCK: the block (ev unused, may be NULL) */
 };
 
 /* Exporter state for one collector. Read the fields; change them only
@@ -101,6 +108,7 @@ struct ipfix_state {
 	uint64_t tmpl_ns;      /* export time of the last message with templates */
 	unsigned since_tmpl;   /* messages with data records since, and including, that one */
 	bool tmpl_forced;      /* templates go into the next message */
+	bool blocks;	       /* the port block template is sent too (ipfix_enable_blocks) */
 };
 
 /* Set up s for version IPFIX_V9 or IPFIX_V10 with the given Source ID /
@@ -110,6 +118,11 @@ struct ipfix_state {
  * message. Returns 0, or -1 (s unchanged) for a bad version or max_len. */
 int ipfix_init(struct ipfix_state *s, int version, uint32_t domain, size_t max_len,
 	       unsigned refresh_s, unsigned refresh_pkts);
+
+/* Send the port block template (260) with the others from now on, and
+ * make it due in the next message; without it, IPFIX_BLOCK records are
+ * skipped. */
+void ipfix_enable_blocks(struct ipfix_state *s);
 
 /* fresh replaces old for the same collector (a reload): it continues old's
  * sequence numbers. */

@@ -101,3 +101,25 @@ size_t natlog_format_conn(char *buf, size_t len, int fmt, const struct ct_event 
 			     ev->orig_zone);
 	return n < 0 || (size_t)n >= len ? 0 : (size_t)n;
 }
+
+size_t natlog_format_block(char *buf, size_t len, int fmt, const struct portblock *b, bool alloc,
+			   uint64_t t_ms)
+{
+	char t[NATLOG_TIME_LEN + 1], src[INET_ADDRSTRLEN], xsrc[INET_ADDRSTRLEN];
+	const char *event = alloc ? "block-alloc" : "block-free";
+	int n;
+
+	natlog_time(t, t_ms);
+	addr(src, AF_INET, b->src);
+	addr(xsrc, AF_INET, b->xsrc);
+	if (fmt == NATLOG_TEXT)
+		n = snprintf(buf, len, "%s %s %s %s %u %u %u %u", event, t, src, xsrc, b->start,
+			     b->end, PORTBLOCK_STEP, (unsigned)b->end - b->start + 1u);
+	else
+		n = snprintf(buf, len,
+			     "{\"event\":\"%s\",\"time\":\"%s\",\"src\":\"%s\",\"xsrc\":\"%s\","
+			     "\"port_start\":%u,\"port_end\":%u,\"step\":%u,\"ports\":%u}",
+			     event, t, src, xsrc, b->start, b->end, PORTBLOCK_STEP,
+			     (unsigned)b->end - b->start + 1u);
+	return n < 0 || (size_t)n >= len ? 0 : (size_t)n;
+}

@@ -27,6 +27,7 @@
 
 #include "config.h"
 #include "ctmsg.h"
+#include "portblock.h"
 
 #define NATLOG_LINE_MAX 512 /* the longest line (two IPv6 tuples, 20-digit counters) */
 #define NATLOG_TIME_LEN 24  /* "YYYY-MM-DDThh:mm:ss.mmmZ" */
@@ -45,5 +46,14 @@ void natlog_time(char *buf, uint64_t ms);
  * counters. Returns the length, or 0 if it does not fit in len bytes. */
 size_t natlog_format_conn(char *buf, size_t len, int fmt, const struct ct_event *ev,
 			  uint64_t first_ms, uint64_t last_ms, bool interim);
+
+/* The line (no newline) of a port block allocated (alloc) or freed at
+ * Unix ms t_ms, in format fmt. Fields, in this order: event
+ * ("block-alloc" or "block-free"), time (as start and end above), src (the
+ * private address), xsrc (the public one), port_start, port_end, step
+ * (always 1), ports (port_end - port_start + 1). Returns the length, or 0
+ * if it does not fit in len bytes. */
+size_t natlog_format_block(char *buf, size_t len, int fmt, const struct portblock *b, bool alloc,
+			   uint64_t t_ms);
 
 #endif
