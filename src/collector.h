@@ -21,6 +21,8 @@
 #include "timeunit.h"
 
 struct copies_fds;
+struct portblock;
+struct portblock_set;
 
 /* What every collector is opened with. */
 struct collector_env {
@@ -29,6 +31,7 @@ struct collector_env {
 	bool foreground;		     /* the screen copy exists only in the foreground */
 	const struct exporter_sink *capture; /* NULL, or where datagrams go instead */
 	const struct copies_fds *fds; /* NULL, or files opened for the file copies and NAT log */
+	const struct portblock_set *blocks; /* NULL, or the port blocks in force (outlives c) */
 };
 
 struct collector;
@@ -56,6 +59,10 @@ struct collector_ops {
 	 * returns true if c took it. */
 	bool (*nat_create)(struct collector *c, const struct ct_event *ev, uint64_t t_ms,
 			   const struct nf_now *t);
+	/* Optional: a port block allocated (alloc) or freed at Unix ms t_ms
+	 * (RFC 8158 natEvent 16/17). */
+	void (*port_block)(struct collector *c, const struct portblock *b, bool alloc,
+			   uint64_t t_ms, const struct nf_now *t);
 	/* Optional: true if c wants NAT create events. */
 	bool (*wants_nat_create)(const struct collector *c);
 	/* Encode and send everything pending. */
@@ -141,6 +148,10 @@ size_t collector_udp_pollfds(const struct collector *c, struct pollfd *pfd);
 int collector_udp_local(const struct collector *c, struct sockaddr_storage *ss);
 bool collector_udp_same(const struct collector *fresh, const struct collector *old);
 size_t collector_udp_format_stats(const struct collector *c, char *buf, size_t len);
+
+/* True if env's port blocks say that ev was translated inside its own
+ * host's block (false without blocks). */
+bool collector_inside_block(const struct collector_env *env, const struct ct_event *ev);
 
 /* The operations for a <collector> of the given version, or NULL. */
 const struct collector_ops *collector_ops_for(int version);

@@ -13,6 +13,7 @@
 
 struct nlg {
 	const struct natlog_conf *conf;
+	struct collector_env env;
 	struct copies out; /* one file copy */
 };
 
@@ -36,6 +37,7 @@ static int nlg_open(struct collector *c, const struct collector_conf *conf,
 		return -1;
 	}
 	p->conf = nc;
+	p->env = *env;
 	if (copies_open_one(&p->out, &nc->file, env->fds, err, errlen) != 0) {
 		free(p);
 		return -1;
@@ -53,8 +55,22 @@ static void nlg_conn(struct collector *c, const struct ct_event *ev, const struc
 
 	if (!natlog_wants(p->conf, ev))
 		return;
+	if (p->conf->nat_sessions == CONFIG_NAT_SESSIONS_OUTSIDE_BLOCKS &&
+	    collector_inside_block(&p->env, ev))
+		return; /* the block's lines say it */
 	len = natlog_format_conn(line, sizeof line, p->conf->format, ev, rec->first_ms,
 				 rec->last_ms, interim);
+	if (len)
+		copies_write(&p->out, line, len, t->real_ns);
+}
+
+static void nlg_port_block(struct collector *c, const struct portblock *b, bool alloc,
+			   uint64_t t_ms, const struct nf_now *t)
+{
+	struct nlg *p = nlg_of(c);
+	char line[NATLOG_LINE_MAX];
+	size_t len = natlog_format_block(line, sizeof line, p->conf->format, b, alloc, t_ms);
+
 	if (len)
 		copies_write(&p->out, line, len, t->real_ns);
 }
@@ -113,6 +129,7 @@ const struct collector_ops collector_natlog_ops = {
     .version = 0,
     .open = nlg_open,
     .conn = nlg_conn,
+    .port_block = nlg_port_block,
     .flush = nlg_flush,
     .tick = nlg_tick,
     .push = nlg_flush,

@@ -71,6 +71,11 @@ static const struct config_name nat_events[] = {{"no", CONFIG_NAT_EVENTS_NO},
 						{"1", CONFIG_NAT_EVENTS_CREATE},
 						{NULL, 0}};
 
+static const struct config_name nat_sessions[] = {
+    {"all", CONFIG_NAT_SESSIONS_ALL},
+    {"outside-blocks", CONFIG_NAT_SESSIONS_OUTSIDE_BLOCKS},
+    {NULL, 0}};
+
 static const struct config_name natlog_formats[] = {
     {"json", NATLOG_JSON}, {"text", NATLOG_TEXT}, {NULL, 0}};
 
@@ -247,6 +252,8 @@ static const struct config_key keys[] = {
      .names = nat_events, .def = "create"},
     {KEY("nat_event_codes", COLLECTOR, ENUM, ONCE | TEMPLATES | NOCASE), COL(legacy_nat_events),
      .names = nat_codes, .def = "iana"},
+    {KEY("nat_sessions", COLLECTOR, ENUM, ONCE | TEMPLATES), COL(nat_sessions),
+     .names = nat_sessions, .def = "all"},
 
     /* <filter>: each key any number of times. */
     {KEY("address", FILTER, NETWORK, REPEATABLE), FLTS(any)},
@@ -263,6 +270,8 @@ static const struct config_key keys[] = {
     {KEY("file", NATLOG, PATH, ONCE | REQUIRED), NL(file.path)},
     {KEY("format", NATLOG, ENUM, ONCE), NL(format), .names = natlog_formats, .def = "json"},
     {KEY("all", NATLOG, BOOL, ONCE), NL(all), .def = "no"},
+    {KEY("nat_sessions", NATLOG, ENUM, ONCE), NL(nat_sessions), .names = nat_sessions,
+     .def = "all"},
 
     /* The original's helper programs: checked, then ignored. */
     {KEY("progname", CONNTRACK | FLOW_IMPORT, TEXT, REPEATABLE | IGNORED)},

@@ -33,6 +33,7 @@ struct collector_conf {
 	uint32_t domain;		/* 9: Source ID; 10: Observation Domain ID */
 	uint8_t nat_events;		/* 9, 10: which NAT events, CONFIG_NAT_EVENTS_* */
 	bool legacy_nat_events;		/* natEvent 1/2 instead of IANA's 4/5 */
+	uint8_t nat_sessions;		/* 9, 10: CONFIG_NAT_SESSIONS_* */
 	unsigned line;			/* where it was configured, for messages */
 };
 
@@ -41,6 +42,13 @@ enum config_nat_events {
 	CONFIG_NAT_EVENTS_NO,	  /* none */
 	CONFIG_NAT_EVENTS_CREATE, /* session create, at NEW (yes) */
 	CONFIG_NAT_EVENTS_ALL,	  /* session create at NEW and delete at the end */
+};
+
+/* nat_sessions: the per-session NAT events (and NAT log lines) of
+ * connections translated inside their own host's port block. */
+enum config_nat_sessions {
+	CONFIG_NAT_SESSIONS_ALL,	    /* all of them */
+	CONFIG_NAT_SESSIONS_OUTSIDE_BLOCKS, /* only those outside their block */
 };
 
 /* A local copy of every record: one of the original's Log::Dispatch
@@ -70,6 +78,7 @@ struct natlog_conf {
 	struct copy_conf file; /* file: written as a file copy (named "natlog", append) */
 	int format;	       /* format: enum natlog_format */
 	bool all;	       /* all: connections without NAT too */
+	int nat_sessions;      /* nat_sessions: enum config_nat_sessions */
 };
 
 struct nf_config {

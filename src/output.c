@@ -159,6 +159,15 @@ void output_nat_create(struct output *o, const struct ct_event *ev, uint64_t t_m
 	o->st.nat_creates += taken;
 }
 
+void output_port_block(struct output *o, const struct portblock *b, bool alloc, uint64_t t_ms,
+		       const struct nf_now *t)
+{
+	o->st.block_events++;
+	for (size_t i = 0; i < o->ncol; i++)
+		if (o->col[i].ops->port_block)
+			o->col[i].ops->port_block(&o->col[i], b, alloc, t_ms, t);
+}
+
 void output_flush(struct output *o, const struct nf_now *t)
 {
 	for (size_t i = 0; i < o->ncol; i++)
@@ -215,9 +224,9 @@ size_t output_format_stats(const struct output *o, char *buf, size_t len)
 	int w = snprintf(buf, len,
 			 "skipped: ipv6-for-v5 %" PRIu64 " other-protocol-for-v5 %" PRIu64
 			 " split-records %" PRIu64 " nat-create-events %" PRIu64
-			 " split-capped %" PRIu64 "\n",
+			 " split-capped %" PRIu64 " port-block-events %" PRIu64 "\n",
 			 o->st.v5_skipped_family, o->st.v5_skipped_proto, o->st.records_split,
-			 o->st.nat_creates, o->st.split_capped);
+			 o->st.nat_creates, o->st.split_capped, o->st.block_events);
 	size_t n = w < 0 ? 0 : (size_t)w;
 
 	for (size_t i = 0; i < o->ncol && n + 1 < len; i++)

@@ -30,6 +30,7 @@ struct output_stats {
 	uint64_t records_split;	    /* extra v5 records from counters above 2^32-1 */
 	uint64_t split_capped;	    /* records whose counters exceed OUTPUT_SPLIT_MAX parts */
 	uint64_t nat_creates;	    /* NAT create events queued */
+	uint64_t block_events;	    /* port block allocations and de-allocations */
 };
 
 struct output {
@@ -72,6 +73,11 @@ bool output_wants_nat_create(const struct output *o);
 /* A new connection (conntrack NEW) at Unix epoch ms t_ms: a NAT create event
  * for the collectors that want them, if NAT changed it. */
 void output_nat_create(struct output *o, const struct ct_event *ev, uint64_t t_ms,
+		       const struct nf_now *t);
+
+/* A port block allocated (alloc) or freed at Unix ms t_ms, for the
+ * collectors that take port block events. */
+void output_port_block(struct output *o, const struct portblock *b, bool alloc, uint64_t t_ms,
 		       const struct nf_now *t);
 
 /* Send everything pending now. */

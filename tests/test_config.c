@@ -1032,7 +1032,7 @@ static void test_walker_versions(void)
 		}
 		refused++;
 	}
-	CHECK_EQ_U64(refused, 5);
+	CHECK_EQ_U64(refused, 6);
 	/* the version decides even when it comes last */
 	CHECK_STR(error_of("<collector a>\n template_refresh 5\n address 192.0.2.9\n version 5\n"
 			   "</collector>\n"),
