@@ -228,6 +228,35 @@ static void test_natlog_fds(void)
 	unlink(c.natlog.file.path);
 }
 
+/* A full disk: the NAT log's lines are dropped, counted and reported;
+ * nothing blocks (the file copy writer behind it, on /dev/full). */
+static void test_natlog_disk_full(void)
+{
+	static struct nf_config c;
+	struct copies cp = {.n = 0};
+	struct copies_fds fds = {.n = 1};
+	char stats[256];
+
+	config_defaults(&c);
+	c.natlog.enabled = true;
+	c.natlog.file = c.copies[1];
+	c.natlog.file.kind = COPY_FILE;
+	snprintf(c.natlog.file.name, sizeof c.natlog.file.name, "natlog");
+	snprintf(c.natlog.file.path, sizeof c.natlog.file.path, "/dev/full");
+	fds.f[0].path = c.natlog.file.path;
+	fds.f[0].fd = open("/dev/full", O_WRONLY | O_CLOEXEC);
+	if (fds.f[0].fd < 0)
+		return; /* no /dev/full here */
+	CHECK(copies_open_one(&cp, &c.natlog.file, &fds, err, sizeof err) == 0);
+	copies_write(&cp, "{\"event\":\"end\"}", 15, 0);
+	copies_write(&cp, "{\"event\":\"end\"}", 15, 0);
+	copies_flush(&cp, 1);
+	copies_format_stats(&cp, stats, sizeof stats);
+	CHECK_STR(stats, "copy natlog: lines 0 dropped 2 waiting 0\n");
+	copies_close(&cp);
+	copies_fds_close(&fds);
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof dir, "/tmp/nfflowd-sec-XXXXXX");
@@ -242,6 +271,7 @@ int main(void)
 	test_create();
 	test_copies_fds();
 	test_natlog_fds();
+	test_natlog_disk_full();
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
