@@ -6,10 +6,11 @@ set -euo pipefail
 PACKAGES=(
 	# build
 	build-essential cmake pkg-config libmnl-dev libnetfilter-conntrack-dev libcap-ng-dev
+	libnftables-dev libjansson-dev
 	# the kernel side: namespaces, NAT, conntrack
 	iproute2 nftables conntrack util-linux
 	# collectors and decoders
-	nfdump tshark
+	nfdump tshark jq
 	# the Debian package and the systemd unit check
 	debhelper systemd
 	# traffic for the lab

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "offload.h"
 #include "control.h"
 #include "copies.h"
 #include "daemon.h"
@@ -491,6 +492,13 @@ static const char *setting(int v)
 	return v == 1 ? "1" : v == 0 ? "0 (off)" : v == 2 ? "2 (only with a listener)" : "unknown";
 }
 
+/* offload_say_fn: check prints what it finds about flow offload. */
+static void offload_print(void *ctx, bool warning, const char *msg)
+{
+	(void)ctx;
+	printf("%s%s\n", warning ? "warning: " : "", msg);
+}
+
 static void report_kernel(void)
 {
 	struct kernel_settings k;
@@ -498,6 +506,7 @@ static void report_kernel(void)
 	kernel_read(&k);
 	printf("kernel: nf_conntrack_acct=%s nf_conntrack_timestamp=%s nf_conntrack_events=%s\n",
 	       setting(k.acct), setting(k.timestamp), setting(k.events));
+	offload_check(offload_print, NULL, true);
 }
 
 static void report_daemon(const char *path, const struct nf_config *cfg)
@@ -546,8 +555,9 @@ int cli_check(const char *path)
 	int rc = 0;
 
 	if (load(path, &cfg, false) == 0 && check_user(path, &cfg) == 0) {
-		printf("%s: configuration OK (%zu collector(s), ttl %u s)\n", path, cfg.ncollectors,
-		       cfg.ttl);
+		printf("%s: configuration OK (%zu collector(s), ttl %u s%s%s)\n", path,
+		       cfg.ncollectors, cfg.ttl, cfg.natlog.enabled ? ", NAT log " : "",
+		       cfg.natlog.enabled ? cfg.natlog.file.path : "");
 	} else {
 		rc = 1;
 		locations(path, &cfg);
@@ -662,12 +672,14 @@ static bool is_dir(const char *path)
 static void warn_unwritable(const struct nf_config *cfg)
 {
 	static const char *const dirs[] = {"/run/nfflowd/", "/var/log/nfflowd/"};
-	const char *paths[2 + CONFIG_MAX_COPIES] = {cfg->pidfile, cfg->control};
+	const char *paths[2 + CONFIG_MAX_COPIES + 1] = {cfg->pidfile, cfg->control};
 	size_t n = 2;
 
 	for (size_t i = 0; i < cfg->ncopies; i++)
 		if (cfg->copies[i].kind == COPY_FILE)
 			paths[n++] = cfg->copies[i].path;
+	if (cfg->natlog.enabled)
+		paths[n++] = cfg->natlog.file.path;
 	for (size_t i = 0; i < n; i++) {
 		if (strncmp(paths[i], dirs[0], strlen(dirs[0])) == 0 ||
 		    strncmp(paths[i], dirs[1], strlen(dirs[1])) == 0)

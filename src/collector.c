@@ -4,6 +4,12 @@
 #include <string.h>
 
 #include "ipfix.h"
+#include "portblock.h"
+
+bool collector_inside_block(const struct collector_env *env, const struct ct_event *ev)
+{
+	return env->blocks && env->blocks->n && portblock_inside(env->blocks, ev);
+}
 
 const struct collector_ops *collector_ops_for(int version)
 {

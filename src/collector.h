@@ -1,6 +1,7 @@
 /* collector: one destination of records, driven through a table of
  * operations per kind: NetFlow v5 (collector_v5.c), NetFlow v9 and IPFIX
- * (collector_ipfix.c), and the local copies (collector_copies.c). The output
+ * (collector_ipfix.c), the local copies (collector_copies.c) and the NAT
+ * log (collector_natlog.c). The output
  * module fans every connection out to its collectors through these
  * operations and never asks which kind a collector is; a kind's state lives
  * in its own module, behind the impl pointer. */
@@ -21,15 +22,18 @@
 #include "timeunit.h"
 
 struct copies_fds;
+struct portblock;
+struct portblock_set;
 
 /* What every collector is opened with. */
 struct collector_env {
-	const struct nf_config *cfg;	      /* outlives the collector */
-	uint64_t boot_ms;		      /* Unix epoch ms at which v5 and v9 sysUptime was 0 */
-	bool foreground;		      /* the screen copy exists only in the foreground */
-	const struct exporter_sink *capture;  /* NULL, or where datagrams go instead */
-	const struct copies_fds *fds;	      /* NULL, or files opened for the file copies */
+	const struct nf_config *cfg;	     /* outlives the collector */
+	uint64_t boot_ms;		     /* Unix epoch ms at which v5 and v9 sysUptime was 0 */
+	bool foreground;		     /* the screen copy exists only in the foreground */
+	const struct exporter_sink *capture; /* NULL, or where datagrams go instead */
+	const struct copies_fds *fds; /* NULL, or files opened for the file copies and NAT log */
 	const struct ipfix_loss *events_lost; /* NULL, or the events the kernel dropped */
+	const struct portblock_set *blocks;   /* NULL, or the port blocks in force (outlives c) */
 };
 
 struct collector;
@@ -37,11 +41,12 @@ struct collector;
 /* The operations of one kind. Optional ones are NULL where a kind has no
  * use for them; the output module then does not call them. */
 struct collector_ops {
-	const char *kind; /* "v5", "v9", "ipfix", "copies": for messages */
+	const char *kind; /* "v5", "v9", "ipfix", "copies", "natlog": for messages */
 	int version;	  /* the <collector> version it serves; 0: not a collector block */
 
-	/* Open c for conf (NULL for the copies). Returns 0; 1 when there is
-	 * nothing to open (every copy is off: the output leaves c out); or -1
+	/* Open c for conf (NULL for the copies and the NAT log). Returns 0; 1
+	 * when there is nothing to open (every copy is off, no <natlog>: the
+	 * output leaves c out); or -1
 	 * with a message in err and nothing left open. */
 	int (*open)(struct collector *c, const struct collector_conf *conf,
 		    const struct collector_env *env, char *err, size_t errlen);
@@ -56,6 +61,10 @@ struct collector_ops {
 	 * returns true if c took it. */
 	bool (*nat_create)(struct collector *c, const struct ct_event *ev, uint64_t t_ms,
 			   const struct nf_now *t);
+	/* Optional: a port block allocated (alloc) or freed at Unix ms t_ms
+	 * (RFC 8158 natEvent 16/17). */
+	void (*port_block)(struct collector *c, const struct portblock *b, bool alloc,
+			   uint64_t t_ms, const struct nf_now *t);
 	/* Optional: true if c wants NAT create events. */
 	bool (*wants_nat_create)(const struct collector *c);
 	/* Encode and send everything pending. */
@@ -99,6 +108,7 @@ extern const struct collector_ops collector_v5_ops;
 extern const struct collector_ops collector_v9_ops;
 extern const struct collector_ops collector_ipfix_ops;
 extern const struct collector_ops collector_copies_ops;
+extern const struct collector_ops collector_natlog_ops;
 
 /* v5 records waiting to leave together: the kinds that take triplets. */
 struct collector_batch {
@@ -149,6 +159,10 @@ size_t collector_udp_pollfds(const struct collector *c, struct pollfd *pfd);
 int collector_udp_local(const struct collector *c, struct sockaddr_storage *ss);
 bool collector_udp_same(const struct collector *fresh, const struct collector *old);
 size_t collector_udp_format_stats(const struct collector *c, char *buf, size_t len);
+
+/* True if env's port blocks say that ev was translated inside its own
+ * host's block (false without blocks). */
+bool collector_inside_block(const struct collector_env *env, const struct ct_event *ev);
 
 /* The operations for a <collector> of the given version, or NULL. */
 const struct collector_ops *collector_ops_for(int version);

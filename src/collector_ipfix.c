@@ -13,6 +13,7 @@
 
 #include "collector.h"
 #include "ipfix.h"
+#include "portblock.h"
 
 #define IPX_QUEUE 128 /* records held before a message is due */
 /* While anything was lost, the loss report goes out again this often. */
@@ -26,6 +27,7 @@ struct ipx_entry {
 	uint8_t nat_event;	/* natEvent */
 	uint8_t kind;		/* enum ipfix_kind */
 	uint32_t in_if, out_if; /* ingressInterface, egressInterface (flows) */
+	struct portblock block; /* IPFIX_BLOCK */
 };
 
 struct ipx {
@@ -117,7 +119,8 @@ static void ipx_send(struct ipx *x, const struct nf_now *t)
 						.nat_event = q->nat_event,
 						.kind = q->kind,
 						.in_if = q->in_if,
-						.out_if = q->out_if};
+						.out_if = q->out_if,
+						.block = &q->block};
 	}
 	/* While a collector is down, every message it will get carries the
 	 * templates, and so does the first after it is back: whatever it lost
@@ -169,6 +172,9 @@ static void ipx_conn(struct collector *c, const struct ct_event *ev, const struc
 	ipx_add(x, &q, t);
 	if (!nat_end || conf->nat_events != CONFIG_NAT_EVENTS_ALL)
 		return;
+	if (conf->nat_sessions == CONFIG_NAT_SESSIONS_OUTSIDE_BLOCKS &&
+	    collector_inside_block(&x->udp.env, ev))
+		return;		  /* its host's port block event says it */
 	q.kind = IPFIX_NAT_EVENT; /* at the connection's end: its last_ms */
 	q.end_reason = 0;
 	q.in_if = q.out_if = 0;
@@ -190,6 +196,9 @@ static bool ipx_nat_create(struct collector *c, const struct ct_event *ev, uint6
 			      .kind = IPFIX_NAT_EVENT};
 
 	if (!ipx_wants_nat_create(c))
+		return false;
+	if (ipx_of(c)->udp.conf->nat_sessions == CONFIG_NAT_SESSIONS_OUTSIDE_BLOCKS &&
+	    collector_inside_block(&ipx_of(c)->udp.env, ev))
 		return false;
 	ipx_add(ipx_of(c), &q, t);
 	return true;
@@ -230,6 +239,24 @@ static void report_loss(struct ipx *x, const struct nf_now *t)
 		exporter_send_flows(&x->udp.ex, buf, len, 1, &(struct exporter_carried){0});
 	x->reported = l;
 	x->loss_next_ns = t->mono_ns + LOSS_REPORT_NS;
+}
+
+/* A port block event, for the collectors that want NAT events; the port
+ * block template goes with the templates from the first one on. */
+static void ipx_port_block(struct collector *c, const struct portblock *b, bool alloc,
+			   uint64_t t_ms, const struct nf_now *t)
+{
+	struct ipx *x = ipx_of(c);
+	struct ipx_entry q = {.last_ms = t_ms,
+			      .nat_event = alloc ? IPFIX_NAT_BLOCK_ALLOC : IPFIX_NAT_BLOCK_FREE,
+			      .kind = IPFIX_BLOCK,
+			      .block = *b};
+
+	if (!ipx_wants_nat_create(c))
+		return;
+	if (!x->ipfix.blocks)
+		ipfix_enable_blocks(&x->ipfix);
+	ipx_add(x, &q, t);
 }
 
 static void ipx_flush(struct collector *c, const struct nf_now *t)
@@ -292,6 +319,8 @@ static void ipx_adopt(struct collector *fresh, struct collector *old)
 	f->udp.dropped = o->udp.dropped;
 	f->reported = o->reported;
 	f->loss_next_ns = o->loss_next_ns;
+	if (o->ipfix.blocks)
+		ipfix_enable_blocks(&f->ipfix);
 	exporter_adopt(&f->udp.ex, &o->udp.ex);
 }
 
@@ -308,11 +337,11 @@ static void ipx_close(struct collector *c)
 	{                                                                                          \
 		.kind = name, .version = ver, .open = ipx_open, .conn = ipx_conn,                  \
 		.nat_create = ipx_nat_create, .wants_nat_create = ipx_wants_nat_create,            \
-		.flush = ipx_flush, .tick = ipx_tick, .push = collector_udp_push,                  \
-		.lost = collector_udp_lost, .due = ipx_due, .pollfds = collector_udp_pollfds,      \
-		.local = collector_udp_local, .same = collector_udp_same, .adopt = ipx_adopt,      \
-		.loss = collector_udp_loss, .format_stats = collector_udp_format_stats,            \
-		.close = ipx_close,                                                                \
+		.port_block = ipx_port_block, .flush = ipx_flush, .tick = ipx_tick,                \
+		.push = collector_udp_push, .lost = collector_udp_lost, .due = ipx_due,            \
+		.pollfds = collector_udp_pollfds, .local = collector_udp_local,                    \
+		.same = collector_udp_same, .adopt = ipx_adopt, .loss = collector_udp_loss,        \
+		.format_stats = collector_udp_format_stats, .close = ipx_close,                    \
 	}
 
 const struct collector_ops collector_v9_ops = IPX_OPS("v9", IPFIX_V9);

@@ -71,6 +71,14 @@ static const struct config_name nat_events[] = {{"no", CONFIG_NAT_EVENTS_NO},
 						{"1", CONFIG_NAT_EVENTS_CREATE},
 						{NULL, 0}};
 
+static const struct config_name nat_sessions[] = {
+    {"all", CONFIG_NAT_SESSIONS_ALL},
+    {"outside-blocks", CONFIG_NAT_SESSIONS_OUTSIDE_BLOCKS},
+    {NULL, 0}};
+
+static const struct config_name natlog_formats[] = {
+    {"json", NATLOG_JSON}, {"text", NATLOG_TEXT}, {NULL, 0}};
+
 /* <ptee><conf> dispatchers' mode; the order is the one messages list. */
 static const struct config_name file_modes[] = {
     {"append", 1}, {"write", 0}, {">>", 1}, {">", 0}, {NULL, 0}};
@@ -111,6 +119,7 @@ static const char *const block_tags[CONFIG_BLOCK_COUNT] = {
     [CONFIG_BLOCK_FILTER] = "<filter>",	      [CONFIG_BLOCK_CT2FT] = "<ct2ft>",
     [CONFIG_BLOCK_CONNTRACK] = "<conntrack>", [CONFIG_BLOCK_FLOW_IMPORT] = "<flow_import>",
     [CONFIG_BLOCK_PTEE] = "<ptee>",	      [CONFIG_BLOCK_CONF] = "<ptee><conf>",
+    [CONFIG_BLOCK_NATLOG] = "<natlog>",
 };
 
 /* ---- the schema ---- */
@@ -136,6 +145,8 @@ static int do_conf(struct config_walk *w, const struct config_key *k, const stru
 		   void *dst);
 static int conf_dispatchers(struct config_walk *w, const struct config_key *k,
 			    const struct cfg_node *n, void *dst);
+static int do_natlog(struct config_walk *w, const struct config_key *k, const struct cfg_node *b,
+		     void *dst);
 
 #define TOP	    CONFIG_IN(CONFIG_BLOCK_TOP)
 #define FLOW_SEND   CONFIG_IN(CONFIG_BLOCK_FLOW_SEND)
@@ -149,6 +160,7 @@ static int conf_dispatchers(struct config_walk *w, const struct config_key *k,
 #define SCREEN	    CONFIG_IN(CONFIG_BLOCK_SCREEN)
 #define SYSLOG	    CONFIG_IN(CONFIG_BLOCK_SYSLOG)
 #define TO_FILE	    CONFIG_IN(CONFIG_BLOCK_FILE)
+#define NATLOG	    CONFIG_IN(CONFIG_BLOCK_NATLOG)
 #define DISPATCHER  (SCREEN | SYSLOG | TO_FILE)
 
 #define ONCE	   CONFIG_ONCE
@@ -172,6 +184,7 @@ static int conf_dispatchers(struct config_walk *w, const struct config_key *k,
 #define COPY(f)		      FIELD(struct copy_conf, f)
 #define FLT(f)		      FIELD(struct filter, f)
 #define FLTS(f)		      LIST(struct filter, f, n##f)
+#define NL(f)		      FIELD(struct natlog_conf, f)
 #define KIB		      UINT64_C(1024)
 #define FORMAT_IGNORED	      "format is ignored: copies are written as flow-tools CSV lines"
 #define FLOW_SEND_UNUSED(key) key " in <flow_send> is no longer used: nfflowd sends NetFlow itself"
@@ -184,6 +197,7 @@ static const struct config_key keys[] = {
      LIST(struct nf_config, collectors, ncollectors), .what = "collectors", .parse = do_collector},
     {KEY("filter", TOP, BLOCK, ONCE), .child = CONFIG_BLOCK_FILTER, NF(filter)},
     {KEY("ct2ft", TOP, BLOCK, REPEATABLE), .child = CONFIG_BLOCK_CT2FT},
+    {KEY("natlog", TOP, BLOCK, ONCE), .child = CONFIG_BLOCK_NATLOG, NF(natlog), .parse = do_natlog},
     {KEY("ptee", TOP, BLOCK, ONCE), .child = CONFIG_BLOCK_PTEE, .parse = do_ptee},
     {KEY("conntrack", TOP, BLOCK, REPEATABLE | IGNORED), .child = CONFIG_BLOCK_CONNTRACK,
      .note = "<conntrack> is no longer used: nfflowd reads conntrack over netlink itself"},
@@ -238,6 +252,8 @@ static const struct config_key keys[] = {
      .names = nat_events, .def = "create"},
     {KEY("nat_event_codes", COLLECTOR, ENUM, ONCE | TEMPLATES | NOCASE), COL(legacy_nat_events),
      .names = nat_codes, .def = "iana"},
+    {KEY("nat_sessions", COLLECTOR, ENUM, ONCE | TEMPLATES), COL(nat_sessions),
+     .names = nat_sessions, .def = "all"},
 
     /* <filter>: each key any number of times. */
     {KEY("address", FILTER, NETWORK, REPEATABLE), FLTS(any)},
@@ -249,6 +265,13 @@ static const struct config_key keys[] = {
     {KEY("mark", FILTER, MARK, REPEATABLE), FLTS(marks)},
     {KEY("nat_only", FILTER, BOOL, REPEATABLE), FLT(nat_only), .def = "no"},
     {KEY("export_self", FILTER, BOOL, REPEATABLE), FLT(export_self), .def = "no"},
+
+    /* <natlog>: the NAT log for retention. */
+    {KEY("file", NATLOG, PATH, ONCE | REQUIRED), NL(file.path)},
+    {KEY("format", NATLOG, ENUM, ONCE), NL(format), .names = natlog_formats, .def = "json"},
+    {KEY("all", NATLOG, BOOL, ONCE), NL(all), .def = "no"},
+    {KEY("nat_sessions", NATLOG, ENUM, ONCE), NL(nat_sessions), .names = nat_sessions,
+     .def = "all"},
 
     /* The original's helper programs: checked, then ignored. */
     {KEY("progname", CONNTRACK | FLOW_IMPORT, TEXT, REPEATABLE | IGNORED)},
@@ -1485,6 +1508,28 @@ static int do_ptee(struct config_walk *w, const struct config_key *k, const stru
 	return 0;
 }
 
+/* ---- <natlog> ---- */
+
+/* Its keys, then the file it names as a file copy: appended to, 0640. */
+static int do_natlog(struct config_walk *w, const struct config_key *k, const struct cfg_node *b,
+		     void *dst)
+{
+	struct natlog_conf *nl = dst;
+	struct config_walk inner = nested(w, k->child, b, dst);
+
+	memset(nl, 0, sizeof *nl);
+	apply_defaults(&inner, CONFIG_IN(k->child), nl);
+	if (walk(&inner, b) < 0 || check_required(&inner, b, "<natlog>") < 0)
+		return -1;
+	nl->enabled = true;
+	strcpy(nl->file.name, "natlog");
+	nl->file.kind = COPY_FILE;
+	nl->file.min_level = LOG_DEBUG;
+	nl->file.max_level = LOG_EMERG;
+	nl->file.append = true;
+	return 0;
+}
+
 /* ---- the whole file ---- */
 
 /* See config.h: the schema's defaults, and the original's two copies. */
@@ -1507,10 +1552,10 @@ static int apply_tree(struct ctx *x, const struct cfg_node *root)
 	if (walk(&w, root) < 0)
 		return -1;
 	filter_collectors(x->c);
-	if (x->c->ncollectors == 0)
+	if (x->c->ncollectors == 0 && !x->c->natlog.enabled)
 		return fail(x, 0,
 			    "no collector configured: give <flow_send> args SOURCE COLLECTOR PORT, "
-			    "or a <collector NAME> block");
+			    "a <collector NAME> block, or a <natlog> block");
 	return 0;
 }
 

@@ -33,6 +33,7 @@ struct collector_conf {
 	uint32_t domain;		/* 9: Source ID; 10: Observation Domain ID */
 	uint8_t nat_events;		/* 9, 10: which NAT events, CONFIG_NAT_EVENTS_* */
 	bool legacy_nat_events;		/* natEvent 1/2 instead of IANA's 4/5 */
+	uint8_t nat_sessions;		/* 9, 10: CONFIG_NAT_SESSIONS_* */
 	unsigned line;			/* where it was configured, for messages */
 };
 
@@ -41,6 +42,13 @@ enum config_nat_events {
 	CONFIG_NAT_EVENTS_NO,	  /* none */
 	CONFIG_NAT_EVENTS_CREATE, /* session create, at NEW (yes) */
 	CONFIG_NAT_EVENTS_ALL,	  /* session create at NEW and delete at the end */
+};
+
+/* nat_sessions: the per-session NAT events (and NAT log lines) of
+ * connections translated inside their own host's port block. */
+enum config_nat_sessions {
+	CONFIG_NAT_SESSIONS_ALL,	    /* all of them */
+	CONFIG_NAT_SESSIONS_OUTSIDE_BLOCKS, /* only those outside their block */
 };
 
 /* A local copy of every record: one of the original's Log::Dispatch
@@ -59,6 +67,18 @@ struct copy_conf {
 	bool append;			/* file: mode append (default) or write */
 	char socket[CONFIG_SOCKET_MAX]; /* syslog: the syslog daemon's socket */
 	size_t queue_size;		/* syslog: bytes queued while the daemon is slow */
+};
+
+/* <natlog>: the NAT log for retention, one line per NAT session end or
+ * interim record (natlog.h). */
+enum natlog_format { NATLOG_JSON, NATLOG_TEXT };
+
+struct natlog_conf {
+	bool enabled;	       /* a <natlog> block was given */
+	struct copy_conf file; /* file: written as a file copy (named "natlog", append) */
+	int format;	       /* format: enum natlog_format */
+	bool all;	       /* all: connections without NAT too */
+	int nat_sessions;      /* nat_sessions: enum config_nat_sessions */
 };
 
 struct nf_config {
@@ -80,6 +100,7 @@ struct nf_config {
 	unsigned max_connections;      /* max_connections: most entries the tracker stores */
 	int log_facility;	       /* log_facility: operational messages */
 	struct filter filter;	       /* <filter>: which connections are exported */
+	struct natlog_conf natlog;     /* <natlog> */
 	char user[CONFIG_NAME_MAX];    /* user: whom to run as after start */
 	char pidfile[CONFIG_PATH_MAX]; /* pidfile */
 	char control[CONFIG_SOCKET_MAX]; /* control_socket: for check and reload */
@@ -106,6 +127,7 @@ enum config_block {
 	CONFIG_BLOCK_SCREEN,	  /* a dispatcher of class Log::Dispatch::Screen: copy_conf */
 	CONFIG_BLOCK_SYSLOG,	  /* ... Log::Dispatch::Syslog */
 	CONFIG_BLOCK_FILE,	  /* ... Log::Dispatch::File */
+	CONFIG_BLOCK_NATLOG,	  /* <natlog>: struct natlog_conf */
 	CONFIG_BLOCK_COUNT
 };
 
@@ -189,7 +211,8 @@ void config_defaults(struct nf_config *c);
 
 /* Apply a parsed tree on top of c (which holds defaults). Returns 0, or -1 with
  * "file:line: message" in err. Keys that are accepted but no longer used warn
- * through warn (may be NULL). At least one collector must result. On error c
+ * through warn (may be NULL). At least one collector or a <natlog> must
+ * result. On error c
  * is left unchanged. */
 int config_from_tree(const struct cfg_node *root, struct nf_config *c, char *err, size_t errlen,
 		     config_warn_fn warn, void *ctx);

@@ -41,13 +41,24 @@ static bool active_file(const struct copy_conf *c)
 	return c->kind == COPY_FILE && wants_info(c);
 }
 
-size_t copies_fds_count(const struct nf_config *c)
+/* The files c writes, in order (see copies_fds_count); returns how many. */
+static size_t file_confs(const struct nf_config *c, const struct copy_conf *out[COPIES_MAX_FILES])
 {
 	size_t n = 0;
 
 	for (size_t i = 0; i < c->ncopies; i++)
-		n += active_file(&c->copies[i]);
+		if (active_file(&c->copies[i]))
+			out[n++] = &c->copies[i];
+	if (c->natlog.enabled)
+		out[n++] = &c->natlog.file;
 	return n;
+}
+
+size_t copies_fds_count(const struct nf_config *c)
+{
+	const struct copy_conf *files[COPIES_MAX_FILES];
+
+	return file_confs(c, files);
 }
 
 static int open_file(const struct copy_conf *c, char *err, size_t errlen)
@@ -67,19 +78,19 @@ static int open_file(const struct copy_conf *c, char *err, size_t errlen)
 
 int copies_fds_open(struct copies_fds *fds, const struct nf_config *c, char *err, size_t errlen)
 {
+	const struct copy_conf *files[COPIES_MAX_FILES];
+	size_t n = file_confs(c, files);
+
 	fds->n = 0;
-	for (size_t i = 0; i < c->ncopies; i++) {
-		const struct copy_conf *cc = &c->copies[i];
-		if (!active_file(cc))
-			continue;
-		int fd = open_file(cc, err, errlen);
+	for (size_t i = 0; i < n; i++) {
+		int fd = open_file(files[i], err, errlen);
 		if (fd < 0) {
 			int e = errno;
 			copies_fds_close(fds);
 			errno = e;
 			return -1;
 		}
-		fds->f[fds->n].path = cc->path;
+		fds->f[fds->n].path = files[i]->path;
 		fds->f[fds->n++].fd = fd;
 	}
 	return 0;
@@ -98,7 +109,8 @@ static bool writable_file(int fd)
 int copies_fds_adopt(struct copies_fds *fds, const struct nf_config *c, int *fd, size_t n,
 		     char *err, size_t errlen)
 {
-	size_t want = copies_fds_count(c);
+	const struct copy_conf *files[COPIES_MAX_FILES];
+	size_t want = file_confs(c, files);
 
 	fds->n = 0;
 	if (n != want) {
@@ -107,17 +119,14 @@ int copies_fds_adopt(struct copies_fds *fds, const struct nf_config *c, int *fd,
 			 n);
 		return -1;
 	}
-	for (size_t i = 0, j = 0; i < c->ncopies; i++) {
-		if (!active_file(&c->copies[i]))
-			continue;
+	for (size_t j = 0; j < n; j++) {
 		if (!writable_file(fd[j])) {
 			snprintf(err, errlen, "copy %s: the file that came is not open for writing",
-				 c->copies[i].name);
+				 files[j]->name);
 			return -1;
 		}
-		fds->f[j].path = c->copies[i].path;
+		fds->f[j].path = files[j]->path;
 		fds->f[j].fd = fd[j];
-		j++;
 	}
 	for (size_t j = 0; j < n; j++)
 		fd[j] = -1;
@@ -183,6 +192,23 @@ static int open_one(struct copy_out *o, const struct copy_conf *c, const struct 
 		snprintf(err, errlen, "copy %s: out of memory", c->name);
 		return -1;
 	}
+	return 0;
+}
+
+int copies_open_one(struct copies *cp, const struct copy_conf *cc, const struct copies_fds *fds,
+		    char *err, size_t errlen)
+{
+	if (cp->n >= CONFIG_MAX_COPIES) {
+		snprintf(err, errlen, "copy %s: too many copies", cc->name);
+		return -1;
+	}
+	if (open_one(&cp->out[cp->n], cc, fds, err, errlen) != 0) {
+		struct copies one = {.n = 1};
+		one.out[0] = cp->out[cp->n];
+		copies_close(&one);
+		return -1;
+	}
+	cp->n++;
 	return 0;
 }
 

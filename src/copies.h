@@ -14,9 +14,9 @@
 #include "config.h"
 #include "syslogq.h"
 
-#define COPIES_BUF	  (64u * 1024u)	 /* bytes gathered before a write(2) */
-#define COPIES_PIPE_MAX	  (1u << 20)	 /* a pipe that does not drain: bytes kept */
-#define COPIES_LOG_NS	  60000000000ull /* drops are logged at most once a minute */
+#define COPIES_BUF	(64u * 1024u)  /* bytes gathered before a write(2) */
+#define COPIES_PIPE_MAX (1u << 20)     /* a pipe that does not drain: bytes kept */
+#define COPIES_LOG_NS	60000000000ull /* drops are logged at most once a minute */
 
 struct copy_out {
 	const struct copy_conf *conf;
@@ -38,7 +38,10 @@ struct copies {
 	size_t n;
 };
 
-/* The files of the file copies, opened by the caller (the reload verb,
+/* The files a configuration writes: its file copies, then the NAT log. */
+#define COPIES_MAX_FILES (CONFIG_MAX_COPIES + 1)
+
+/* The files of the file copies and of the NAT log, opened by the caller (the reload verb,
  * which runs as root, opens what the daemon may not be allowed to): a copy
  * whose path is here writes to a duplicate of its descriptor instead of
  * opening the path. */
@@ -47,10 +50,12 @@ struct copies_fds {
 	struct {
 		const char *path; /* a copy's path, in the configuration */
 		int fd;
-	} f[CONFIG_MAX_COPIES];
+	} f[COPIES_MAX_FILES];
 };
 
-/* The number of active file copies of c (see copies_open). */
+/* The number of files c writes: its active file copies (see copies_open),
+ * and the NAT log's file if c has a <natlog>; the functions below take them
+ * in that order. */
 size_t copies_fds_count(const struct nf_config *c);
 
 /* Open the file of each active file copy of c, in order, as the caller
@@ -68,6 +73,13 @@ int copies_fds_adopt(struct copies_fds *fds, const struct nf_config *c, int *fd,
 
 /* Close the descriptors of fds. */
 void copies_fds_close(struct copies_fds *fds);
+
+/* Open one more copy, cc (which must outlive cp), in cp (cp->n <
+ * CONFIG_MAX_COPIES): a file copy writes to a duplicate of fds' descriptor
+ * for its path, or opens it as copies_fds_open does. Returns 0, or -1 with
+ * a message in err (cp unchanged). */
+int copies_open_one(struct copies *cp, const struct copy_conf *cc, const struct copies_fds *fds,
+		    char *err, size_t errlen);
 
 /* Open the copies c configures that are active: records are written at
  * LOG_INFO, so a copy whose level range excludes info is off, and the screen

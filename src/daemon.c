@@ -22,10 +22,13 @@
 #include "copies.h"
 #include "kernel.h"
 #include "log.h"
+#include "nftwatch.h"
 #include "nlsock.h"
+#include "offload.h"
 #include "pcapnl.h"
 #include "pidfile.h"
 #include "pipeline.h"
+#include "portblock.h"
 #include "privs.h"
 #include "routes.h"
 #include "safefile.h"
@@ -60,6 +63,7 @@ struct daemon {
 	struct mnl_socket *dump;
 	struct routes *routes; /* the interfaces of records; NULL: none (0) */
 	uint32_t dump_seq;
+	struct mnl_socket *nft; /* nftables' ruleset changes, for the port blocks */
 	bool ready;
 	struct control_server ctl;
 	char pidfile[CONFIG_PATH_MAX];
@@ -523,6 +527,31 @@ static int open_recording(struct daemon *d, char *err, size_t errlen)
 	return 0;
 }
 
+/* The port blocks of the ruleset as it is now, to the pipeline (which
+ * exports what changed). */
+static void read_blocks(struct daemon *d)
+{
+	struct portblock_set set = {0};
+	char err[512];
+	char *json = nftwatch_ruleset_json(err, sizeof err);
+
+	if (!json || portblock_scan_json(json, strlen(json), &set, err, sizeof err) != 0) {
+		log_warnx("port blocks: cannot read the nftables ruleset: %s", err);
+		free(json);
+		return;
+	}
+	free(json);
+	size_t total = set.n, skipped = set.skipped;
+	size_t events = pipeline_port_blocks(d->pl, &set);
+	if (events)
+		log_info("port blocks: %zu in force (%zu allocation or de-allocation events)%s",
+			 total, events,
+			 skipped ? "; map entries not of ADDRESS : ADDRESS . PORTS "
+				   "skipped"
+				 : "");
+	portblock_free(&set);
+}
+
 /* The pipeline, with the real clocks and the kernel's timestamps. */
 static int open_pipeline(struct daemon *d, struct nf_config *cfg, char *err, size_t errlen)
 {
@@ -535,7 +564,23 @@ static int open_pipeline(struct daemon *d, struct nf_config *cfg, char *err, siz
 	    .ifindex_ctx = d->routes};
 
 	d->pl = pipeline_open(cfg, &po, err, errlen);
-	return d->pl ? 0 : -1;
+	if (!d->pl)
+		return -1;
+	d->nft = nftwatch_open();
+	if (!d->nft)
+		log_warn("port blocks: cannot follow nftables' ruleset changes");
+	read_blocks(d);
+	return 0;
+}
+
+/* offload_say_fn: flow offload warnings at start go to the log. */
+static void offload_log(void *ctx, bool warning, const char *msg)
+{
+	(void)ctx;
+	if (warning)
+		log_warnx("WARNING: %s", msg);
+	else
+		log_info("%s", msg);
 }
 
 /* Sockets, files and sysctls that need root, in that order. */
@@ -543,6 +588,7 @@ static int open_privileged(struct daemon *d, struct nf_config *cfg, uid_t uid, g
 			   size_t errlen)
 {
 	kernel_setup(cfg->sysctl_setup, &d->ks);
+	offload_check(offload_log, NULL, false);
 	d->ev = nlsock_open_events(cfg->rcvbuf, cfg->netlink_reliable, &d->rcvbuf);
 	if (!d->ev) {
 		snprintf(err, errlen,
@@ -632,6 +678,7 @@ static void release(struct daemon *d)
 	nlsock_close(d->dump);
 	nlsock_close(d->ev);
 	routes_close(d->routes);
+	nlsock_close(d->nft);
 	if (d->rec && fclose(d->rec) != 0)
 		log_warn("recording %s", d->opts.record);
 }
@@ -820,7 +867,10 @@ static void loop_once(struct daemon *d, const sigset_t *waitmask, int ready_fd)
 	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
 	size_t n = poll_fds(d, pfd), ctl = d->dump ? 2 : 1;
 	size_t nctl = control_pollfds(&d->ctl, pfd + ctl);
+	size_t nft = n;
 
+	if (d->nft)
+		pfd[n++] = (struct pollfd){.fd = nlsock_fd(d->nft), .events = POLLIN};
 	if (ppoll(pfd, n, &ts, waitmask) < 0 && errno != EINTR) {
 		log_warn("ppoll");
 		memset(pfd, 0, n * sizeof *pfd);
@@ -838,6 +888,8 @@ static void loop_once(struct daemon *d, const sigset_t *waitmask, int ready_fd)
 	if (any_event(pfd + ctl, nctl) || mono >= control_due(&d->ctl))
 		control_serve(&d->ctl, mono, answer, d);
 	timers(d, mono);
+	if (d->nft && nft < n && pfd[nft].revents && nftwatch_drain(d->nft))
+		read_blocks(d);
 	pipeline_push(d->pl);
 }
 

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include "flow.h"
+#include "portblock.h"
 #include "timeunit.h"
 #include "wbuf.h"
 
@@ -43,6 +44,8 @@ static void make_view(struct view *v, const struct ipfix_rec *r)
 
 	v->ev = ev;
 	v->r = r;
+	if (r->kind == IPFIX_BLOCK)
+		return; /* its getters read r->block alone */
 	if (!flow_nat_changed(ev)) {
 		v->post_src = o->src;
 		v->post_dst = o->dst;
@@ -169,6 +172,38 @@ static uint64_t nat_event(const struct view *v)
 	return v->r->nat_event;
 }
 
+/* A port block: its private and public addresses and its ports. */
+static const uint8_t *block_src(const struct view *v)
+{
+	return v->r->block->src;
+}
+
+static const uint8_t *block_xsrc(const struct view *v)
+{
+	return v->r->block->xsrc;
+}
+
+static uint64_t block_start(const struct view *v)
+{
+	return v->r->block->start;
+}
+
+static uint64_t block_end(const struct view *v)
+{
+	return v->r->block->end;
+}
+
+static uint64_t block_step(const struct view *v)
+{
+	(void)v;
+	return PORTBLOCK_STEP;
+}
+
+static uint64_t block_ports(const struct view *v)
+{
+	return portblock_num_ports(v->r->block);
+}
+
 /* A conntrack zone is a routing domain of its own: the VRF ids are the
  * zones of the original direction (where the connection came in) and of
  * the reply direction (where it went out). They differ only with a
@@ -204,10 +239,12 @@ enum {
 	IP6 = 1u << 3,
 	FL = 1u << 4, /* flow records */
 	NE = 1u << 5, /* NAT events */
+	PB = 1u << 6, /* port block events */
 	VX = V9 | V10,
 	IPX = IP4 | IP6,
 	FLOW = VX | IPX | FL, /* every flow template */
 	NEV = VX | IPX | NE,  /* every NAT event template */
+	BLK = VX | IP4 | PB,  /* the port block template */
 };
 
 /* One information element: its number, PEN (0 for IANA's), encoded length,
@@ -325,6 +362,16 @@ static const struct ie ies[] = {
     {ADDR(282, 16, NEV & ~IP4, post_dst)},	     /* postNATDestinationIPv6Address */
     {NUM(11, 2, NEV, pre_dport)},		     /* destinationTransportPort */
     {NUM(228, 2, NEV, post_dport)},		     /* postNAPTDestinationTransportPort */
+    /* Port block events (RFC 8158 §4.1.5: NAT44 port block allocation and
+     * de-allocation, natEvent 16/17): template 260. */
+    {NUM(323, 8, BLK, last_ms)},     /* observationTimeMilliseconds */
+    {NUM(230, 1, BLK, nat_event)},   /* natEvent */
+    {ADDR(8, 4, BLK, block_src)},    /* sourceIPv4Address */
+    {ADDR(225, 4, BLK, block_xsrc)}, /* postNATSourceIPv4Address */
+    {NUM(361, 2, BLK, block_start)}, /* portRangeStart */
+    {NUM(362, 2, BLK, block_end)},   /* portRangeEnd */
+    {NUM(363, 2, BLK, block_step)},  /* portRangeStepSize */
+    {NUM(364, 2, BLK, block_ports)}, /* portRangeNumPorts */
 };
 
 #define N_IES (sizeof ies / sizeof ies[0])
@@ -338,10 +385,9 @@ struct tmpl {
 
 /* Every template, in the order the template set carries them. */
 static const struct tmpl tmpls[] = {
-    {IPFIX_TEMPLATE_IPV4, IP4, FL},
-    {IPFIX_TEMPLATE_IPV6, IP6, FL},
-    {IPFIX_TEMPLATE_NAT_IPV4, IP4, NE},
-    {IPFIX_TEMPLATE_NAT_IPV6, IP6, NE},
+    {IPFIX_TEMPLATE_IPV4, IP4, FL},	{IPFIX_TEMPLATE_IPV6, IP6, FL},
+    {IPFIX_TEMPLATE_NAT_IPV4, IP4, NE}, {IPFIX_TEMPLATE_NAT_IPV6, IP6, NE},
+    {IPFIX_TEMPLATE_BLOCK, IP4, PB},
 };
 
 #define N_TMPLS (sizeof tmpls / sizeof tmpls[0])
@@ -354,8 +400,15 @@ static bool ie_in(const struct ie *e, uint8_t vbit, const struct tmpl *t)
 /* The template of record r, or NULL for a family it cannot carry. */
 static const struct tmpl *tmpl_of(const struct ipfix_rec *r)
 {
-	uint8_t fbit = r->ev->family == AF_INET ? IP4 : r->ev->family == AF_INET6 ? IP6 : 0;
-	uint8_t kbit = r->kind == IPFIX_NAT_EVENT ? NE : FL;
+	bool block = r->kind == IPFIX_BLOCK; /* IPv4 only, no ct_event */
+	uint8_t fbit = block			   ? IP4
+		       : r->ev->family == AF_INET  ? IP4
+		       : r->ev->family == AF_INET6 ? IP6
+						   : 0;
+	uint8_t kbit = block ? PB : r->kind == IPFIX_NAT_EVENT ? NE : FL;
+
+	if (block && !r->block)
+		return NULL;
 
 	for (size_t i = 0; i < N_TMPLS; i++)
 		if (tmpls[i].fbit == fbit && tmpls[i].kbit == kbit)
@@ -467,6 +520,7 @@ struct msg {
 	unsigned nrec;	/* template and data records in the message */
 	unsigned ndata; /* data records */
 	bool loss;	/* the templates include the loss options template */
+	bool blocks;	/* the port block template is sent (ipfix_state.blocks) */
 };
 
 static size_t pad_len(const struct msg *m, size_t set_len)
@@ -570,7 +624,8 @@ static void put_templates(struct msg *m)
 {
 	set_open(m, m->d->template_set, 0);
 	for (size_t i = 0; i < N_TMPLS; i++)
-		put_template(m, &tmpls[i]);
+		if (tmpls[i].kbit != PB || m->blocks)
+			put_template(m, &tmpls[i]);
 	set_close(m);
 	if (m->loss)
 		put_loss_template(m);
@@ -675,6 +730,8 @@ static size_t put_records(struct msg *m, const struct ipfix_rec *recs, size_t n)
 	for (i = 0; i < n; i++) {
 		const struct tmpl *t = tmpl_of(&recs[i]);
 
+		if (t && t->kbit == PB && !m->blocks)
+			continue; /* its template is not sent */
 		if (t && !put_record(m, &recs[i], t))
 			break;
 	}
@@ -686,7 +743,7 @@ size_t ipfix_encode(struct ipfix_state *s, uint8_t *buf, size_t cap, uint64_t no
 		    uint64_t boot_ms, const struct ipfix_rec *recs, size_t n, size_t *used)
 {
 	bool tmpl = ipfix_templates_pending(s, now_ns);
-	struct msg m = {.d = dialect_of(s), .loss = s->loss_tmpl};
+	struct msg m = {.d = dialect_of(s), .loss = s->loss_tmpl, .blocks = s->blocks};
 	size_t i;
 
 	*used = 0;
@@ -759,6 +816,13 @@ size_t ipfix_encode_loss(struct ipfix_state *s, uint8_t *buf, size_t cap, uint64
 	*s = tmp;
 	count_sent(s, tmpl, now_ns, 1);
 	return m.w.len;
+}
+
+void ipfix_enable_blocks(struct ipfix_state *s)
+{
+	if (!s->blocks)
+		s->tmpl_forced = true;
+	s->blocks = true;
 }
 
 static uint32_t get_be32(const uint8_t *p)

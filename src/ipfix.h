@@ -48,15 +48,18 @@
 #define IPFIX_TEMPLATE_NAT_IPV4 258
 #define IPFIX_TEMPLATE_NAT_IPV6 259
 /* The options template of the loss reports (RFC 7011 §4.3). */
-#define IPFIX_TEMPLATE_LOSS 260
+#define IPFIX_TEMPLATE_LOSS  260
+#define IPFIX_TEMPLATE_BLOCK 261 /* port block events (RFC 8158 §4.1.5), IPv4 */
 
 /* natEvent values (IE 230, IANA "NAT Event Type"). */
-#define IPFIX_NAT_CREATE	1 /* older exporters: create event */
-#define IPFIX_NAT_DELETE	2 /* older exporters: delete event */
-#define IPFIX_NAT44_SESSION_ADD 4 /* NAT44 session create (RFC 8158) */
-#define IPFIX_NAT44_SESSION_DEL 5 /* NAT44 session delete (RFC 8158) */
-#define IPFIX_NAT64_SESSION_ADD 6 /* NAT64 session create (RFC 8158) */
-#define IPFIX_NAT64_SESSION_DEL 7 /* NAT64 session delete (RFC 8158) */
+#define IPFIX_NAT_CREATE	1  /* older exporters: create event */
+#define IPFIX_NAT_DELETE	2  /* older exporters: delete event */
+#define IPFIX_NAT44_SESSION_ADD 4  /* NAT44 session create (RFC 8158) */
+#define IPFIX_NAT44_SESSION_DEL 5  /* NAT44 session delete (RFC 8158) */
+#define IPFIX_NAT64_SESSION_ADD 6  /* NAT64 session create (RFC 8158) */
+#define IPFIX_NAT64_SESSION_DEL 7  /* NAT64 session delete (RFC 8158) */
+#define IPFIX_NAT_BLOCK_ALLOC	16 /* port block allocation (RFC 8158) */
+#define IPFIX_NAT_BLOCK_FREE	17 /* port block de-allocation (RFC 8158) */
 
 /* flowEndReason values (IE 136, IANA). */
 #define IPFIX_END_IDLE	   1 /* idle timeout */
@@ -74,7 +77,10 @@ uint8_t ipfix_end_reason(const struct ct_event *ev);
 enum ipfix_kind {
 	IPFIX_FLOW,	 /* a flow record: templates 256 and 257 */
 	IPFIX_NAT_EVENT, /* a NAT event (RFC 8158): templates 258 and 259 */
+	IPFIX_BLOCK,	 /* a port block event (RFC 8158): template 260 */
 };
+
+struct portblock;
 
 /* One record to export (AF_INET or AF_INET6). The reply tuple, counters
  * and id of ev are used when ev->have says they are present; without them
@@ -90,6 +96,7 @@ struct ipfix_rec {
 	uint8_t kind;	    /* enum ipfix_kind */
 	uint32_t in_if;	    /* ingressInterface: towards the client (flows only; 0: unknown) */
 	uint32_t out_if;    /* egressInterface: towards the server after NAT (flows only) */
+	const struct portblock *block; /* IPFIX_BLOCK: the block (ev unused, may be NULL) */
 };
 
 /* What an Exporting Process did not send (RFC 7011 §4.3, Exporting Process
@@ -123,6 +130,7 @@ struct ipfix_state {
 	unsigned since_tmpl;   /* messages with data records since, and including, that one */
 	bool tmpl_forced;      /* templates go into the next message */
 	bool loss_tmpl;	       /* a loss was reported: the templates include its options template */
+	bool blocks;	       /* the port block template is sent too (ipfix_enable_blocks) */
 };
 
 /* Set up s for version IPFIX_V9 or IPFIX_V10 with the given Source ID /
@@ -132,6 +140,11 @@ struct ipfix_state {
  * message. Returns 0, or -1 (s unchanged) for a bad version or max_len. */
 int ipfix_init(struct ipfix_state *s, int version, uint32_t domain, size_t max_len,
 	       unsigned refresh_s, unsigned refresh_pkts);
+
+/* Send the port block template (260) with the others from now on, and
+ * make it due in the next message; without it, IPFIX_BLOCK records are
+ * skipped. */
+void ipfix_enable_blocks(struct ipfix_state *s);
 
 /* fresh replaces old for the same collector (a reload): it continues old's
  * sequence numbers. */

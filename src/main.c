@@ -10,16 +10,19 @@
 #define DEFAULT_CONFIG "/etc/nfflowd.conf"
 
 static const char usage_text[] =
-    "Usage: nfflowd [ -c file ] [ -f ] { start | stop | restart | reload | install | check | "
-    "help | version }\n"
+    "Usage: nfflowd [ -c file ] [ -f ] [ -w file ] { start | stop | restart | reload | install | "
+    "check | help | version }\n"
+    "       nfflowd [ -c file ] replay file\n"
     "  -c file     Specify configuration file (instead of " DEFAULT_CONFIG ")\n"
     "  -f          Run in the foreground (don't detach)\n"
+    "  -w file     Record the netlink stream to a pcap file (start, restart)\n"
     "  start       Starts a new nfflowd if there isn't one running already\n"
     "  stop        Stops a running nfflowd, after it has sent what is pending\n"
     "  restart     Stops a running nfflowd if one is running.  Starts a new one.\n"
     "  reload      Makes the running nfflowd re-read its configuration file\n"
     "  install     Setup nfflowd to run automatically after reboot\n"
     "  check       Check the configuration file and report the daemon state\n"
+    "  replay file Run a -w recording through the pipeline, deterministically\n"
     "  help        Display this usage info\n"
     "  version     Display the version of nfflowd\n";
 

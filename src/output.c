@@ -38,7 +38,8 @@ int output_open(struct output *o, const struct collector_env *env, char *err, si
 			goto fail;
 	}
 	o->nnet = o->ncol;
-	if (open_one(o, &collector_copies_ops, NULL, env, err, errlen) == 0)
+	if (open_one(o, &collector_copies_ops, NULL, env, err, errlen) == 0 &&
+	    open_one(o, &collector_natlog_ops, NULL, env, err, errlen) == 0)
 		return 0;
 fail:
 	output_close(o);
@@ -158,6 +159,15 @@ void output_nat_create(struct output *o, const struct ct_event *ev, uint64_t t_m
 	o->st.nat_creates += taken;
 }
 
+void output_port_block(struct output *o, const struct portblock *b, bool alloc, uint64_t t_ms,
+		       const struct nf_now *t)
+{
+	o->st.block_events++;
+	for (size_t i = 0; i < o->ncol; i++)
+		if (o->col[i].ops->port_block)
+			o->col[i].ops->port_block(&o->col[i], b, alloc, t_ms, t);
+}
+
 void output_flush(struct output *o, const struct nf_now *t)
 {
 	for (size_t i = 0; i < o->ncol; i++)
@@ -221,9 +231,9 @@ size_t output_format_stats(const struct output *o, char *buf, size_t len)
 	int w = snprintf(buf, len,
 			 "skipped: ipv6-for-v5 %" PRIu64 " other-protocol-for-v5 %" PRIu64
 			 " split-records %" PRIu64 " nat-create-events %" PRIu64
-			 " split-capped %" PRIu64 "\n",
+			 " split-capped %" PRIu64 " port-block-events %" PRIu64 "\n",
 			 o->st.v5_skipped_family, o->st.v5_skipped_proto, o->st.records_split,
-			 o->st.nat_creates, o->st.split_capped);
+			 o->st.nat_creates, o->st.split_capped, o->st.block_events);
 	size_t n = w < 0 ? 0 : (size_t)w;
 
 	for (size_t i = 0; i < o->ncol && n + 1 < len; i++)

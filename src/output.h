@@ -1,7 +1,7 @@
 /* output: everything that leaves nfflowd for a finished connection or a new
  * NAT mapping, fanned out to the collectors (collector.h) that the
- * configuration opens: one per <collector> or <flow_send>, and one for the
- * local copies. Here the v5 triplets are made ready once for the kinds that
+ * configuration opens: one per <collector> or <flow_send>, one for the
+ * local copies and one for the NAT log. Here the v5 triplets are made ready once for the kinds that
  * take them (IPv4, TCP/UDP/ICMP, split so that no counter is truncated);
  * what each kind then does is its own module's business. */
 #ifndef NFFLOWD_OUTPUT_H
@@ -22,7 +22,7 @@
  * 2^32-1 and the record is counted as capped. */
 #define OUTPUT_SPLIT_MAX 1024
 
-#define OUTPUT_MAX_POLLFDS (CONFIG_MAX_COLLECTORS + CONFIG_MAX_COPIES)
+#define OUTPUT_MAX_POLLFDS (CONFIG_MAX_COLLECTORS + CONFIG_MAX_COPIES + 1)
 
 struct output_stats {
 	uint64_t v5_skipped_family; /* connections v5 cannot carry: IPv6 */
@@ -30,10 +30,12 @@ struct output_stats {
 	uint64_t records_split;	    /* extra v5 records from counters above 2^32-1 */
 	uint64_t split_capped;	    /* records whose counters exceed OUTPUT_SPLIT_MAX parts */
 	uint64_t nat_creates;	    /* NAT create events queued */
+	uint64_t block_events;	    /* port block allocations and de-allocations */
 };
 
 struct output {
-	struct collector col[CONFIG_MAX_COLLECTORS + 1]; /* the configured ones, then the copies */
+	struct collector
+	    col[CONFIG_MAX_COLLECTORS + 2]; /* the configured ones, the copies, the NAT log */
 	size_t ncol;
 	size_t nnet;	 /* of which network collectors: the first nnet */
 	bool triplets;	 /* a collector takes v5 triplets */
@@ -71,6 +73,11 @@ bool output_wants_nat_create(const struct output *o);
 /* A new connection (conntrack NEW) at Unix epoch ms t_ms: a NAT create event
  * for the collectors that want them, if NAT changed it. */
 void output_nat_create(struct output *o, const struct ct_event *ev, uint64_t t_ms,
+		       const struct nf_now *t);
+
+/* A port block allocated (alloc) or freed at Unix ms t_ms, for the
+ * collectors that take port block events. */
+void output_port_block(struct output *o, const struct portblock *b, bool alloc, uint64_t t_ms,
 		       const struct nf_now *t);
 
 /* Send everything pending now. */

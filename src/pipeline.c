@@ -8,6 +8,7 @@
 
 #include "ctmsg.h"
 #include "output.h"
+#include "portblock.h"
 
 struct pipeline {
 	struct nf_config *cfg;
@@ -17,6 +18,7 @@ struct pipeline {
 	bool tr_open;
 	struct output out;
 	bool out_open;
+	struct portblock_set blocks; /* the port blocks in force */
 	struct pipeline_stats st;
 	struct ipfix_loss events_lost; /* events the kernel dropped, for the loss reports */
 };
@@ -64,7 +66,8 @@ static int open_output(struct output *o, const struct pipeline *p, const struct 
 				    .foreground = p->opts.foreground,
 				    .capture = p->opts.capture,
 				    .fds = fds,
-				    .events_lost = &p->events_lost};
+				    .events_lost = &p->events_lost,
+				    .blocks = &p->blocks};
 
 	return output_open(o, &env, err, errlen);
 }
@@ -114,8 +117,29 @@ void pipeline_close(struct pipeline *p)
 		output_close(&p->out);
 	if (p->tr_open)
 		tracker_free(&p->tr);
+	portblock_free(&p->blocks);
 	free(p->cfg);
 	free(p);
+}
+
+/* portblock_event_fn: one allocation or de-allocation, now. */
+static void on_block(void *ctx, const struct portblock *b, bool alloc)
+{
+	struct pipeline *p = ctx;
+
+	output_port_block(&p->out, b, alloc, p->now.real_ns / NS_PER_MS, &p->now);
+}
+
+size_t pipeline_port_blocks(struct pipeline *p, struct portblock_set *fresh)
+{
+	size_t n;
+
+	read_clock(p);
+	n = portblock_diff(&p->blocks, fresh, on_block, p);
+	portblock_free(&p->blocks);
+	p->blocks = *fresh;
+	memset(fresh, 0, sizeof *fresh);
+	return n;
 }
 
 const struct nf_config *pipeline_config(const struct pipeline *p)

@@ -21,7 +21,7 @@
 #include "timeunit.h"
 #include "tracker.h"
 
-#define PIPELINE_MAX_POLLFDS (CONFIG_MAX_COLLECTORS + CONFIG_MAX_COPIES)
+#define PIPELINE_MAX_POLLFDS (CONFIG_MAX_COLLECTORS + CONFIG_MAX_COPIES + 1)
 
 /* Reads both clocks into *now. */
 typedef void (*pipeline_clock_fn)(void *ctx, struct nf_now *now);
@@ -103,6 +103,16 @@ void pipeline_tick(struct pipeline *p);
 
 /* Send everything pending now. */
 void pipeline_flush(struct pipeline *p);
+
+struct portblock_set;
+
+/* The port blocks of the ruleset now in force (portblock_scan_json): the
+ * changes from the previous ones are exported as allocations and
+ * de-allocations (RFC 8158 natEvent 16/17, NAT log lines), and fresh's
+ * blocks are taken (fresh is left empty). The blocks also decide which
+ * connections nat_sessions outside-blocks leaves out. Returns the number
+ * of events. */
+size_t pipeline_port_blocks(struct pipeline *p, struct portblock_set *fresh);
 
 /* Hand what is staged (datagrams, copy lines) to the kernel: before the
  * loop sleeps. */

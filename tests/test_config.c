@@ -240,7 +240,7 @@ static void test_file_errors(void)
 		  "bad-duplicate.conf:10: ttl given twice (first at line 7)");
 	CHECK_STR(file_error("bad-no-collector.conf"),
 		  "bad-no-collector.conf: no collector configured: give <flow_send> args SOURCE "
-		  "COLLECTOR PORT, or a <collector NAME> block");
+		  "COLLECTOR PORT, a <collector NAME> block, or a <natlog> block");
 	CHECK_STR(
 	    file_error("bad-class.conf"),
 	    "bad-class.conf:10: class: 'Log::Dispatch::Email::MailSend' is not supported: use "
@@ -453,8 +453,8 @@ static void test_top_level_keys(void)
 	CHECK_STR(error_of(COLLECTOR "<collectors>\n</collectors>\n"),
 		  "t.conf:6: unknown block <collectors>");
 	CHECK_STR(error_of("engine_id 1\n"), "t.conf: no collector configured: give <flow_send> "
-					     "args SOURCE COLLECTOR PORT, or a <collector NAME> "
-					     "block");
+					     "args SOURCE COLLECTOR PORT, a <collector NAME> "
+					     "block, or a <natlog> block");
 }
 
 #define PTEE_OPEN "<ptee>\n<conf>\n"
@@ -1032,7 +1032,7 @@ static void test_walker_versions(void)
 		}
 		refused++;
 	}
-	CHECK_EQ_U64(refused, 5);
+	CHECK_EQ_U64(refused, 6);
 	/* the version decides even when it comes last */
 	CHECK_STR(error_of("<collector a>\n template_refresh 5\n address 192.0.2.9\n version 5\n"
 			   "</collector>\n"),
@@ -1112,6 +1112,32 @@ static void test_walker_files(void)
 		  "<ptee><conf>)");
 }
 
+/* <natlog>: alone a valid configuration; its keys, defaults and errors. */
+static void test_natlog_block(void)
+{
+	check_ok("<natlog>\n file /var/log/nfflowd/nat.log\n</natlog>\n");
+	CHECK_EQ_U64(conf.ncollectors, 0);
+	CHECK(conf.natlog.enabled);
+	CHECK_STR(conf.natlog.file.path, "/var/log/nfflowd/nat.log");
+	CHECK_STR(conf.natlog.file.name, "natlog");
+	CHECK(conf.natlog.file.kind == COPY_FILE && conf.natlog.file.append);
+	CHECK_EQ_U64(conf.natlog.format, NATLOG_JSON);
+	CHECK(!conf.natlog.all);
+	check_ok("<natlog>\n file /tmp/n.log\n format text\n all yes\n</natlog>\n");
+	CHECK_EQ_U64(conf.natlog.format, NATLOG_TEXT);
+	CHECK(conf.natlog.all);
+	check_ok(COLLECTOR);
+	CHECK(!conf.natlog.enabled);
+	CHECK_STR(error_of("<natlog>\n format text\n</natlog>\n"),
+		  "t.conf:1: <natlog> needs a file");
+	CHECK_STR(error_of("<natlog>\n file nat.log\n</natlog>\n"),
+		  "t.conf:2: file: 'nat.log' is not an absolute path");
+	CHECK_STR(error_of("<natlog>\n file /n.log\n format xml\n</natlog>\n"),
+		  "t.conf:3: format: 'xml' is not json or text");
+	CHECK_STR(error_of("<natlog>\n file /a\n</natlog>\n<natlog>\n file /b\n</natlog>\n"),
+		  "t.conf:4: <natlog> given twice (first at line 1)");
+}
+
 int main(void)
 {
 	test_nat_events();
@@ -1143,5 +1169,6 @@ int main(void)
 	test_walker_lists();
 	test_walker_versions();
 	test_walker_files();
+	test_natlog_block();
 	CHECK_DONE();
 }

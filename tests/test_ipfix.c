@@ -6,7 +6,9 @@
 #include <sys/socket.h>
 
 #include "check.h"
+#include "decode.h"
 #include "ipfix.h"
+#include "portblock.h"
 
 /* Known-good messages, built independently of the encoder from RFC 3954 §5,
  * RFC 7011 §3, RFC 5103 §6.1 and RFC 8158 §4.1.1 by the python3 struct.pack
@@ -847,6 +849,60 @@ static void test_end_reason(void)
 	CHECK_EQ_U64(ipfix_end_reason(&ev), IPFIX_END_IDLE);
 }
 
+/* Port block events (template 261, RFC 8158 natEvent 16/17): sent only
+ * once enabled, decoded by their template with IEs 323, 230, 8, 225 and
+ * 361-364; a flow record in the same batch keeps its own template. */
+static void test_port_blocks(int version)
+{
+	struct portblock b = {
+	    .src = {10, 0, 0, 2}, .xsrc = {203, 0, 113, 1}, .start = 10000, .end = 10999};
+	struct ipfix_rec batch[3] = {{.last_ms = BOOT_MS + 5,
+				      .nat_event = IPFIX_NAT_BLOCK_ALLOC,
+				      .kind = IPFIX_BLOCK,
+				      .block = &b},
+				     recs[TCP4],
+				     {.last_ms = BOOT_MS + 9,
+				      .nat_event = IPFIX_NAT_BLOCK_FREE,
+				      .kind = IPFIX_BLOCK,
+				      .block = &b}};
+	uint8_t buf[IPFIX_MSG_DEFAULT];
+	struct ipfix_state s;
+	struct dec_ipx d;
+	size_t used, len;
+
+	dec_ipx_init(&d, version);
+	CHECK(ipfix_init(&s, version, DOMAIN, 0, 0, 0) == 0);
+	/* not enabled: the block records are skipped, the flow record goes */
+	len = ipfix_encode(&s, buf, sizeof buf, NOW_NS, BOOT_MS, batch, 3, &used);
+	CHECK_EQ_U64(used, 3);
+	dec_ipx_message(&d, buf, len);
+	CHECK_EQ_U64(d.n, 1);
+	CHECK_EQ_U64(d.tmpl_records, 4);
+	ipfix_enable_blocks(&s);
+	CHECK(ipfix_templates_pending(&s, NOW_NS));
+	len = ipfix_encode(&s, buf, sizeof buf, NOW_NS, BOOT_MS, batch, 3, &used);
+	CHECK_EQ_U64(used, 3);
+	dec_ipx_message(&d, buf, len);
+	CHECK_EQ_U64(d.errors, 0);
+	CHECK_EQ_U64(d.tmpl_records, 4 + 5);
+	CHECK_EQ_U64(d.n, 4);
+	const struct dec_rec *a = &d.recs[1], *f = &d.recs[3];
+	CHECK_EQ_U64(a->template_id, IPFIX_TEMPLATE_BLOCK);
+	CHECK_EQ_U64(a->n, 8);
+	CHECK_EQ_U64(dec_num(a, 323, 0), BOOT_MS + 5); /* observationTimeMilliseconds */
+	CHECK_EQ_U64(dec_num(a, 230, 0), 16);	       /* natEvent: allocation */
+	CHECK(dec_addr(a, 8, 4) && memcmp(dec_addr(a, 8, 4), b.src, 4) == 0);
+	CHECK(dec_addr(a, 225, 4) && memcmp(dec_addr(a, 225, 4), b.xsrc, 4) == 0);
+	CHECK_EQ_U64(dec_num(a, 361, 0), 10000); /* portRangeStart */
+	CHECK_EQ_U64(dec_num(a, 362, 0), 10999); /* portRangeEnd */
+	CHECK_EQ_U64(dec_num(a, 363, 0), 1);	 /* portRangeStepSize */
+	CHECK_EQ_U64(dec_num(a, 364, 0), 1000);	 /* portRangeNumPorts */
+	CHECK_EQ_U64(d.recs[2].template_id, IPFIX_TEMPLATE_IPV4);
+	CHECK_EQ_U64(dec_num(f, 230, 0), 17); /* de-allocation */
+	CHECK_EQ_U64(dec_num(f, 323, 0), BOOT_MS + 9);
+	dec_ipx_free(&d);
+}
+
 int main(void)
 {
 	static const int versions[] = {IPFIX_V9, IPFIX_V10};
@@ -866,6 +922,7 @@ int main(void)
 		test_templates_alone_refresh(versions[i]);
 		test_small_and_empty(versions[i]);
 		test_bad_family(versions[i]);
+		test_port_blocks(versions[i]);
 	}
 	test_max_len_fill();
 	test_padding_room();

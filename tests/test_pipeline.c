@@ -25,7 +25,9 @@
 #include "cfgfile.h"
 #include "config.h"
 #include "ctmsg.h"
+#include "natlog.h"
 #include "pcapnl.h"
+#include "portblock.h"
 #include "pipeline.h"
 
 #ifndef TEST_DATA_DIR
@@ -1824,6 +1826,151 @@ static void test_interim(void)
 	h_close(&h);
 }
 
+/* 4a'. The NAT log (format text) gets the same records as the collectors:
+ * a line per interim record and per end, counters of each record's period;
+ * nothing for a connection without NAT unless all yes. */
+static void test_natlog(void)
+{
+	static const struct delta d[] = {
+	    {&c_long, 100, 10000, 50, 5000, AT(0), AT(60000), END_ACTIVE},
+	    {&c_mid, 6, 600, 6, 600, AT(40000), AT(100000), END_ACTIVE},
+	    {&c_long, 200, 20000, 70, 7000, AT(60000), AT(140000), END_ACTIVE},
+	    {&c_long, 10, 1000, 5, 500, AT(140000), AT(149000), END_OF_FLOW},
+	    {&c_mid, 3, 300, 3, 300, AT(100000), AT(145000), END_IDLE},
+	};
+	char path[] = "/tmp/nfflowd-natlog-XXXXXX", top[256], got[4096], want[4096] = "";
+	int fd = mkstemp(path);
+	struct harness h;
+
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	close(fd);
+	snprintf(top, sizeof top, "<natlog>\nfile %s\nformat text\n</natlog>\n", path);
+	struct setup s = {.kernel_ts = true,
+			  .active_timeout = 60,
+			  .v9_keys = "nat_events no\n",
+			  .ipfix_keys = "nat_events no\n",
+			  .top = top};
+	if (!h_open(&h, &s, AT(0))) {
+		CHECK(0);
+		unlink(path);
+		return;
+	}
+	interim_traffic(&h);
+	/* a connection without NAT: left out */
+	send_at(&h, AT(152000), &c_ev_nonat, K_DESTROY, 0);
+	h_flush(&h, AT(153000));
+	for (size_t i = 0; i < 5; i++) {
+		const struct conn *c = d[i].c;
+		char a[NATLOG_TIME_LEN + 1], b[NATLOG_TIME_LEN + 1];
+		size_t at = strlen(want);
+		natlog_time(a, d[i].first);
+		natlog_time(b, d[i].last);
+		snprintf(want + at, sizeof want - at,
+			 "%s %s %s %s %s %u %s %u %s %u %s %u %" PRIu64 " %" PRIu64 " %" PRIu64
+			 " %" PRIu64 " 0\n",
+			 d[i].reason == END_ACTIVE ? "interim" : "end", a, b,
+			 c->proto == IPPROTO_TCP ? "tcp" : "udp", c->o.src, c->o.sport, c->o.dst,
+			 c->o.dport, c->r.dst, c->r.dport, c->r.src, c->r.sport, d[i].opk, d[i].ob,
+			 d[i].rpk, d[i].rb);
+	}
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(got, 1, sizeof got - 1, f) : 0;
+	got[n] = '\0';
+	if (f)
+		fclose(f);
+	CHECK_STR(got, want);
+	CHECK(stats_are(&h, "copy natlog:", "lines 5 dropped 0 waiting 0"));
+	h_close(&h);
+	unlink(path);
+}
+
+/* Records of template tmpl in d, and of those, how many have natEvent ne. */
+static size_t count_tmpl(const struct dec_ipx *d, uint16_t tmpl, int ne)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < d->n; i++)
+		n += d->recs[i].template_id == tmpl &&
+		     (ne < 0 || dec_num(&d->recs[i], 230, 0) == (uint64_t)ne);
+	return n;
+}
+
+/* 4a''. Port blocks: 10.77.1.2's block 203.0.113.1:42000-42001 holds
+ * c_long and c_mid. Its allocation and de-allocation (natEvent 16/17,
+ * template 261) go to both collectors (nat_events all) and the NAT log;
+ * with nat_sessions outside-blocks the IPFIX collector and the NAT log
+ * leave out the session events and lines of the two connections, the v9
+ * collector (nat_sessions all) keeps them; flow records are unchanged. */
+static void test_port_blocks(void)
+{
+	char path[] = "/tmp/nfflowd-blocks-XXXXXX", top[256], got[4096];
+	int fd = mkstemp(path);
+	struct portblock_set set = {0};
+	struct harness h;
+
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	close(fd);
+	snprintf(top, sizeof top,
+		 "<natlog>\nfile %s\nformat text\nnat_sessions outside-blocks\n</natlog>\n", path);
+	struct setup s = {.kernel_ts = true,
+			  .active_timeout = 60,
+			  .v9_keys = "nat_events all\n",
+			  .ipfix_keys = "nat_events all\nnat_sessions outside-blocks\n",
+			  .top = top};
+	if (!h_open(&h, &s, AT(0))) {
+		CHECK(0);
+		unlink(path);
+		return;
+	}
+	set.b = calloc(1, sizeof *set.b);
+	set.n = set.cap = 1;
+	inet_pton(AF_INET, "10.77.1.2", set.b[0].src);
+	inet_pton(AF_INET, "203.0.113.1", set.b[0].xsrc);
+	set.b[0].start = 42000;
+	set.b[0].end = 42001;
+	h.now_ns = (uint64_t)AT(0) * NS_PER_MS;
+	CHECK_EQ_U64(pipeline_port_blocks(h.p, &set), 1);
+	CHECK_EQ_U64(set.n, 0);
+	interim_traffic(&h);
+	h.now_ns = (uint64_t)AT(152000) * NS_PER_MS;
+	CHECK_EQ_U64(pipeline_port_blocks(h.p, &set), 1); /* an empty ruleset: freed */
+	h_flush(&h, AT(153000));
+	for (int v = 0; v < 2; v++) {
+		const struct dec_ipx *d = v ? &h.out.ipfix : &h.out.v9;
+		CHECK_EQ_U64(count_tmpl(d, 256, -1), 5);
+		CHECK_EQ_U64(count_tmpl(d, 261, 16), 1);
+		CHECK_EQ_U64(count_tmpl(d, 261, 17), 1);
+		CHECK_EQ_U64(count_tmpl(d, 258, -1), v ? 0 : 3);
+	}
+	for (size_t i = 0; i < h.out.ipfix.n; i++) {
+		const struct dec_rec *r = &h.out.ipfix.recs[i];
+		if (r->template_id != 261)
+			continue;
+		CHECK_EQ_U64(dec_num(r, 361, 0), 42000);
+		CHECK_EQ_U64(dec_num(r, 364, 0), 2);
+		CHECK_EQ_U64(dec_num(r, 323, 0), dec_num(r, 230, 0) == 16 ? AT(0) : AT(152000));
+	}
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(got, 1, sizeof got - 1, f) : 0;
+	got[n] = '\0';
+	if (f)
+		fclose(f);
+	char a[NATLOG_TIME_LEN + 1], b[NATLOG_TIME_LEN + 1], want[512];
+	natlog_time(a, AT(0));
+	natlog_time(b, AT(152000));
+	snprintf(want, sizeof want,
+		 "block-alloc %s 10.77.1.2 203.0.113.1 42000 42001 1 2\n"
+		 "block-free %s 10.77.1.2 203.0.113.1 42000 42001 1 2\n",
+		 a, b);
+	CHECK_STR(got, want);
+	h_close(&h);
+	unlink(path);
+}
+
 /* 4b. With nat_events all, a connection with interim records gets one
  * delete event, after its last record; its interim records (flowEndReason
  * 2) say natEvent 0: the session is still open. c_mid's NEW gives a create
@@ -2870,6 +3017,8 @@ int main(void)
 	test_interfaces();
 	test_loss_reports();
 	test_interim();
+	test_natlog();
+	test_port_blocks();
 	test_interim_nat_all();
 	test_mtu(false);
 	test_mtu(true);

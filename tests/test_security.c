@@ -194,6 +194,69 @@ static void test_copies_fds(void)
 		unlink(c.copies[i].path);
 }
 
+/* The NAT log's file comes after the file copies' (a reload hands it over
+ * the same way), created 0640. */
+static void test_natlog_fds(void)
+{
+	static struct nf_config c;
+	struct copies_fds fds, taken;
+	struct stat st;
+	int fd[2];
+
+	config_defaults(&c);
+	c.ncopies = 1;
+	c.copies[0] = c.copies[1];
+	c.copies[0].kind = COPY_FILE;
+	snprintf(c.copies[0].path, sizeof c.copies[0].path, "%s/copy.csv", dir);
+	c.natlog.enabled = true;
+	c.natlog.file = c.copies[0];
+	snprintf(c.natlog.file.name, sizeof c.natlog.file.name, "natlog");
+	snprintf(c.natlog.file.path, sizeof c.natlog.file.path, "%s/nat.log", dir);
+	CHECK_EQ_U64(copies_fds_count(&c), 2);
+	CHECK(copies_fds_open(&fds, &c, err, sizeof err) == 0);
+	CHECK_EQ_U64(fds.n, 2);
+	CHECK_STR(fds.f[1].path, c.natlog.file.path);
+	CHECK(stat(c.natlog.file.path, &st) == 0 && (st.st_mode & 07777) == SAFEFILE_MODE);
+	fd[0] = fds.f[0].fd;
+	fd[1] = fds.f[1].fd;
+	CHECK(copies_fds_adopt(&taken, &c, fd, 2, err, sizeof err) == 0);
+	CHECK_STR(taken.f[1].path, c.natlog.file.path);
+	copies_fds_close(&taken);
+	c.natlog.enabled = false;
+	CHECK_EQ_U64(copies_fds_count(&c), 1);
+	unlink(c.copies[0].path);
+	unlink(c.natlog.file.path);
+}
+
+/* A full disk: the NAT log's lines are dropped, counted and reported;
+ * nothing blocks (the file copy writer behind it, on /dev/full). */
+static void test_natlog_disk_full(void)
+{
+	static struct nf_config c;
+	struct copies cp = {.n = 0};
+	struct copies_fds fds = {.n = 1};
+	char stats[256];
+
+	config_defaults(&c);
+	c.natlog.enabled = true;
+	c.natlog.file = c.copies[1];
+	c.natlog.file.kind = COPY_FILE;
+	snprintf(c.natlog.file.name, sizeof c.natlog.file.name, "natlog");
+	snprintf(c.natlog.file.path, sizeof c.natlog.file.path, "/dev/full");
+	fds.f[0].path = c.natlog.file.path;
+	fds.f[0].fd = open("/dev/full", O_WRONLY | O_CLOEXEC);
+	if (fds.f[0].fd < 0)
+		return; /* no /dev/full here */
+	CHECK(copies_open_one(&cp, &c.natlog.file, &fds, err, sizeof err) == 0);
+	copies_write(&cp, "{\"event\":\"end\"}", 15, 0);
+	copies_write(&cp, "{\"event\":\"end\"}", 15, 0);
+	copies_flush(&cp, 1);
+	copies_format_stats(&cp, stats, sizeof stats);
+	CHECK_STR(stats, "copy natlog: lines 0 dropped 2 waiting 0\n");
+	copies_close(&cp);
+	copies_fds_close(&fds);
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof dir, "/tmp/nfflowd-sec-XXXXXX");
@@ -207,6 +270,8 @@ int main(void)
 	test_dir_check();
 	test_create();
 	test_copies_fds();
+	test_natlog_fds();
+	test_natlog_disk_full();
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

@@ -1,0 +1,100 @@
+#include "offload.h"
+
+#include <nftables/libnftables.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+
+#include "flowtable.h"
+
+/* The kernel can offload if nf_flow_table is loaded or built in
+ * (/sys/module), or a module it can load (modules.dep, modules.builtin). */
+static bool kernel_has_flowtables(void)
+{
+	static const char *const lists[] = {"modules.dep", "modules.builtin"};
+	struct stat st;
+	struct utsname u;
+	char path[512], line[512];
+
+	if (stat("/sys/module/nf_flow_table", &st) == 0)
+		return true;
+	if (uname(&u) != 0)
+		return true; /* cannot tell: assume it can */
+	for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+		snprintf(path, sizeof path, "/lib/modules/%s/%s", u.release, lists[i]);
+		FILE *f = fopen(path, "re");
+		if (!f)
+			continue;
+		bool found = false;
+		while (!found && fgets(line, sizeof line, f))
+			found = strstr(line, "/nf_flow_table.ko") != NULL;
+		fclose(f);
+		if (found)
+			return true;
+	}
+	return false;
+}
+
+/* Run cmd with libnftables, JSON output if json; the output, or NULL with
+ * nft's error in err. The result lives until the context is freed. */
+static const char *run(struct nft_ctx *nft, const char *cmd, bool json, char *err, size_t errlen)
+{
+	nft_ctx_output_set_flags(nft, json ? NFT_CTX_OUTPUT_JSON : 0);
+	if (nft_run_cmd_from_buffer(nft, cmd) != 0) {
+		const char *e = nft_ctx_get_error_buffer(nft);
+		snprintf(err, errlen, "%s", e && *e ? e : "failed");
+		err[strcspn(err, "\n")] = '\0';
+		return NULL;
+	}
+	return nft_ctx_get_output_buffer(nft);
+}
+
+/* flowtable_listing_fn: a flowtable in nft's text format. */
+static const char *listing(void *ctx, const struct flowtable_info *f)
+{
+	char cmd[256], err[256];
+
+	snprintf(cmd, sizeof cmd, "list flowtable %s %s %s", f->family, f->table, f->name);
+	return run(ctx, cmd, false, err, sizeof err);
+}
+
+unsigned offload_check(offload_say_fn say, void *ctx, bool with_info)
+{
+	char msg[1024], err[512];
+	unsigned frozen;
+	struct nft_ctx *nft;
+	const char *out;
+	char *json;
+
+	if (!kernel_has_flowtables()) {
+		if (with_info)
+			say(ctx, false,
+			    "flow offload: this kernel has no flowtable support (no nf_flow_table "
+			    "module): no connection can be offloaded, counters are not frozen");
+		return 0;
+	}
+	nft = nft_ctx_new(NFT_CTX_DEFAULT);
+	if (!nft || nft_ctx_buffer_output(nft) != 0 || nft_ctx_buffer_error(nft) != 0) {
+		say(ctx, true, "flow offload: cannot run libnftables: out of memory");
+		if (nft)
+			nft_ctx_free(nft);
+		return 0;
+	}
+	out = run(nft, "list ruleset", true, err, sizeof err);
+	if (!out) {
+		snprintf(msg, sizeof msg,
+			 "flow offload: cannot list the nftables ruleset (%s): flowtables that "
+			 "freeze counters are not detected",
+			 err);
+		say(ctx, true, msg);
+		nft_ctx_free(nft);
+		return 0;
+	}
+	json = strdup(out); /* the listings below reuse the output buffer */
+	frozen = json ? flowtable_report(json, strlen(json), listing, nft, say, ctx, with_info) : 0;
+	free(json);
+	nft_ctx_free(nft);
+	return frozen;
+}
