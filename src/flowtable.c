@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "nftjson.h"
+
 static void copy_str(char *dst, size_t len, const json_t *v)
 {
 	const char *s = json_is_string(v) ? json_string_value(v) : "";
@@ -86,21 +88,12 @@ static void find_flow_add(const json_t *v, const char *family, const char *table
 int flowtable_scan_json(const char *json, size_t len, struct flowtable_scan *s, char *err,
 			size_t errlen)
 {
-	json_error_t je;
-	json_t *root = json_loadb(json, len, 0, &je), *list, *item, *o;
+	json_t *root, *list, *item, *o;
 	size_t i;
 
 	memset(s, 0, sizeof *s);
-	if (!root) {
-		snprintf(err, errlen, "not JSON: line %d: %s", je.line, je.text);
+	if (!(list = nftjson_list(json, len, &root, err, errlen)))
 		return -1;
-	}
-	list = json_object_get(root, "nftables");
-	if (!json_is_array(list)) {
-		snprintf(err, errlen, "no \"nftables\" array");
-		json_decref(root);
-		return -1;
-	}
 	/* Flowtables first: a rule may come before the flowtable it names. */
 	json_array_foreach(list, i, item)
 	{

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nftjson.h"
+
 static int cmp(const void *a, const void *b)
 {
 	return memcmp(a, b, sizeof(struct portblock));
@@ -140,22 +142,13 @@ static int scan_rule(struct portblock_set *s, const json_t *list, const json_t *
 int portblock_scan_json(const char *json, size_t len, struct portblock_set *s, char *err,
 			size_t errlen)
 {
-	json_error_t je;
-	json_t *root = json_loadb(json, len, 0, &je), *list, *item, *rule;
+	json_t *root, *list, *item, *rule;
 	size_t i;
 	int rc = 0;
 
 	s->n = s->skipped = s->more = 0;
-	if (!root) {
-		snprintf(err, errlen, "not JSON: line %d: %s", je.line, je.text);
+	if (!(list = nftjson_list(json, len, &root, err, errlen)))
 		return -1;
-	}
-	list = json_object_get(root, "nftables");
-	if (!json_is_array(list)) {
-		snprintf(err, errlen, "no \"nftables\" array");
-		json_decref(root);
-		return -1;
-	}
 	json_array_foreach(list, i, item)
 	{
 		rule = json_object_get(item, "rule");

@@ -347,14 +347,17 @@ static inline size_t dec_ipx_options_record(struct dec_ipx *d, const uint8_t *p,
 	return off;
 }
 
-/* An options template set's body, as a template set's. */
-static inline int dec_ipx_options_set(struct dec_ipx *d, const uint8_t *p, size_t len)
+/* A set of records each read by rec (which returns the bytes used, 0 on an
+ * error) while at least min bytes are left, then at most 3 bytes of zero
+ * padding. Returns the number of records, or -1. */
+static inline int dec_ipx_records(struct dec_ipx *d, const uint8_t *p, size_t len, size_t min,
+				  size_t (*rec)(struct dec_ipx *, const uint8_t *, size_t))
 {
 	size_t off = 0, used;
 	int n = 0;
 
-	while (len - off >= 6) {
-		used = dec_ipx_options_record(d, p + off, len - off);
+	while (len - off >= min) {
+		used = rec(d, p + off, len - off);
 		if (!used)
 			return -1;
 		off += used;
@@ -366,24 +369,17 @@ static inline int dec_ipx_options_set(struct dec_ipx *d, const uint8_t *p, size_
 	return n;
 }
 
+/* An options template set's body, as a template set's. */
+static inline int dec_ipx_options_set(struct dec_ipx *d, const uint8_t *p, size_t len)
+{
+	return dec_ipx_records(d, p, len, 6, dec_ipx_options_record);
+}
+
 /* A template set's body: template records, then at most 3 bytes of zero
  * padding. Returns the number of records, or -1. */
 static inline int dec_ipx_template_set(struct dec_ipx *d, const uint8_t *p, size_t len)
 {
-	size_t off = 0, used;
-	int n = 0;
-
-	while (len - off >= 4) {
-		used = dec_ipx_template_record(d, p + off, len - off);
-		if (!used)
-			return -1;
-		off += used;
-		n++;
-	}
-	for (; off < len; off++)
-		if (p[off] != 0)
-			return -1;
-	return n;
+	return dec_ipx_records(d, p, len, 4, dec_ipx_template_record);
 }
 
 static inline void dec_ipx_record(struct dec_ipx *d, const struct dec_template *t, const uint8_t *p,
