@@ -147,6 +147,30 @@ static void signals_setup(sigset_t *waitmask)
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
+/* The signals that ppoll left pending: when a descriptor is always ready
+ * (events under a flood), ppoll returns at once without delivering them.
+ * Taken here, without a handler, and turned into the same flags. */
+static void take_pending_signals(void)
+{
+	static const struct timespec now = {0, 0};
+	sigset_t set;
+	int sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	while ((sig = sigtimedwait(&set, NULL, &now)) > 0) {
+		if (sig == SIGHUP)
+			got_hup = 1;
+		else if (sig == SIGUSR1)
+			got_usr1 = 1;
+		else
+			got_stop = 1;
+	}
+}
+
 /* ---- netlink ------------------------------------------------------------ */
 
 static void dump_start(struct daemon *d, bool startup)
@@ -867,7 +891,7 @@ static void loop_once(struct daemon *d, const sigset_t *waitmask, int ready_fd)
 	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
 	size_t n = poll_fds(d, pfd), ctl = d->dump ? 2 : 1;
 	size_t nctl = control_pollfds(&d->ctl, pfd + ctl);
-	size_t nft = n;
+	size_t rt = n - 1, nft = n; /* poll_fds puts the routes socket last */
 
 	if (d->nft)
 		pfd[n++] = (struct pollfd){.fd = nlsock_fd(d->nft), .events = POLLIN};
@@ -875,7 +899,8 @@ static void loop_once(struct daemon *d, const sigset_t *waitmask, int ready_fd)
 		log_warn("ppoll");
 		memset(pfd, 0, n * sizeof *pfd);
 	}
-	if (d->routes && pfd[n - 1].revents)
+	take_pending_signals();
+	if (d->routes && pfd[rt].revents)
 		routes_changed(d->routes); /* before the events: records use the new routes */
 	if (pfd[0].revents)
 		read_events(d, EVENT_BATCH, UINT64_MAX);
