@@ -102,6 +102,7 @@ struct collector_ops {
 struct collector {
 	const struct collector_ops *ops;
 	void *impl;
+	bool carried; /* it took over an old collector's state at a reload */
 };
 
 extern const struct collector_ops collector_v5_ops;

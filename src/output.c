@@ -69,8 +69,10 @@ void output_carry_over(struct output *fresh, struct output *old)
 	for (size_t i = 0; i < fresh->ncol; i++) {
 		struct collector *f = &fresh->col[i];
 		for (size_t j = 0; j < old->ncol; j++)
-			if (f->ops == old->col[j].ops && f->ops->same(f, &old->col[j]))
+			if (f->ops == old->col[j].ops && f->ops->same(f, &old->col[j])) {
 				f->ops->adopt(f, &old->col[j]);
+				f->carried = true;
+			}
 	}
 }
 
@@ -157,6 +159,16 @@ void output_nat_create(struct output *o, const struct ct_event *ev, uint64_t t_m
 		if (o->col[i].ops->nat_create)
 			taken |= o->col[i].ops->nat_create(&o->col[i], ev, t_ms, t);
 	o->st.nat_creates += taken;
+}
+
+void output_port_blocks_anew(struct output *o, const struct portblock_set *set, uint64_t t_ms,
+			     const struct nf_now *t)
+{
+	for (size_t i = 0; i < o->nnet; i++) {
+		struct collector *c = &o->col[i];
+		for (size_t k = 0; !c->carried && c->ops->port_block && k < set->n; k++)
+			c->ops->port_block(c, &set->b[k], true, t_ms, t);
+	}
 }
 
 void output_port_block(struct output *o, const struct portblock *b, bool alloc, uint64_t t_ms,

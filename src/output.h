@@ -15,6 +15,7 @@
 #include "collector.h"
 #include "config.h"
 #include "flow.h"
+#include "portblock.h"
 #include "timeunit.h"
 
 /* A v5 record whose counter exceeds 2^32-1 is split into at most this many
@@ -74,6 +75,13 @@ bool output_wants_nat_create(const struct output *o);
  * for the collectors that want them, if NAT changed it. */
 void output_nat_create(struct output *o, const struct ct_event *ev, uint64_t t_ms,
 		       const struct nf_now *t);
+
+/* After a reload: the collectors that are new (that took over no old
+ * collector's state) get an allocation event for every block of set in
+ * force, so that they too know them; the local NAT log does not (its
+ * lines say when a block was allocated). */
+void output_port_blocks_anew(struct output *o, const struct portblock_set *set, uint64_t t_ms,
+			     const struct nf_now *t);
 
 /* A port block allocated (alloc) or freed at Unix ms t_ms, for the
  * collectors that take port block events. */

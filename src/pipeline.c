@@ -275,6 +275,8 @@ int pipeline_reload(struct pipeline *p, struct nf_config *cfg, const struct copi
 	p->cfg = cfg;
 	output_own_flows(&p->out, &cfg->filter);
 	apply_timeouts(p);
+	read_clock(p);
+	output_port_blocks_anew(&p->out, &p->blocks, p->now.real_ns / NS_PER_MS, &p->now);
 	return 0;
 }
 

@@ -2558,6 +2558,45 @@ static void test_reload(void)
 	h_close(&h);
 }
 
+/* A reload: collectors that carry on get no second allocation of the blocks
+ * in force; new ones (here: every collector moved to ::1) get one each. */
+static void test_reload_blocks(void)
+{
+	const struct setup s = {
+	    .kernel_ts = true, .v9_keys = "nat_events all\n", .ipfix_keys = "nat_events all\n"};
+	struct setup s6 = s;
+	struct portblock_set set = {0};
+	struct harness h;
+	char err[256];
+
+	s6.ipv6 = true;
+	if (!h_open(&h, &s, AT(0))) {
+		CHECK(0);
+		return;
+	}
+	set.b = calloc(1, sizeof *set.b);
+	set.n = set.cap = 1;
+	inet_pton(AF_INET, "10.77.1.2", set.b[0].src);
+	inet_pton(AF_INET, "203.0.113.1", set.b[0].xsrc);
+	set.b[0].start = 42000;
+	set.b[0].end = 42001;
+	h.now_ns = (uint64_t)AT(0) * NS_PER_MS;
+	CHECK_EQ_U64(pipeline_port_blocks(h.p, &set), 1);
+	struct nf_config *cfg = make_config(&s);
+	CHECK(cfg && pipeline_reload(h.p, cfg, NULL, err, sizeof err) == 0);
+	h_flush(&h, AT(1000));
+	CHECK_EQ_U64(count_tmpl(&h.out.v9, 261, 16), 1);
+	CHECK_EQ_U64(count_tmpl(&h.out.ipfix, 261, 16), 1);
+	cfg = make_config(&s6);
+	CHECK(cfg && pipeline_reload(h.p, cfg, NULL, err, sizeof err) == 0);
+	h.out.v9.next_seq = h.out.ipfix.next_seq = 0; /* new collectors: new sequences */
+	h_flush(&h, AT(2000));
+	CHECK_EQ_U64(count_tmpl(&h.out.v9, 261, 16), 2);
+	CHECK_EQ_U64(count_tmpl(&h.out.ipfix, 261, 16), 2);
+	CHECK_EQ_U64(h.out.misrouted, 0);
+	h_close(&h);
+}
+
 /* ---- recordings of the real kernel's stream ---------------------------------------- */
 
 /* What tests/data/record-pipeline.sh made (see its notes). */
@@ -3029,6 +3068,7 @@ int main(void)
 	test_filters();
 	test_overrun_resync();
 	test_reload();
+	test_reload_blocks();
 	test_recording_nat();
 	test_recording_active();
 	test_recording_no_active();
