@@ -40,12 +40,12 @@ static bool is_icmp(uint8_t proto)
 static void make_view(struct view *v, const struct ipfix_rec *r)
 {
 	const struct ct_event *ev = r->ev;
-	const struct ct_tuple *o = &ev->orig, *rp = &ev->reply;
 
 	v->ev = ev;
 	v->r = r;
 	if (r->kind == IPFIX_BLOCK)
-		return; /* its getters read r->block alone */
+		return; /* its getters read r->block alone (ev may be NULL) */
+	const struct ct_tuple *o = &ev->orig, *rp = &ev->reply;
 	if (!flow_nat_changed(ev)) {
 		v->post_src = o->src;
 		v->post_dst = o->dst;
