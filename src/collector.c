@@ -105,8 +105,7 @@ bool collector_udp_same(const struct collector *fresh, const struct collector *o
 {
 	const struct collector_udp *a = udp_of(fresh), *b = udp_of(old);
 
-	return fresh->ops == old->ops && strcmp(a->conf->name, b->conf->name) == 0 &&
-	       strcmp(a->ex.name, b->ex.name) == 0;
+	return strcmp(a->conf->name, b->conf->name) == 0 && strcmp(a->ex.name, b->ex.name) == 0;
 }
 
 size_t collector_udp_format_stats(const struct collector *c, char *buf, size_t len)

@@ -69,7 +69,7 @@ struct collector_ops {
 	bool (*wants_nat_create)(const struct collector *c);
 	/* Encode and send everything pending. */
 	void (*flush)(struct collector *c, const struct nf_now *t);
-	/* Send what is due by t, probe a collector that is down. */
+	/* Optional: send what is due by t, probe a collector that is down. */
 	void (*tick)(struct collector *c, const struct nf_now *t);
 	/* Optional: hand what is staged to the kernel (before the loop sleeps). */
 	void (*push)(struct collector *c, const struct nf_now *t);
@@ -80,8 +80,9 @@ struct collector_ops {
 	size_t (*pollfds)(const struct collector *c, struct pollfd *pfd);
 	/* Optional: the local address of c's socket (its own export flow). */
 	int (*local)(const struct collector *c, struct sockaddr_storage *ss);
-	/* True if fresh is the same destination as old (same kind): a reload
-	 * then lets fresh adopt old's state. */
+	/* Optional: true if fresh is the same destination as old (the same
+	 * kind: the caller checks): a reload then lets fresh adopt old's state.
+	 * Without it a collector is opened anew at every reload. */
 	bool (*same)(const struct collector *fresh, const struct collector *old);
 	/* fresh takes over old's sequence numbers, counters, state and the
 	 * datagrams waiting (old stays valid, to be closed). */

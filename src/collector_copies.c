@@ -101,13 +101,6 @@ static uint64_t cps_due(const struct collector *c)
 	return p->batch.n && p->batch.due_ns < due ? p->batch.due_ns : due;
 }
 
-static bool cps_same(const struct collector *fresh, const struct collector *old)
-{
-	(void)fresh;
-	(void)old;
-	return false; /* reopened on every reload */
-}
-
 static size_t cps_format_stats(const struct collector *c, char *buf, size_t len)
 {
 	return copies_format_stats(&cps_of(c)->copies, buf, len);
@@ -132,7 +125,6 @@ const struct collector_ops collector_copies_ops = {
     .push = cps_push,
     .due = cps_due,
     .pollfds = cps_pollfds,
-    .same = cps_same,
     .format_stats = cps_format_stats,
     .close = cps_close,
 };

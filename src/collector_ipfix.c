@@ -103,6 +103,15 @@ static struct exporter_carried carried(const struct ipfix_rec *recs, size_t n)
 	return c;
 }
 
+/* While a collector is down, every message it will get carries the
+ * templates, and so does the first after it is back: whatever it lost or
+ * forgot meanwhile, each message can be decoded. */
+static void templates_if_away(struct ipx *x)
+{
+	if (exporter_take_comeback(&x->udp.ex) || exporter_state(&x->udp.ex) != EXPORTER_UP)
+		ipfix_templates_due(&x->ipfix);
+}
+
 static void ipx_send(struct ipx *x, const struct nf_now *t)
 {
 	uint8_t buf[IPFIX_MSG_MAX];
@@ -122,11 +131,7 @@ static void ipx_send(struct ipx *x, const struct nf_now *t)
 						.out_if = q->out_if,
 						.block = &q->block};
 	}
-	/* While a collector is down, every message it will get carries the
-	 * templates, and so does the first after it is back: whatever it lost
-	 * or forgot meanwhile, each message can be decoded. */
-	if (exporter_take_comeback(&x->udp.ex) || exporter_state(&x->udp.ex) != EXPORTER_UP)
-		ipfix_templates_due(&x->ipfix);
+	templates_if_away(x);
 	/* A message of templates alone (used 0) when they and the first record
 	 * do not fit together: the records follow in the next. */
 	while (off < x->qlen) {
@@ -232,8 +237,7 @@ static void report_loss(struct ipx *x, const struct nf_now *t)
 	l = loss_of(x);
 	if (l.first_ms == 0 || (!loss_changed(&l, &x->reported) && t->mono_ns < x->loss_next_ns))
 		return;
-	if (exporter_take_comeback(&x->udp.ex) || exporter_state(&x->udp.ex) != EXPORTER_UP)
-		ipfix_templates_due(&x->ipfix);
+	templates_if_away(x);
 	len = ipfix_encode_loss(&x->ipfix, buf, sizeof buf, t->real_ns, x->udp.env.boot_ms, &l);
 	if (len)
 		exporter_send_flows(&x->udp.ex, buf, len, 1, &(struct exporter_carried){0});
@@ -315,12 +319,9 @@ static void ipx_adopt(struct collector *fresh, struct collector *old)
 	struct ipx *f = ipx_of(fresh), *o = ipx_of(old);
 
 	ipfix_continue(&f->ipfix, &o->ipfix);
-	f->ipfix.loss_tmpl = o->ipfix.loss_tmpl;
 	f->udp.dropped = o->udp.dropped;
 	f->reported = o->reported;
 	f->loss_next_ns = o->loss_next_ns;
-	if (o->ipfix.blocks)
-		ipfix_enable_blocks(&f->ipfix);
 	exporter_adopt(&f->udp.ex, &o->udp.ex);
 }
 

@@ -80,12 +80,6 @@ static void nlg_flush(struct collector *c, const struct nf_now *t)
 	copies_flush(&nlg_of(c)->out, t->mono_ns);
 }
 
-static void nlg_tick(struct collector *c, const struct nf_now *t)
-{
-	(void)c;
-	(void)t; /* lines are written before the loop sleeps (push) */
-}
-
 static uint64_t nlg_due(const struct collector *c)
 {
 	return copies_due(&nlg_of(c)->out);
@@ -94,13 +88,6 @@ static uint64_t nlg_due(const struct collector *c)
 static size_t nlg_pollfds(const struct collector *c, struct pollfd *pfd)
 {
 	return copies_pollfds(&nlg_of(c)->out, pfd);
-}
-
-static bool nlg_same(const struct collector *fresh, const struct collector *old)
-{
-	(void)fresh;
-	(void)old;
-	return false; /* reopened on every reload */
 }
 
 static uint64_t nlg_lost(const struct collector *c)
@@ -131,11 +118,9 @@ const struct collector_ops collector_natlog_ops = {
     .conn = nlg_conn,
     .port_block = nlg_port_block,
     .flush = nlg_flush,
-    .tick = nlg_tick,
     .push = nlg_flush,
     .due = nlg_due,
     .pollfds = nlg_pollfds,
-    .same = nlg_same,
     .lost = nlg_lost,
     .format_stats = nlg_format_stats,
     .close = nlg_close,

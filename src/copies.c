@@ -220,12 +220,10 @@ int copies_open(struct copies *cp, const struct nf_config *c, bool foreground,
 		const struct copy_conf *cc = &c->copies[i];
 		if (!wants_info(cc) || (cc->kind == COPY_SCREEN && !foreground))
 			continue;
-		if (open_one(&cp->out[cp->n], cc, fds, err, errlen) != 0) {
-			cp->n++;
-			copies_close(cp);
+		if (copies_open_one(cp, cc, fds, err, errlen) != 0) {
+			copies_close(cp); /* the ones opened before it */
 			return -1;
 		}
-		cp->n++;
 	}
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/signalfd.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,9 +51,6 @@
 #define TEXT_SEALS (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
 #define TEXT_MAX   (1024 * 1024) /* as config_read */
 
-/* Set by the signal handlers, read by the loop: nothing else happens there. */
-static volatile sig_atomic_t got_stop, got_hup, got_usr1;
-
 struct daemon {
 	const char *path;
 	struct daemon_opts opts;
@@ -78,6 +76,8 @@ struct daemon {
 	uint64_t rec_errors;
 	uint64_t rec_bytes; /* written so far, at most record_limit */
 	uint64_t next_resync_ns, next_expire_ns, next_active_ns;
+	int sigfd; /* SIGTERM, SIGINT, SIGHUP, SIGUSR1, read as data */
+	bool want_stop, want_reload, want_stats; /* what they (or the control socket) asked */
 	uint8_t rx[RXBUF_SIZE];
 };
 
@@ -102,72 +102,38 @@ static const struct nf_config *cfg_of(const struct daemon *d)
 	return pipeline_config(d->pl);
 }
 
-static void on_stop(int sig)
+/* The signals nfflowd acts on, blocked and read from a signalfd(2) that the
+ * loop polls like any other source: no handler runs, and a signal waits its
+ * turn even while another descriptor is always ready (a flood), which a
+ * handler interrupting ppoll would not (ppoll returns at once then, leaving
+ * the signal pending). SIGPIPE is ignored. Returns the signalfd, or -1. */
+static int signals_open(void)
 {
-	(void)sig;
-	got_stop = 1;
-}
-
-static void on_hup(int sig)
-{
-	(void)sig;
-	got_hup = 1;
-}
-
-static void on_usr1(int sig)
-{
-	(void)sig;
-	got_usr1 = 1;
-}
-
-/* Block the signals outside ppoll, so that they only interrupt the wait. */
-static void signals_setup(sigset_t *waitmask)
-{
-	struct sigaction sa = {0};
-	sigset_t block;
-
-	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGHUP);
-	sigaddset(&block, SIGUSR1);
-	sigprocmask(SIG_BLOCK, &block, waitmask);
-	sigdelset(waitmask, SIGTERM);
-	sigdelset(waitmask, SIGINT);
-	sigdelset(waitmask, SIGHUP);
-	sigdelset(waitmask, SIGUSR1);
-	sa.sa_handler = on_stop;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = on_hup;
-	sigaction(SIGHUP, &sa, NULL);
-	sa.sa_handler = on_usr1;
-	sigaction(SIGUSR1, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-}
-
-/* The signals that ppoll left pending: when a descriptor is always ready
- * (events under a flood), ppoll returns at once without delivering them.
- * Taken here, without a handler, and turned into the same flags. */
-static void take_pending_signals(void)
-{
-	static const struct timespec now = {0, 0};
+	struct sigaction ign = {.sa_handler = SIG_IGN};
 	sigset_t set;
-	int sig;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGUSR1);
-	while ((sig = sigtimedwait(&set, NULL, &now)) > 0) {
-		if (sig == SIGHUP)
-			got_hup = 1;
-		else if (sig == SIGUSR1)
-			got_usr1 = 1;
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	sigaction(SIGPIPE, &ign, NULL);
+	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+/* The signals that came: what they ask for. */
+static void read_signals(struct daemon *d)
+{
+	struct signalfd_siginfo si;
+
+	while (read(d->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+		if (si.ssi_signo == SIGHUP)
+			d->want_reload = true;
+		else if (si.ssi_signo == SIGUSR1)
+			d->want_stats = true;
 		else
-			got_stop = 1;
+			d->want_stop = true;
 	}
 }
 
@@ -755,7 +721,7 @@ static void answer(void *ctx, struct control_req *req, char *reply, size_t len)
 		snprintf(reply, len, "%s %s\n", rc == 0 ? "ok" : "error", err);
 	} else if (strcmp(cmd, "stop") == 0) {
 		log_info("stop asked by uid %d (pid %d)", (int)req->peer.uid, (int)req->peer.pid);
-		got_stop = 1;
+		d->want_stop = true;
 		snprintf(reply, len, "ok stopping pid %d\n", (int)getpid());
 	} else {
 		snprintf(reply, len, "error unknown command '%.32s'\n", cmd);
@@ -845,18 +811,39 @@ static int poll_timeout_ms(const struct daemon *d, uint64_t mono)
 	return (int)((due - mono + NS_PER_MS - 1) / NS_PER_MS);
 }
 
-static size_t poll_fds(const struct daemon *d, struct pollfd *pfd)
-{
-	size_t n = 0;
+#define NO_FD SIZE_MAX
 
-	pfd[n++] = (struct pollfd){.fd = nlsock_fd(d->ev), .events = POLLIN};
-	if (d->dump)
-		pfd[n++] = (struct pollfd){.fd = nlsock_fd(d->dump), .events = POLLIN};
-	n += control_pollfds(&d->ctl, pfd + n);
-	n += pipeline_pollfds(d->pl, pfd + n);
-	if (d->routes) /* last: loop_once finds it there */
-		pfd[n++] = (struct pollfd){.fd = routes_fd(d->routes), .events = POLLIN};
-	return n;
+/* What one turn polls, and where each source sits (NO_FD: not polled). */
+struct polls {
+	struct pollfd pfd[6 + CONTROL_MAX_CLIENTS + PIPELINE_MAX_POLLFDS];
+	size_t n;
+	size_t sig, ev, dump, routes, nft, ctl, nctl;
+};
+
+static size_t poll_in(struct polls *p, int fd)
+{
+	p->pfd[p->n] = (struct pollfd){.fd = fd, .events = POLLIN};
+	return p->n++;
+}
+
+static void poll_fds(const struct daemon *d, struct polls *p)
+{
+	p->n = 0;
+	p->sig = poll_in(p, d->sigfd);
+	p->ev = poll_in(p, nlsock_fd(d->ev));
+	p->dump = d->dump ? poll_in(p, nlsock_fd(d->dump)) : NO_FD;
+	p->routes = d->routes ? poll_in(p, routes_fd(d->routes)) : NO_FD;
+	p->nft = d->nft ? poll_in(p, nlsock_fd(d->nft)) : NO_FD;
+	p->ctl = p->n;
+	p->nctl = control_pollfds(&d->ctl, p->pfd + p->n);
+	p->n += p->nctl;
+	p->n += pipeline_pollfds(d->pl, p->pfd + p->n);
+}
+
+/* True if source i of p has an event. */
+static bool ready(const struct polls *p, size_t i)
+{
+	return i != NO_FD && p->pfd[i].revents;
 }
 
 static void tell_ready(struct daemon *d, int ready_fd)
@@ -872,53 +859,49 @@ static void tell_ready(struct daemon *d, int ready_fd)
 	}
 }
 
-/* True if any of pfd[0..n) has an event. */
-static bool any_event(const struct pollfd *pfd, size_t n)
+/* True if any of the control socket's descriptors has an event. */
+static bool control_ready(const struct polls *p)
 {
-	for (size_t i = 0; i < n; i++)
-		if (pfd[i].revents)
+	for (size_t i = p->ctl; i < p->ctl + p->nctl; i++)
+		if (p->pfd[i].revents)
 			return true;
 	return false;
 }
 
 /* One turn: wait, then serve only what is ready (a flood of one source
  * costs no system call on the others), each source within its budget. */
-static void loop_once(struct daemon *d, const sigset_t *waitmask, int ready_fd)
+static void loop_once(struct daemon *d, int ready_fd)
 {
-	struct pollfd pfd[2 + 1 + CONTROL_MAX_CLIENTS + PIPELINE_MAX_POLLFDS + 1];
+	struct polls p;
 	uint64_t mono = clock_ns(CLOCK_MONOTONIC);
-	int ms = poll_timeout_ms(d, mono);
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
-	size_t n = poll_fds(d, pfd), ctl = d->dump ? 2 : 1;
-	size_t nctl = control_pollfds(&d->ctl, pfd + ctl);
-	size_t rt = n - 1, nft = n; /* poll_fds puts the routes socket last */
 
-	if (d->nft)
-		pfd[n++] = (struct pollfd){.fd = nlsock_fd(d->nft), .events = POLLIN};
-	if (ppoll(pfd, n, &ts, waitmask) < 0 && errno != EINTR) {
-		log_warn("ppoll");
-		memset(pfd, 0, n * sizeof *pfd);
+	poll_fds(d, &p);
+	if (poll(p.pfd, p.n, poll_timeout_ms(d, mono)) < 0) {
+		if (errno != EINTR)
+			log_warn("poll");
+		return;
 	}
-	take_pending_signals();
-	if (d->routes && pfd[rt].revents)
+	if (ready(&p, p.sig))
+		read_signals(d);
+	if (ready(&p, p.routes))
 		routes_changed(d->routes); /* before the events: records use the new routes */
-	if (pfd[0].revents)
+	if (ready(&p, p.ev))
 		read_events(d, EVENT_BATCH, UINT64_MAX);
-	if (d->dump && pfd[1].revents) {
+	if (ready(&p, p.dump)) {
 		read_dump(d);
 		if (!d->dump && !d->ready)
 			tell_ready(d, ready_fd);
 	}
 	mono = clock_ns(CLOCK_MONOTONIC);
-	if (any_event(pfd + ctl, nctl) || mono >= control_due(&d->ctl))
+	if (control_ready(&p) || mono >= control_due(&d->ctl))
 		control_serve(&d->ctl, mono, answer, d);
 	timers(d, mono);
-	if (d->nft && nft < n && pfd[nft].revents && nftwatch_drain(d->nft))
+	if (ready(&p, p.nft) && nftwatch_drain(d->nft))
 		read_blocks(d);
 	pipeline_push(d->pl);
 }
 
-static void run(struct daemon *d, const sigset_t *waitmask, int ready_fd)
+static void run(struct daemon *d, int ready_fd)
 {
 	char err[1024];
 	uint64_t mono = clock_ns(CLOCK_MONOTONIC);
@@ -926,14 +909,14 @@ static void run(struct daemon *d, const sigset_t *waitmask, int ready_fd)
 	d->next_expire_ns = mono + EXPIRE_EVERY_NS;
 	d->next_resync_ns = mono + cfg_of(d)->resync_interval * NS_PER_S;
 	d->next_active_ns = mono + active_period(cfg_of(d));
-	while (!got_stop) {
-		loop_once(d, waitmask, d->ready ? -1 : ready_fd);
-		if (got_hup) {
-			got_hup = 0;
+	while (!d->want_stop) {
+		loop_once(d, d->ready ? -1 : ready_fd);
+		if (d->want_reload) {
+			d->want_reload = false;
 			reload(d, NULL, err, sizeof err);
 		}
-		if (got_usr1) {
-			got_usr1 = 0;
+		if (d->want_stats) {
+			d->want_stats = false;
 			log_stats(d);
 		}
 	}
@@ -951,7 +934,6 @@ static void report_failure(int ready_fd, const char *err)
 
 int daemon_run(const char *path, const struct daemon_opts *opts)
 {
-	sigset_t waitmask;
 	char err[512];
 	struct daemon *d = calloc(1, sizeof *d);
 
@@ -964,13 +946,17 @@ int daemon_run(const char *path, const struct daemon_opts *opts)
 	d->ctl.lfd = -1;
 	umask(027); /* what it creates is never world-readable */
 	log_init("nfflowd", LOG_DAEMON, d->opts.foreground);
-	signals_setup(&waitmask);
-	int rc = start(d, err, sizeof err);
+	d->sigfd = signals_open();
+	int rc = d->sigfd < 0 ? -1 : start(d, err, sizeof err);
+	if (d->sigfd < 0)
+		snprintf(err, sizeof err, "signalfd: %s", strerror(errno));
 	if (rc == 0)
-		run(d, &waitmask, opts->ready_fd);
+		run(d, opts->ready_fd);
 	else
 		report_failure(opts->ready_fd, err);
 	release(d);
+	if (d->sigfd >= 0)
+		close(d->sigfd);
 	free(d);
 	return rc == 0 ? 0 : 1;
 }

@@ -687,6 +687,9 @@ void ipfix_continue(struct ipfix_state *fresh, const struct ipfix_state *old)
 {
 	fresh->packets = old->packets;
 	fresh->records = old->records;
+	fresh->loss_tmpl = old->loss_tmpl;
+	if (old->blocks)
+		ipfix_enable_blocks(fresh);
 }
 
 void ipfix_templates_due(struct ipfix_state *s)

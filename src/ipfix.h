@@ -147,7 +147,7 @@ int ipfix_init(struct ipfix_state *s, int version, uint32_t domain, size_t max_l
 void ipfix_enable_blocks(struct ipfix_state *s);
 
 /* fresh replaces old for the same collector (a reload): it continues old's
- * sequence numbers. */
+ * sequence numbers, and sends the loss and port block templates if old did. */
 void ipfix_continue(struct ipfix_state *fresh, const struct ipfix_state *old);
 
 /* Make the next message carry the templates (e.g. the collector came back). */

@@ -69,7 +69,8 @@ void output_carry_over(struct output *fresh, struct output *old)
 	for (size_t i = 0; i < fresh->ncol; i++) {
 		struct collector *f = &fresh->col[i];
 		for (size_t j = 0; j < old->ncol; j++)
-			if (f->ops == old->col[j].ops && f->ops->same(f, &old->col[j])) {
+			if (f->ops == old->col[j].ops && f->ops->same &&
+			    f->ops->same(f, &old->col[j])) {
 				f->ops->adopt(f, &old->col[j]);
 				f->carried = true;
 			}
@@ -189,7 +190,8 @@ void output_flush(struct output *o, const struct nf_now *t)
 void output_tick(struct output *o, const struct nf_now *t)
 {
 	for (size_t i = 0; i < o->ncol; i++)
-		o->col[i].ops->tick(&o->col[i], t);
+		if (o->col[i].ops->tick)
+			o->col[i].ops->tick(&o->col[i], t);
 }
 
 void output_push(struct output *o, const struct nf_now *t)

@@ -182,10 +182,11 @@ for fd in 0 1 2; do
 		lab_fail "the daemon's fd $fd is $(readlink "/proc/$PID/fd/$fd"), expected /dev/null"
 done
 [ "$(readlink "/proc/$PID/cwd")" = / ] || lab_fail "the daemon's working directory is $(readlink "/proc/$PID/cwd"), expected /"
-# What it holds besides /dev/null must be its own sockets.
+# What it holds besides /dev/null must be its own sockets and the signalfd
+# it reads its signals from.
 foreign=$(for f in "/proc/$PID/fd/"*; do
 	t=$(readlink "$f") || continue
-	case "$t" in /dev/null | socket:*) ;; *) printf ' %s->%s' "${f##*/}" "$t" ;; esac
+	case "$t" in /dev/null | socket:* | "anon_inode:[signalfd]") ;; *) printf ' %s->%s' "${f##*/}" "$t" ;; esac
 done)
 [ -z "$foreign" ] || lab_fail "the daemon keeps descriptors inherited from the command that started it:$foreign"
 

@@ -529,6 +529,20 @@ lab_server_add_addrs() {
 	done
 }
 
+# lab_udp_connections N: N new connections through the router, one datagram
+# from client port 42000 to each of N server ports from 10000 on. No one
+# listens there, so the server answers with ICMP errors; that is fine.
+lab_udp_connections() {
+	ip netns exec "$LAB_CLI" timeout 60 python3 - "$LAB_SERVER_IP" "$1" <<-'PY'
+		import socket, sys
+		dst, n = sys.argv[1], int(sys.argv[2])
+		s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+		s.bind(("0.0.0.0", 42000))
+		for i in range(n):
+		    s.sendto(b"x", (dst, 10000 + i))
+	PY
+}
+
 # lab_tcp_upload BYTES: one TCP connection client -> server carrying BYTES.
 lab_tcp_upload() {
 	head -c "$1" /dev/urandom >"$LAB_TMP/upload.bin"

@@ -54,14 +54,7 @@ lab_udp_exchange "before" 41001
 
 lab_log "stopping nfflowd (pid $pid) and creating $FLOOD connections"
 kill -STOP "$pid"
-ip netns exec "$LAB_CLI" timeout 60 python3 - "$LAB_SERVER_IP" "$FLOOD" <<'PY'
-import socket, sys
-dst, n = sys.argv[1], int(sys.argv[2])
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("0.0.0.0", 42000))
-for i in range(n):
-    s.sendto(b"x", (dst, 10000 + i))
-PY
+lab_udp_connections "$FLOOD"
 kill -CONT "$pid"
 
 check() { ip netns exec "$LAB_RTR" "$NFFLOWD" -c "$LAB_TMP/nfflowd.conf" check 2>/dev/null; }
