@@ -49,11 +49,8 @@ expect_rejected() {
 	local err=$LAB_TMP/reject.err
 	local -a pre=()
 	if [ -n "$runas" ]; then
-		# Root reads any file: run as nobody to get EACCES. Its own copy of
-		# the binary, so that nobody can execute it wherever the tree is.
-		bin=$LAB_TMP/nfflowd-copy
-		cp "$NFFLOWD" "$bin"
-		chmod 755 "$bin"
+		# Root reads any file: run as nobody to get EACCES.
+		bin=$(lab_nfflowd_copy)
 		pre=(setpriv --reuid=65534 --regid=65534 --clear-groups)
 	fi
 	ip netns exec "$LAB_RTR" timeout -k 2 10 "${pre[@]}" "$bin" -f -c "$conf" start \

@@ -529,6 +529,15 @@ lab_server_add_addrs() {
 	done
 }
 
+# lab_nfflowd_copy: the path of a copy of $NFFLOWD in the lab's directory
+# (mode 0755), for commands run as another user: the build tree may sit in a
+# directory only root can enter (a clone in mktemp -d).
+lab_nfflowd_copy() {
+	local bin=$LAB_TMP/nfflowd-copy
+	[ -x "$bin" ] || { cp "$NFFLOWD" "$bin" && chmod 755 "$bin"; }
+	echo "$bin"
+}
+
 # lab_udp_connections N: N new connections through the router, one datagram
 # from client port 42000 to each of N server ports from 10000 on. No one
 # listens there, so the server answers with ICMP errors; that is fine.

@@ -40,7 +40,7 @@ as() {
 # nf_as NAME UID VERB: nfflowd -c CONF VERB as UID; LAB_RC, NAME.out/.err.
 nf_as() {
 	LAB_RC=0
-	as "$2" timeout -k 5 60 "$NFFLOWD" -c "$CONF" "$3" </dev/null \
+	as "$2" timeout -k 5 60 "$(lab_nfflowd_copy)" -c "$CONF" "$3" </dev/null \
 		>"$LAB_TMP/$1.out" 2>"$LAB_TMP/$1.err" || LAB_RC=$?
 }
 
