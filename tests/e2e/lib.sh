@@ -529,6 +529,20 @@ lab_server_add_addrs() {
 	done
 }
 
+# lab_flood_up: the lab for bench/udpflood (UDPFLOOD) loads, sent with -a 32
+# -A 203.0.113.10: 32 server addresses from 203.0.113.10, a server that
+# drops the load (UDP to ports 1024-65535) before anything answers it, and
+# nfcapd on LAB_COLLECTOR_PORT in the router. Skips without UDPFLOOD.
+lab_flood_up() {
+	[ -x "${UDPFLOOD:-}" ] || lab_skip "UDPFLOOD (bench/udpflood.c, built by CMake) is not set"
+	lab_up
+	lab_server_add_addrs 203.0.113.10 32
+	ip netns exec "$LAB_SRV" nft add table ip flood
+	ip netns exec "$LAB_SRV" nft add chain ip flood pre '{ type filter hook prerouting priority raw; }'
+	ip netns exec "$LAB_SRV" nft add rule ip flood pre udp dport 1024-65535 drop
+	lab_nfcapd_start "$LAB_COLLECTOR_PORT"
+}
+
 # lab_nfflowd_copy: the path of a copy of $NFFLOWD in the lab's directory
 # (mode 0755), for commands run as another user: the build tree may sit in a
 # directory only root can enter (a clone in mktemp -d).
