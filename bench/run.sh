@@ -792,31 +792,33 @@ report() {
 			function row(name, a, b, target) {
 				printf "%-42s %10s %10s   %s\n", name, a, b, target
 			}
-			function ratio(p, q) { return (p != "" && q > 0) ? sprintf("%.2f", p / q) : "-" }
-			# the CPU ratio to ulogd2 in each round (the k-th run of each), min-max
-			function cpu_range(label, k, r, lo, hi) {
-				for (k = 1; k <= runs[label] && k <= runs["ulogd2"]; k++) {
-					if (cpu["ulogd2", k] <= 0) continue
-					r = cpu[label, k] / cpu["ulogd2", k]
+			# label / ref in column col, in each round (the k-th run of each): min-max
+			function range(label, ref, col, k, r, lo, hi) {
+				for (k = 1; k <= runs[label] && k <= runs[ref]; k++) {
+					if (y[ref, k, col] <= 0) continue
+					r = y[label, k, col] / y[ref, k, col]
 					if (lo == "" || r < lo) lo = r
 					if (hi == "" || r > hi) hi = r
 				}
 				if (lo == "") return "-"
 				return sprintf("%.2f", lo) (sprintf("%.2f", hi) == sprintf("%.2f", lo) ? "" : sprintf("-%.2f", hi))
 			}
-			{ for (i = 1; i <= NF; i++) x[$1, i] = $i; cpu[$1, ++runs[$1]] = $11 }
+			{ k = ++runs[$1]; for (i = 1; i <= NF; i++) { x[$1, i] = $i; y[$1, k, i] = $i } }
 			$1 ~ /^nfflowd@/ && big == "" { big = $1 }
 			END {
 				if (!(("nfflowd", 1) in x)) exit
 				b = big
-				printf "%-42s %10s %10s   %s\n", "nfflowd on the no-loss load", "default", (b == "" ? "-" : substr(b, 9) " buf"), "target"
-				row("CPU / ulogd2 CPU (same round)", cpu_range("nfflowd"), (b == "" ? "-" : cpu_range(b)), "<= 0.6")
+				printf "%-42s %10s %10s   %s\n", "nfflowd on the no-loss load, per round", "default", (b == "" ? "-" : substr(b, 9) " buf"), "target"
+				row("CPU / ulogd2 CPU", range("nfflowd", "ulogd2", 11), (b == "" ? "-" : range(b, "ulogd2", 11)), "<= 0.6")
 				if (runs["nfflowd-orig"])
-					row("  the original'"'"'s configuration", cpu_range("nfflowd-orig"), "-", "<= 0.6")
+					row("  the original'"'"'s configuration", range("nfflowd-orig", "ulogd2", 11), "-", "<= 0.6")
 				if (runs["nfflowd-syslog"])
-					row("  the same with a syslog daemon", cpu_range("nfflowd-syslog"), "-", "<= 0.6")
-				row("us/event / floor (minreader) us/event", ratio(v("nfflowd", 13), v("minreader", 13)),
-					ratio(v(b, 13), v("minreader", 13)), "<= 1.5 (aim)")
+					row("  the same with a syslog daemon", range("nfflowd-syslog", "ulogd2", 11), "-", "<= 0.6")
+				row("us/event / minreader us/event", range("nfflowd", "minreader", 13),
+					(b == "" ? "-" : range(b, "minreader", 13)), "<= 1.5 (aim)")
+				if (runs["minreader-rest"])
+					row("us/event / minreader-rest us/event", range("nfflowd", "minreader-rest", 13),
+						(b == "" ? "-" : range(b, "minreader-rest", 13)), "(the floor for a reader that rests)")
 				row("bytes per open connection", v("nfflowd", 18), (b == "" ? "-" : v(b, 18)), "<= 128")
 				row("connections lost", v("nfflowd", 9), (b == "" ? "-" : v(b, 9)), "0")
 				row("netlink drops (create+flush)", v("nfflowd", 25) "+" v("nfflowd", 19) - v("nfflowd", 25),
