@@ -23,7 +23,7 @@ set ytics 10
 
 label(s) = s eq "nfflowd" ? "nfflowd (IPFIX, defaults: ".nfbuf." buffer, reliable delivery)" : \
            s eq "ulogd2" ? "ulogd2 NFCT(hash) + IPFIX, 16 MiB buffer" : \
-           s eq "minreader" ? "minimal reader (floor), ".nfbuf." buffer" : \
+           s eq "minreader" ? "minimal reader, a wake-up per event, ".nfbuf." buffer" : \
            s eq "conntrack" ? "conntrack -E (the original's input)" : s
 colour(s) = s eq "nfflowd" ? 0x1f77b4 : s eq "ulogd2" ? 0xd62728 : \
             s eq "minreader" ? 0x2ca02c : s eq "conntrack" ? 0xff7f0e : 0x7f7f7f
