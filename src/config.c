@@ -335,7 +335,6 @@ struct config_walk {
 	void *dst;		       /* the struct the rows' offsets point into */
 	unsigned *seen;		       /* per row: the line where it was first given, or 0 */
 	const struct cfg_node **nodes; /* per row: its node, to apply later; NULL: apply now */
-	unsigned caps;		       /* what the collector's version can send */
 	enum pass pass;		       /* the items it looks at */
 	int (*named)(struct config_walk *w, const struct cfg_node *b); /* blocks the user names */
 	void *state; /* the block's own, for its rows' parsers */
@@ -1203,7 +1202,6 @@ static int collector_version(struct config_walk *w, const struct config_key *k,
 		return fail(w->x, n->line, "%s: '" SHOW "' is not %s", n->name, val(n),
 			    version_list(list, sizeof list, 0, " or "));
 	memcpy(dst, &v->version, sizeof v->version);
-	w->caps = v->caps;
 	st->port = v->port;
 	return 0;
 }
@@ -1254,9 +1252,10 @@ static int collector_source(struct config_walk *w, const struct config_key *k,
 static int check_caps(struct config_walk *w, int version)
 {
 	char list[64];
+	unsigned caps = version_of(version)->caps;
 	for (size_t i = 0; i < NKEYS; i++) {
 		unsigned needs = keys[i].flags & CONFIG_CAPS;
-		if (!w->nodes[i] || (needs & w->caps) == needs)
+		if (!w->nodes[i] || (needs & caps) == needs)
 			continue;
 		return fail(w->x, w->nodes[i]->line, "%s applies to versions %s, not %s",
 			    keys[i].name, version_list(list, sizeof list, needs, " and "),
