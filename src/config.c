@@ -437,6 +437,16 @@ static int lookup(const struct config_name *t, const char *name, bool nocase)
 	return -1;
 }
 
+/* The first name of value in a NULL-terminated table, or "?". */
+static const char *name_of(const struct config_name *t, int value)
+{
+	for (size_t i = 0; t[i].name; i++) {
+		if (t[i].value == value)
+			return t[i].name;
+	}
+	return "?";
+}
+
 /* ---- values ---- */
 
 /* See config.h: a level name or Log::Dispatch number to LOG_*, or -1. */
@@ -1374,21 +1384,6 @@ static int dispatcher_class(struct config_walk *w, const struct cfg_node *b, enu
 		    name_list(list, sizeof list, sel->names));
 }
 
-static const char *class_name(enum copy_kind kind)
-{
-	size_t i = 0;
-	while (classes[i].name && classes[i].value != (int)kind)
-		i++;
-	return classes[i].name ? classes[i].name : "?";
-}
-
-static const char *level_name(int l)
-{
-	static const char *const names[] = {"emergency", "alert",  "critical", "error",
-					    "warning",	 "notice", "info",     "debug"};
-	return l >= 0 && l < 8 ? names[l] : "?";
-}
-
 static int do_dispatcher(struct config_walk *w, const struct cfg_node *b, struct copy_conf *cp)
 {
 	enum copy_kind kind = COPY_SCREEN;
@@ -1398,7 +1393,7 @@ static int do_dispatcher(struct config_walk *w, const struct cfg_node *b, struct
 		return -1;
 	copy_defaults(cp, kind, b->name);
 	struct config_walk d = nested(w, class_blocks[kind], b, cp);
-	d.cls = class_name(kind);
+	d.cls = name_of(classes, (int)kind);
 	d.seen = seen;
 	snprintf(tag, sizeof tag, "<%s> (%s)", b->name, d.cls);
 	if (walk(&d, b) < 0 || check_required(&d, b, tag) < 0)
@@ -1407,7 +1402,7 @@ static int do_dispatcher(struct config_walk *w, const struct cfg_node *b, struct
 		warning(w->x, b->line,
 			"<%s> takes levels %s to %s, but flow records are written at info: "
 			"this copy receives nothing",
-			b->name, level_name(cp->min_level), level_name(cp->max_level));
+			b->name, name_of(levels, cp->min_level), name_of(levels, cp->max_level));
 	return 0;
 }
 
