@@ -751,6 +751,15 @@ static int parse_enum(struct ctx *x, const struct config_key *k, const struct cf
 	return 0;
 }
 
+/* n's value, a numeric IPv4 or IPv6 address, with port into ss and len. */
+static int parse_address(struct ctx *x, const struct cfg_node *n, uint16_t port,
+			 struct sockaddr_storage *ss, socklen_t *len)
+{
+	if (!parse_addr(val(n), port, ss, len))
+		return fail(x, n->line, "%s: '" SHOW "' is not an IP address", n->name, val(n));
+	return 0;
+}
+
 static int parse_network(struct ctx *x, const struct cfg_node *n, struct filter_net *dst)
 {
 	if (filter_parse_net(val(n), dst) != 0)
@@ -1114,13 +1123,9 @@ static int flow_send_collector(struct ctx *x, const struct cfg_node *const a[3],
 	if (!parse_u64(val(a[2]), 65535, &port) || port == 0)
 		return fail(x, a[2]->line, "args: '" SHOW "' is not a port number from 1 to 65535",
 			    val(a[2]));
-	for (int i = 0; i < 2; i++) {
-		bool ok = i == 0 ? parse_addr(val(a[0]), 0, &col->source, &col->sourcelen)
-				 : parse_addr(val(a[1]), (uint16_t)port, &col->addr, &col->addrlen);
-		if (!ok)
-			return fail(x, a[i]->line, "args: '" SHOW "' is not an IP address",
-				    val(a[i]));
-	}
+	if (parse_address(x, a[0], 0, &col->source, &col->sourcelen) < 0 ||
+	    parse_address(x, a[1], (uint16_t)port, &col->addr, &col->addrlen) < 0)
+		return -1;
 	if (col->source.ss_family != col->addr.ss_family)
 		return fail(x, a[1]->line,
 			    "args: collector " SHOW " and source " SHOW
@@ -1235,8 +1240,8 @@ static int collector_address(struct config_walk *w, const struct config_key *k,
 	struct collector_state *st = w->state;
 	(void)k;
 	(void)dst;
-	if (!parse_addr(val(n), st->port, &col->addr, &col->addrlen))
-		return fail(w->x, n->line, "%s: '" SHOW "' is not an IP address", n->name, val(n));
+	if (parse_address(w->x, n, st->port, &col->addr, &col->addrlen) < 0)
+		return -1;
 	st->address = n;
 	return 0;
 }
@@ -1248,8 +1253,8 @@ static int collector_source(struct config_walk *w, const struct config_key *k,
 	struct collector_state *st = w->state;
 	(void)k;
 	(void)dst;
-	if (!parse_addr(val(n), 0, &col->source, &col->sourcelen))
-		return fail(w->x, n->line, "%s: '" SHOW "' is not an IP address", n->name, val(n));
+	if (parse_address(w->x, n, 0, &col->source, &col->sourcelen) < 0)
+		return -1;
 	if (st->address && col->source.ss_family != col->addr.ss_family)
 		return fail(w->x, n->line,
 			    "source " SHOW " and address " SHOW
