@@ -709,33 +709,16 @@ static int parse_user(struct ctx *x, const struct config_key *k, const struct cf
 	return 0;
 }
 
-static int parse_facility(struct ctx *x, const struct config_key *k, const struct cfg_node *n,
-			  void *dst)
+/* A word that word_to maps to an int LOG_* (-1: not one); what describes it. */
+static int parse_word(struct ctx *x, const struct config_key *k, const struct cfg_node *n,
+		      void *dst, int (*word_to)(const char *), const char *what)
 {
 	if (need_value(x, n) < 0)
 		return -1;
-	int f = config_facility(n->value);
-	if (f < 0)
-		return fail(x, n->line,
-			    "%s: '" SHOW "' is not a syslog facility (daemon, user, local0 to "
-			    "local7, ...)",
-			    n->name, n->value);
-	store_uint(dst, k->size, (uint64_t)f);
-	return 0;
-}
-
-static int parse_level(struct ctx *x, const struct config_key *k, const struct cfg_node *n,
-		       void *dst)
-{
-	if (need_value(x, n) < 0)
-		return -1;
-	int l = config_level(n->value);
-	if (l < 0)
-		return fail(x, n->line,
-			    "%s: '" SHOW "' is not a level (debug, info, notice, warning, error, "
-			    "critical, alert, emergency, or 0-7)",
-			    n->name, n->value);
-	store_uint(dst, k->size, (uint64_t)l);
+	int v = word_to(n->value);
+	if (v < 0)
+		return fail(x, n->line, "%s: '" SHOW "' is not %s", n->name, n->value, what);
+	store_uint(dst, k->size, (uint64_t)v);
 	return 0;
 }
 
@@ -821,9 +804,12 @@ static int parse_kind(struct ctx *x, const struct config_key *k, const struct cf
 	case CONFIG_KIND_USER:
 		return parse_user(x, k, n, dst);
 	case CONFIG_KIND_FACILITY:
-		return parse_facility(x, k, n, dst);
+		return parse_word(x, k, n, dst, config_facility,
+				  "a syslog facility (daemon, user, local0 to local7, ...)");
 	case CONFIG_KIND_LEVEL:
-		return parse_level(x, k, n, dst);
+		return parse_word(x, k, n, dst, config_level,
+				  "a level (debug, info, notice, warning, error, critical, alert, "
+				  "emergency, or 0-7)");
 	case CONFIG_KIND_ENUM:
 		return parse_enum(x, k, n, dst);
 	case CONFIG_KIND_NETWORK:
