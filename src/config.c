@@ -1495,7 +1495,8 @@ static int do_ptee(struct config_walk *w, const struct config_key *k, const stru
 
 /* ---- <natlog> ---- */
 
-/* Its keys, then the file it names as a file copy: appended to, 0640. */
+/* Its keys, then the file it names as a file copy with a File dispatcher's
+ * defaults: appended to, 0640. */
 static int do_natlog(struct config_walk *w, const struct config_key *k, const struct cfg_node *b,
 		     void *dst)
 {
@@ -1504,14 +1505,10 @@ static int do_natlog(struct config_walk *w, const struct config_key *k, const st
 
 	memset(nl, 0, sizeof *nl);
 	apply_defaults(&inner, CONFIG_IN(k->child), nl);
+	copy_defaults(&nl->file, COPY_FILE, "natlog");
 	if (walk(&inner, b) < 0 || check_required(&inner, b, "<natlog>") < 0)
 		return -1;
 	nl->enabled = true;
-	strcpy(nl->file.name, "natlog");
-	nl->file.kind = COPY_FILE;
-	nl->file.min_level = LOG_DEBUG;
-	nl->file.max_level = LOG_EMERG;
-	nl->file.append = true;
 	return 0;
 }
 
