@@ -95,7 +95,8 @@ static const enum config_block class_blocks[] = {
     [COPY_FILE] = CONFIG_BLOCK_FILE,
 };
 
-/* The collector versions: what each can send, and its default port. The
+/* The collector versions: what each can send, and its default port (2055:
+ * NetFlow's customary one; 4739: IANA's for IPFIX, RFC 7011 §10). The
  * capabilities are schema flags: a row flagged CONFIG_NEEDS_TEMPLATES is
  * refused for a version without it. */
 static const struct version {
@@ -105,7 +106,7 @@ static const struct version {
 	unsigned caps;	   /* CONFIG_NEEDS_TEMPLATES: it sends templates */
 	uint16_t port;	   /* the collector's port unless one is given */
 } versions[] = {
-    {"5", NULL, 5, 0, 2055},
+    {"5", NULL, NFV5_VERSION, 0, 2055},
     {"9", NULL, IPFIX_V9, CONFIG_NEEDS_TEMPLATES, 2055},
     {"10", "ipfix", IPFIX_V10, CONFIG_NEEDS_TEMPLATES, 4739},
 };
@@ -1136,7 +1137,7 @@ static int do_flow_send(struct config_walk *w, const struct config_key *k, const
 		return bad_count(w->x, s.count > 3 ? s.extra : b->line, s.count, spaced);
 	memset(col, 0, sizeof *col);
 	strcpy(col->name, "flow_send");
-	col->version = 5; /* <flow_send> is NetFlow v5 */
+	col->version = NFV5_VERSION; /* <flow_send> is NetFlow v5 */
 	col->line = b->line;
 	return flow_send_collector(w->x, s.a, col);
 }
