@@ -981,7 +981,7 @@ static int apply(struct config_walk *w, const struct config_key *k, const struct
 	char *base = w->dst;
 	size_t count = 0;
 	if (!k->cap)
-		return parse_value(w, k, n, base ? base + k->offset : NULL);
+		return parse_value(w, k, n, base + k->offset);
 	memcpy(&count, base + k->count, sizeof count);
 	if (count == k->cap)
 		return list_full(w, k, n);
@@ -1317,7 +1317,7 @@ static int do_collector(struct config_walk *w, const struct config_key *k, const
 	apply_defaults(&c, CONFIG_IN(k->child), col);
 	if (collector_name(w->x, b, col) < 0 || walk(&c, b) < 0)
 		return -1;
-	if (nodes[row(sel)] && parse_value(&c, sel, nodes[row(sel)], (char *)col + sel->offset) < 0)
+	if (nodes[row(sel)] && apply(&c, sel, nodes[row(sel)]) < 0)
 		return -1;
 	snprintf(tag, sizeof tag, "<collector " SHOW ">", val(b));
 	if (check_caps(&c, col->version) < 0 || check_required(&c, b, tag) < 0)
@@ -1647,14 +1647,14 @@ int config_parse(const char *text, size_t len, const char *name, struct nf_confi
 	return rc;
 }
 
-/* See config.h: config_read, then config_parse. */
+/* See config.h: config_load into a malloc'd configuration. */
 struct nf_config *config_load_new(const char *path, char *err, size_t errlen, config_warn_fn warn,
 				  void *ctx)
 {
 	struct nf_config *cfg = malloc(sizeof *cfg);
 
 	if (!cfg) {
-		snprintf(err, errlen, "%s: out of memory", path);
+		load_error(err, errlen, path, "out of memory");
 		return NULL;
 	}
 	if (config_load(path, cfg, err, errlen, warn, ctx) != 0) {
@@ -1664,6 +1664,7 @@ struct nf_config *config_load_new(const char *path, char *err, size_t errlen, co
 	return cfg;
 }
 
+/* See config.h: config_read, then config_parse. */
 int config_load(const char *path, struct nf_config *c, char *err, size_t errlen,
 		config_warn_fn warn, void *ctx)
 {
