@@ -21,6 +21,7 @@
 
 #include "ipfix.h"
 #include "nfv5.h"
+#include "timeunit.h"
 
 #define CONFIG_MAX_FILE (1024 * 1024)
 #define SHOW		"%.80s" /* how a user's value is quoted in messages */
@@ -508,7 +509,7 @@ static bool parse_ms(const char *s, uint64_t *out)
 	}
 	for (; frac < 3; frac++)
 		ms *= 10;
-	*out = sec * 1000 + ms;
+	*out = sec * MS_PER_S + ms;
 	return s[i] == '\0';
 }
 
@@ -552,8 +553,8 @@ static const char *show_size(char *buf, size_t len, uint64_t v)
 /* Milliseconds as messages write them, in seconds: "0.01", "60". */
 static const char *show_ms(char *buf, size_t len, uint64_t ms)
 {
-	int n = snprintf(buf, len, "%llu.%03llu", (unsigned long long)(ms / 1000),
-			 (unsigned long long)(ms % 1000));
+	int n = snprintf(buf, len, "%llu.%03llu", (unsigned long long)(ms / MS_PER_S),
+			 (unsigned long long)(ms % MS_PER_S));
 	while (n > 0 && (size_t)n < len && buf[n - 1] == '0')
 		buf[--n] = '\0';
 	if (n > 0 && (size_t)n < len && buf[n - 1] == '.')
