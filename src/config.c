@@ -21,6 +21,7 @@
 
 #include "ipfix.h"
 #include "nfv5.h"
+#include "timeunit.h"
 
 #define CONFIG_MAX_FILE (1024 * 1024)
 #define SHOW		"%.80s" /* how a user's value is quoted in messages */
@@ -95,7 +96,8 @@ static const enum config_block class_blocks[] = {
     [COPY_FILE] = CONFIG_BLOCK_FILE,
 };
 
-/* The collector versions: what each can send, and its default port. The
+/* The collector versions: what each can send, and its default port (2055:
+ * NetFlow's customary one; 4739: IANA's for IPFIX, RFC 7011 §10). The
  * capabilities are schema flags: a row flagged CONFIG_NEEDS_TEMPLATES is
  * refused for a version without it. */
 static const struct version {
@@ -105,7 +107,7 @@ static const struct version {
 	unsigned caps;	   /* CONFIG_NEEDS_TEMPLATES: it sends templates */
 	uint16_t port;	   /* the collector's port unless one is given */
 } versions[] = {
-    {"5", NULL, 5, 0, 2055},
+    {"5", NULL, NFV5_VERSION, 0, 2055},
     {"9", NULL, IPFIX_V9, CONFIG_NEEDS_TEMPLATES, 2055},
     {"10", "ipfix", IPFIX_V10, CONFIG_NEEDS_TEMPLATES, 4739},
 };
@@ -335,7 +337,6 @@ struct config_walk {
 	void *dst;		       /* the struct the rows' offsets point into */
 	unsigned *seen;		       /* per row: the line where it was first given, or 0 */
 	const struct cfg_node **nodes; /* per row: its node, to apply later; NULL: apply now */
-	unsigned caps;		       /* what the collector's version can send */
 	enum pass pass;		       /* the items it looks at */
 	int (*named)(struct config_walk *w, const struct cfg_node *b); /* blocks the user names */
 	void *state; /* the block's own, for its rows' parsers */
@@ -438,6 +439,16 @@ static int lookup(const struct config_name *t, const char *name, bool nocase)
 	return -1;
 }
 
+/* The first name of value in a NULL-terminated table, or "?". */
+static const char *name_of(const struct config_name *t, int value)
+{
+	for (size_t i = 0; t[i].name; i++) {
+		if (t[i].value == value)
+			return t[i].name;
+	}
+	return "?";
+}
+
 /* ---- values ---- */
 
 /* See config.h: a level name or Log::Dispatch number to LOG_*, or -1. */
@@ -498,7 +509,7 @@ static bool parse_ms(const char *s, uint64_t *out)
 	}
 	for (; frac < 3; frac++)
 		ms *= 10;
-	*out = sec * 1000 + ms;
+	*out = sec * MS_PER_S + ms;
 	return s[i] == '\0';
 }
 
@@ -542,8 +553,8 @@ static const char *show_size(char *buf, size_t len, uint64_t v)
 /* Milliseconds as messages write them, in seconds: "0.01", "60". */
 static const char *show_ms(char *buf, size_t len, uint64_t ms)
 {
-	int n = snprintf(buf, len, "%llu.%03llu", (unsigned long long)(ms / 1000),
-			 (unsigned long long)(ms % 1000));
+	int n = snprintf(buf, len, "%llu.%03llu", (unsigned long long)(ms / MS_PER_S),
+			 (unsigned long long)(ms % MS_PER_S));
 	while (n > 0 && (size_t)n < len && buf[n - 1] == '0')
 		buf[--n] = '\0';
 	if (n > 0 && (size_t)n < len && buf[n - 1] == '.')
@@ -700,33 +711,16 @@ static int parse_user(struct ctx *x, const struct config_key *k, const struct cf
 	return 0;
 }
 
-static int parse_facility(struct ctx *x, const struct config_key *k, const struct cfg_node *n,
-			  void *dst)
+/* A word that word_to maps to an int LOG_* (-1: not one); what describes it. */
+static int parse_word(struct ctx *x, const struct config_key *k, const struct cfg_node *n,
+		      void *dst, int (*word_to)(const char *), const char *what)
 {
 	if (need_value(x, n) < 0)
 		return -1;
-	int f = config_facility(n->value);
-	if (f < 0)
-		return fail(x, n->line,
-			    "%s: '" SHOW "' is not a syslog facility (daemon, user, local0 to "
-			    "local7, ...)",
-			    n->name, n->value);
-	store_uint(dst, k->size, (uint64_t)f);
-	return 0;
-}
-
-static int parse_level(struct ctx *x, const struct config_key *k, const struct cfg_node *n,
-		       void *dst)
-{
-	if (need_value(x, n) < 0)
-		return -1;
-	int l = config_level(n->value);
-	if (l < 0)
-		return fail(x, n->line,
-			    "%s: '" SHOW "' is not a level (debug, info, notice, warning, error, "
-			    "critical, alert, emergency, or 0-7)",
-			    n->name, n->value);
-	store_uint(dst, k->size, (uint64_t)l);
+	int v = word_to(n->value);
+	if (v < 0)
+		return fail(x, n->line, "%s: '" SHOW "' is not %s", n->name, n->value, what);
+	store_uint(dst, k->size, (uint64_t)v);
 	return 0;
 }
 
@@ -739,6 +733,15 @@ static int parse_enum(struct ctx *x, const struct config_key *k, const struct cf
 		return fail(x, n->line, "%s: '" SHOW "' is not %s%s", n->name, val(n),
 			    k->what ? k->what : "", name_list(list, sizeof list, k->names));
 	store_uint(dst, k->size, (uint64_t)v);
+	return 0;
+}
+
+/* n's value, a numeric IPv4 or IPv6 address, with port into ss and len. */
+static int parse_address(struct ctx *x, const struct cfg_node *n, uint16_t port,
+			 struct sockaddr_storage *ss, socklen_t *len)
+{
+	if (!parse_addr(val(n), port, ss, len))
+		return fail(x, n->line, "%s: '" SHOW "' is not an IP address", n->name, val(n));
 	return 0;
 }
 
@@ -803,9 +806,12 @@ static int parse_kind(struct ctx *x, const struct config_key *k, const struct cf
 	case CONFIG_KIND_USER:
 		return parse_user(x, k, n, dst);
 	case CONFIG_KIND_FACILITY:
-		return parse_facility(x, k, n, dst);
+		return parse_word(x, k, n, dst, config_facility,
+				  "a syslog facility (daemon, user, local0 to local7, ...)");
 	case CONFIG_KIND_LEVEL:
-		return parse_level(x, k, n, dst);
+		return parse_word(x, k, n, dst, config_level,
+				  "a level (debug, info, notice, warning, error, critical, alert, "
+				  "emergency, or 0-7)");
 	case CONFIG_KIND_ENUM:
 		return parse_enum(x, k, n, dst);
 	case CONFIG_KIND_NETWORK:
@@ -976,7 +982,7 @@ static int apply(struct config_walk *w, const struct config_key *k, const struct
 	char *base = w->dst;
 	size_t count = 0;
 	if (!k->cap)
-		return parse_value(w, k, n, base ? base + k->offset : NULL);
+		return parse_value(w, k, n, base + k->offset);
 	memcpy(&count, base + k->count, sizeof count);
 	if (count == k->cap)
 		return list_full(w, k, n);
@@ -1105,13 +1111,9 @@ static int flow_send_collector(struct ctx *x, const struct cfg_node *const a[3],
 	if (!parse_u64(val(a[2]), 65535, &port) || port == 0)
 		return fail(x, a[2]->line, "args: '" SHOW "' is not a port number from 1 to 65535",
 			    val(a[2]));
-	for (int i = 0; i < 2; i++) {
-		bool ok = i == 0 ? parse_addr(val(a[0]), 0, &col->source, &col->sourcelen)
-				 : parse_addr(val(a[1]), (uint16_t)port, &col->addr, &col->addrlen);
-		if (!ok)
-			return fail(x, a[i]->line, "args: '" SHOW "' is not an IP address",
-				    val(a[i]));
-	}
+	if (parse_address(x, a[0], 0, &col->source, &col->sourcelen) < 0 ||
+	    parse_address(x, a[1], (uint16_t)port, &col->addr, &col->addrlen) < 0)
+		return -1;
 	if (col->source.ss_family != col->addr.ss_family)
 		return fail(x, a[1]->line,
 			    "args: collector " SHOW " and source " SHOW
@@ -1136,7 +1138,7 @@ static int do_flow_send(struct config_walk *w, const struct config_key *k, const
 		return bad_count(w->x, s.count > 3 ? s.extra : b->line, s.count, spaced);
 	memset(col, 0, sizeof *col);
 	strcpy(col->name, "flow_send");
-	col->version = 5; /* <flow_send> is NetFlow v5 */
+	col->version = NFV5_VERSION; /* <flow_send> is NetFlow v5 */
 	col->line = b->line;
 	return flow_send_collector(w->x, s.a, col);
 }
@@ -1203,7 +1205,6 @@ static int collector_version(struct config_walk *w, const struct config_key *k,
 		return fail(w->x, n->line, "%s: '" SHOW "' is not %s", n->name, val(n),
 			    version_list(list, sizeof list, 0, " or "));
 	memcpy(dst, &v->version, sizeof v->version);
-	w->caps = v->caps;
 	st->port = v->port;
 	return 0;
 }
@@ -1227,8 +1228,8 @@ static int collector_address(struct config_walk *w, const struct config_key *k,
 	struct collector_state *st = w->state;
 	(void)k;
 	(void)dst;
-	if (!parse_addr(val(n), st->port, &col->addr, &col->addrlen))
-		return fail(w->x, n->line, "%s: '" SHOW "' is not an IP address", n->name, val(n));
+	if (parse_address(w->x, n, st->port, &col->addr, &col->addrlen) < 0)
+		return -1;
 	st->address = n;
 	return 0;
 }
@@ -1240,8 +1241,8 @@ static int collector_source(struct config_walk *w, const struct config_key *k,
 	struct collector_state *st = w->state;
 	(void)k;
 	(void)dst;
-	if (!parse_addr(val(n), 0, &col->source, &col->sourcelen))
-		return fail(w->x, n->line, "%s: '" SHOW "' is not an IP address", n->name, val(n));
+	if (parse_address(w->x, n, 0, &col->source, &col->sourcelen) < 0)
+		return -1;
 	if (st->address && col->source.ss_family != col->addr.ss_family)
 		return fail(w->x, n->line,
 			    "source " SHOW " and address " SHOW
@@ -1254,9 +1255,10 @@ static int collector_source(struct config_walk *w, const struct config_key *k,
 static int check_caps(struct config_walk *w, int version)
 {
 	char list[64];
+	unsigned caps = version_of(version)->caps;
 	for (size_t i = 0; i < NKEYS; i++) {
 		unsigned needs = keys[i].flags & CONFIG_CAPS;
-		if (!w->nodes[i] || (needs & w->caps) == needs)
+		if (!w->nodes[i] || (needs & caps) == needs)
 			continue;
 		return fail(w->x, w->nodes[i]->line, "%s applies to versions %s, not %s",
 			    keys[i].name, version_list(list, sizeof list, needs, " and "),
@@ -1316,7 +1318,7 @@ static int do_collector(struct config_walk *w, const struct config_key *k, const
 	apply_defaults(&c, CONFIG_IN(k->child), col);
 	if (collector_name(w->x, b, col) < 0 || walk(&c, b) < 0)
 		return -1;
-	if (nodes[row(sel)] && parse_value(&c, sel, nodes[row(sel)], (char *)col + sel->offset) < 0)
+	if (nodes[row(sel)] && apply(&c, sel, nodes[row(sel)]) < 0)
 		return -1;
 	snprintf(tag, sizeof tag, "<collector " SHOW ">", val(b));
 	if (check_caps(&c, col->version) < 0 || check_required(&c, b, tag) < 0)
@@ -1375,21 +1377,6 @@ static int dispatcher_class(struct config_walk *w, const struct cfg_node *b, enu
 		    name_list(list, sizeof list, sel->names));
 }
 
-static const char *class_name(enum copy_kind kind)
-{
-	size_t i = 0;
-	while (classes[i].name && classes[i].value != (int)kind)
-		i++;
-	return classes[i].name ? classes[i].name : "?";
-}
-
-static const char *level_name(int l)
-{
-	static const char *const names[] = {"emergency", "alert",  "critical", "error",
-					    "warning",	 "notice", "info",     "debug"};
-	return l >= 0 && l < 8 ? names[l] : "?";
-}
-
 static int do_dispatcher(struct config_walk *w, const struct cfg_node *b, struct copy_conf *cp)
 {
 	enum copy_kind kind = COPY_SCREEN;
@@ -1399,7 +1386,7 @@ static int do_dispatcher(struct config_walk *w, const struct cfg_node *b, struct
 		return -1;
 	copy_defaults(cp, kind, b->name);
 	struct config_walk d = nested(w, class_blocks[kind], b, cp);
-	d.cls = class_name(kind);
+	d.cls = name_of(classes, (int)kind);
 	d.seen = seen;
 	snprintf(tag, sizeof tag, "<%s> (%s)", b->name, d.cls);
 	if (walk(&d, b) < 0 || check_required(&d, b, tag) < 0)
@@ -1408,7 +1395,7 @@ static int do_dispatcher(struct config_walk *w, const struct cfg_node *b, struct
 		warning(w->x, b->line,
 			"<%s> takes levels %s to %s, but flow records are written at info: "
 			"this copy receives nothing",
-			b->name, level_name(cp->min_level), level_name(cp->max_level));
+			b->name, name_of(levels, cp->min_level), name_of(levels, cp->max_level));
 	return 0;
 }
 
@@ -1510,7 +1497,8 @@ static int do_ptee(struct config_walk *w, const struct config_key *k, const stru
 
 /* ---- <natlog> ---- */
 
-/* Its keys, then the file it names as a file copy: appended to, 0640. */
+/* Its keys, then the file it names as a file copy with a File dispatcher's
+ * defaults: appended to, 0640. */
 static int do_natlog(struct config_walk *w, const struct config_key *k, const struct cfg_node *b,
 		     void *dst)
 {
@@ -1519,14 +1507,10 @@ static int do_natlog(struct config_walk *w, const struct config_key *k, const st
 
 	memset(nl, 0, sizeof *nl);
 	apply_defaults(&inner, CONFIG_IN(k->child), nl);
+	copy_defaults(&nl->file, COPY_FILE, "natlog");
 	if (walk(&inner, b) < 0 || check_required(&inner, b, "<natlog>") < 0)
 		return -1;
 	nl->enabled = true;
-	strcpy(nl->file.name, "natlog");
-	nl->file.kind = COPY_FILE;
-	nl->file.min_level = LOG_DEBUG;
-	nl->file.max_level = LOG_EMERG;
-	nl->file.append = true;
 	return 0;
 }
 
@@ -1664,14 +1648,14 @@ int config_parse(const char *text, size_t len, const char *name, struct nf_confi
 	return rc;
 }
 
-/* See config.h: config_read, then config_parse. */
+/* See config.h: config_load into a malloc'd configuration. */
 struct nf_config *config_load_new(const char *path, char *err, size_t errlen, config_warn_fn warn,
 				  void *ctx)
 {
 	struct nf_config *cfg = malloc(sizeof *cfg);
 
 	if (!cfg) {
-		snprintf(err, errlen, "%s: out of memory", path);
+		load_error(err, errlen, path, "out of memory");
 		return NULL;
 	}
 	if (config_load(path, cfg, err, errlen, warn, ctx) != 0) {
@@ -1681,6 +1665,7 @@ struct nf_config *config_load_new(const char *path, char *err, size_t errlen, co
 	return cfg;
 }
 
+/* See config.h: config_read, then config_parse. */
 int config_load(const char *path, struct nf_config *c, char *err, size_t errlen,
 		config_warn_fn warn, void *ctx)
 {
