@@ -406,8 +406,7 @@ static int text_memfd(const char *text, size_t len)
 		off += (size_t)n;
 	}
 	if (fd >= 0 &&
-	    (off != len || fcntl(fd, F_ADD_SEALS,
-				 F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0)) {
+	    (off != len || fcntl(fd, F_ADD_SEALS, CONTROL_TEXT_SEALS | F_SEAL_SEAL) != 0)) {
 		close(fd);
 		fd = -1;
 	}

@@ -8,6 +8,7 @@
 #ifndef NFFLOWD_CONTROL_H
 #define NFFLOWD_CONTROL_H
 
+#include <fcntl.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -19,6 +20,10 @@
 #define CONTROL_TIMEOUT_NS  2000000000ull /* a client must send its command by then */
 #define CONTROL_MAX_FDS	    16		  /* descriptors one command may bring */
 #define CONTROL_LOG_MAX	    20		  /* refusals logged per minute; the rest counted */
+/* The seals (fcntl F_ADD_SEALS) of the memory file a "reload" brings its
+ * configuration text in: no one can change the text after the reload verb
+ * checked it. The verb adds them, the daemon refuses a file without them. */
+#define CONTROL_TEXT_SEALS (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
 
 /* Who is on the other end of a connection, as the kernel says. */
 struct control_peer {

@@ -56,10 +56,7 @@
 /* How long stop, and the end of a dump, may go on draining events that
  * keep coming. */
 #define DRAIN_LIMIT_NS (NS_PER_S / 5)
-/* The seals a configuration text that comes with "reload" must carry: no
- * one can change it after the reload verb checked it. */
-#define TEXT_SEALS (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
-#define TEXT_MAX   (1024 * 1024) /* as config_read */
+#define TEXT_MAX       (1024 * 1024) /* as config_read */
 
 struct daemon {
 	const char *path;
@@ -446,8 +443,8 @@ static char *read_sealed(int fd, size_t *len, char *err, size_t errlen)
 	struct stat st;
 	int seals = fcntl(fd, F_GET_SEALS);
 
-	if (seals < 0 || (seals & TEXT_SEALS) != TEXT_SEALS || fstat(fd, &st) != 0 ||
-	    !S_ISREG(st.st_mode) || st.st_size > TEXT_MAX) {
+	if (seals < 0 || (seals & CONTROL_TEXT_SEALS) != CONTROL_TEXT_SEALS ||
+	    fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > TEXT_MAX) {
 		snprintf(err, errlen, "the configuration did not come in a sealed memory file");
 		return NULL;
 	}
