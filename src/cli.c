@@ -358,7 +358,6 @@ int cli_stop(const char *path)
 {
 	static struct nf_config cfg;
 	struct running r;
-	struct stat st;
 
 	locations(path, &cfg);
 	find_daemon(path, &cfg, &r);
@@ -372,8 +371,7 @@ int cli_stop(const char *path)
 		return 1;
 	/* An unprivileged daemon cannot remove its files from /run. */
 	pidfile_remove(r.st.pidfile, r.pid);
-	if (lstat(r.st.control, &st) == 0 && S_ISSOCK(st.st_mode))
-		unlink(r.st.control);
+	control_unlink(r.st.control);
 	printf("nfflowd stopped (pid %d)\n", (int)r.pid);
 	return 0;
 }
