@@ -232,19 +232,6 @@ static bool serves(pid_t pid, const char *real, struct control_status *st)
 	return found;
 }
 
-static bool named_nfflowd(pid_t pid)
-{
-	char path[64], comm[32] = "";
-
-	snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return false;
-	bool ok = fgets(comm, sizeof comm, f) && strcmp(comm, "nfflowd\n") == 0;
-	fclose(f);
-	return ok;
-}
-
 /* An nfflowd that reads the file path but uses another pid file or control
  * socket than the file names now (it was changed since that daemon
  * started): found through the sockets it listens on. Needs root. */
@@ -257,7 +244,7 @@ static void find_moved(const char *path, struct running *r)
 	while (dp && !r->pid && (e = readdir(dp))) {
 		char *end;
 		long v = strtol(e->d_name, &end, 10);
-		if (*end || v <= 0 || v == getpid() || !named_nfflowd((pid_t)v))
+		if (*end || v <= 0 || v == getpid() || !pidfile_is_nfflowd((pid_t)v))
 			continue;
 		if (serves((pid_t)v, real, &r->st)) {
 			r->pid = (pid_t)v;
