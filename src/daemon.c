@@ -338,8 +338,7 @@ static void log_stats(const struct daemon *d)
 	char buf[4096];
 
 	pipeline_format_stats(d->pl, d->rcvbuf, buf, sizeof buf);
-	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
-		log_info("%s", line);
+	log_info_lines(buf);
 }
 
 /* The configuration text, named as the file, into a new configuration.

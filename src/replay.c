@@ -244,8 +244,7 @@ static void report(const struct pipeline *p, const struct recording *rec, uint64
 	uint64_t events = t->new_events + t->update_events + t->destroy_events;
 
 	pipeline_format_stats(p, 0, buf, sizeof buf);
-	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
-		log_info("%s", line);
+	log_info_lines(buf);
 	log_info("replayed %" PRIu64 " events (%" PRIu64 " datagrams) in %.3f s: %.0f events/s",
 		 events, rec->packets, secs, secs > 0 ? (double)events / secs : 0.0);
 }
