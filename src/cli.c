@@ -398,6 +398,15 @@ static int text_memfd(const char *text, size_t len)
 	return fd;
 }
 
+/* The reload stops before the daemon is asked: err says why. */
+static void refuse_reload(const char *err)
+{
+	fprintf(stderr,
+		"nfflowd: %s\nnfflowd: reload refused: the running nfflowd keeps its "
+		"configuration\n",
+		err);
+}
+
 /* The configuration file's text, checked. Returns it (to free), or NULL
  * after printing the error. */
 static char *checked_text(const char *path, struct nf_config *cfg, size_t *len)
@@ -408,10 +417,7 @@ static char *checked_text(const char *path, struct nf_config *cfg, size_t *len)
 	if (text && config_parse(text, *len, path, cfg, err, sizeof err, print_warning, NULL) == 0)
 		return text;
 	free(text);
-	fprintf(stderr,
-		"nfflowd: %s\nnfflowd: reload refused: the running nfflowd keeps its "
-		"configuration\n",
-		err);
+	refuse_reload(err);
 	return NULL;
 }
 
@@ -425,10 +431,7 @@ static int hand_over(const struct running *r, const struct nf_config *cfg, const
 	char reply[2048], err[512];
 
 	if (copies_fds_open(&fds, cfg, err, sizeof err) != 0) {
-		fprintf(stderr,
-			"nfflowd: %s\nnfflowd: reload refused: the running nfflowd keeps "
-			"its configuration\n",
-			err);
+		refuse_reload(err);
 		return 1;
 	}
 	fdv[0] = text_memfd(text, len);
