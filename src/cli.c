@@ -232,19 +232,6 @@ static bool serves(pid_t pid, const char *real, struct control_status *st)
 	return found;
 }
 
-static bool named_nfflowd(pid_t pid)
-{
-	char path[64], comm[32] = "";
-
-	snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return false;
-	bool ok = fgets(comm, sizeof comm, f) && strcmp(comm, "nfflowd\n") == 0;
-	fclose(f);
-	return ok;
-}
-
 /* An nfflowd that reads the file path but uses another pid file or control
  * socket than the file names now (it was changed since that daemon
  * started): found through the sockets it listens on. Needs root. */
@@ -257,7 +244,7 @@ static void find_moved(const char *path, struct running *r)
 	while (dp && !r->pid && (e = readdir(dp))) {
 		char *end;
 		long v = strtol(e->d_name, &end, 10);
-		if (*end || v <= 0 || v == getpid() || !named_nfflowd((pid_t)v))
+		if (*end || v <= 0 || v == getpid() || !pidfile_is_nfflowd((pid_t)v))
 			continue;
 		if (serves((pid_t)v, real, &r->st)) {
 			r->pid = (pid_t)v;
@@ -358,7 +345,6 @@ int cli_stop(const char *path)
 {
 	static struct nf_config cfg;
 	struct running r;
-	struct stat st;
 
 	locations(path, &cfg);
 	find_daemon(path, &cfg, &r);
@@ -372,8 +358,7 @@ int cli_stop(const char *path)
 		return 1;
 	/* An unprivileged daemon cannot remove its files from /run. */
 	pidfile_remove(r.st.pidfile, r.pid);
-	if (lstat(r.st.control, &st) == 0 && S_ISSOCK(st.st_mode))
-		unlink(r.st.control);
+	control_unlink(r.st.control);
 	printf("nfflowd stopped (pid %d)\n", (int)r.pid);
 	return 0;
 }
@@ -406,12 +391,20 @@ static int text_memfd(const char *text, size_t len)
 		off += (size_t)n;
 	}
 	if (fd >= 0 &&
-	    (off != len || fcntl(fd, F_ADD_SEALS,
-				 F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0)) {
+	    (off != len || fcntl(fd, F_ADD_SEALS, CONTROL_TEXT_SEALS | F_SEAL_SEAL) != 0)) {
 		close(fd);
 		fd = -1;
 	}
 	return fd;
+}
+
+/* The reload stops before the daemon is asked: err says why. */
+static void refuse_reload(const char *err)
+{
+	fprintf(stderr,
+		"nfflowd: %s\nnfflowd: reload refused: the running nfflowd keeps its "
+		"configuration\n",
+		err);
 }
 
 /* The configuration file's text, checked. Returns it (to free), or NULL
@@ -424,10 +417,7 @@ static char *checked_text(const char *path, struct nf_config *cfg, size_t *len)
 	if (text && config_parse(text, *len, path, cfg, err, sizeof err, print_warning, NULL) == 0)
 		return text;
 	free(text);
-	fprintf(stderr,
-		"nfflowd: %s\nnfflowd: reload refused: the running nfflowd keeps its "
-		"configuration\n",
-		err);
+	refuse_reload(err);
 	return NULL;
 }
 
@@ -441,10 +431,7 @@ static int hand_over(const struct running *r, const struct nf_config *cfg, const
 	char reply[2048], err[512];
 
 	if (copies_fds_open(&fds, cfg, err, sizeof err) != 0) {
-		fprintf(stderr,
-			"nfflowd: %s\nnfflowd: reload refused: the running nfflowd keeps "
-			"its configuration\n",
-			err);
+		refuse_reload(err);
 		return 1;
 	}
 	fdv[0] = text_memfd(text, len);

@@ -116,7 +116,9 @@ static int verify_node(const char *path, gid_t gid, char *err, size_t errlen)
 	return 0;
 }
 
-int control_listen(const char *path, gid_t gid, char *err, size_t errlen)
+/* Listen on path as control_open says. Returns the non-blocking listening
+ * fd, or -1 with a message. */
+static int control_listen(const char *path, gid_t gid, char *err, size_t errlen)
 {
 	struct sockaddr_un sun;
 	int fd = -1;
@@ -324,10 +326,12 @@ static int read_client(struct control_client *c)
 	return c->len >= CONTROL_CMD_MAX - 1 ? -1 : 0;
 }
 
-static void answer_one(struct control_server *s, struct control_client *c, uint64_t mono_ns,
+/* Client i sent a whole command: answer it (or refuse it) and drop it. */
+static void answer_one(struct control_server *s, size_t i, uint64_t mono_ns,
 		       control_answer_fn answer, void *ctx)
 {
 	char reply[12288], what[CONTROL_CMD_MAX + 16];
+	struct control_client *c = &s->clients[i];
 	const char *why = control_refusal(c->buf, c->peer.uid, s->uid);
 
 	if (why) {
@@ -343,8 +347,7 @@ static void answer_one(struct control_server *s, struct control_client *c, uint6
 					  .fds_lost = c->fds_lost};
 		answer(ctx, &req, reply, sizeof reply);
 	}
-	close_fds(c);
-	reply_close(c->fd, reply);
+	drop_client(s, i, reply);
 }
 
 void control_serve(struct control_server *s, uint64_t mono_ns, control_answer_fn answer, void *ctx)
@@ -357,12 +360,10 @@ void control_serve(struct control_server *s, uint64_t mono_ns, control_answer_fn
 			i++;
 			continue;
 		}
-		if (r == 1) {
-			answer_one(s, c, mono_ns, answer, ctx);
-			s->clients[i] = s->clients[--s->n];
-		} else {
+		if (r == 1)
+			answer_one(s, i, mono_ns, answer, ctx);
+		else
 			drop_client(s, i, NULL);
-		}
 	}
 }
 
@@ -388,16 +389,21 @@ uint64_t control_due(const struct control_server *s)
 
 void control_close(struct control_server *s)
 {
-	struct stat st;
-
 	while (s->n)
 		drop_client(s, s->n - 1, NULL);
 	if (s->lfd >= 0) {
 		close(s->lfd);
-		if (lstat(s->path, &st) == 0 && S_ISSOCK(st.st_mode))
-			unlink(s->path);
+		control_unlink(s->path);
 	}
 	s->lfd = -1;
+}
+
+void control_unlink(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+		unlink(path);
 }
 
 /* ---- the client side ---------------------------------------------------- */

@@ -8,6 +8,7 @@
 #ifndef NFFLOWD_CONTROL_H
 #define NFFLOWD_CONTROL_H
 
+#include <fcntl.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -19,6 +20,10 @@
 #define CONTROL_TIMEOUT_NS  2000000000ull /* a client must send its command by then */
 #define CONTROL_MAX_FDS	    16		  /* descriptors one command may bring */
 #define CONTROL_LOG_MAX	    20		  /* refusals logged per minute; the rest counted */
+/* The seals (fcntl F_ADD_SEALS) of the memory file a "reload" brings its
+ * configuration text in: no one can change the text after the reload verb
+ * checked it. The verb adds them, the daemon refuses a file without them. */
+#define CONTROL_TEXT_SEALS (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
 
 /* Who is on the other end of a connection, as the kernel says. */
 struct control_peer {
@@ -69,8 +74,14 @@ typedef void (*control_answer_fn)(void *ctx, struct control_req *req, char *repl
  * it does not know are let through (the daemon answers them). Pure. */
 const char *control_refusal(const char *line, uid_t uid, uid_t daemon_uid);
 
-/* Open s listening on path (see control_listen); uid is the daemon's user.
- * Returns 0, or -1 with a message in err. */
+/* Open s listening on path; uid is the daemon's user. The path must be in
+ * a directory no other user can write to (created if missing, see
+ * safefile_dir_prepare). A socket left there by a daemon that did not stop
+ * cleanly is replaced; anything else there, or a socket that answers, is an
+ * error. The socket is created by bind(2) with mode 0660 (from the umask)
+ * and, as root, owner root and group gid (from the file system gid):
+ * nothing is changed by path afterwards. Returns 0, or -1 with a message
+ * in err. */
 int control_open(struct control_server *s, const char *path, uid_t uid, gid_t gid, char *err,
 		 size_t errlen);
 
@@ -90,18 +101,13 @@ size_t control_pollfds(const struct control_server *s, struct pollfd *pfd);
 uint64_t control_due(const struct control_server *s);
 
 /* Close the clients and the listening socket, and remove the socket file
- * (which fails once unprivileged: "stop" removes it then). Safe on a server
- * that never opened (lfd -1). */
+ * (control_unlink, which fails once unprivileged: "stop" removes it then).
+ * Safe on a server that never opened (lfd -1). */
 void control_close(struct control_server *s);
 
-/* Listen on path, in a directory no other user can write to (created if
- * missing, see safefile_dir_prepare). A socket left there by a daemon that
- * did not stop cleanly is replaced; anything else there, or a socket that
- * answers, is an error. The socket is created by bind(2) with mode 0660
- * (from the umask) and, as root, owner root and group gid (from the file
- * system gid): nothing is changed by path afterwards. Returns the
- * non-blocking listening fd, or -1 with a message. */
-int control_listen(const char *path, gid_t gid, char *err, size_t errlen);
+/* Remove the file at path if it is a socket (a daemon's control socket);
+ * anything else there is left alone. */
+void control_unlink(const char *path);
 
 /* What a daemon says about itself ("status"): its pid, the configuration
  * file it reads, its pid file and its control socket. */

@@ -56,10 +56,7 @@
 /* How long stop, and the end of a dump, may go on draining events that
  * keep coming. */
 #define DRAIN_LIMIT_NS (NS_PER_S / 5)
-/* The seals a configuration text that comes with "reload" must carry: no
- * one can change it after the reload verb checked it. */
-#define TEXT_SEALS (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
-#define TEXT_MAX   (1024 * 1024) /* as config_read */
+#define TEXT_MAX       (1024 * 1024) /* as config_read */
 
 struct daemon {
 	const char *path;
@@ -271,8 +268,9 @@ static int handle(struct daemon *d, enum pipeline_source from, size_t len, int *
 }
 
 /* Read at most max event datagrams, or until none is waiting or limit_ns
- * (monotonic) has passed. Returns how many it read (max: it stopped with
- * more waiting, or at the limit). */
+ * (monotonic; UINT64_MAX: none, and the clock is not read) has passed.
+ * Returns how many it read (max: it stopped with more waiting, or at the
+ * limit). */
 static unsigned read_events(struct daemon *d, unsigned max, uint64_t limit_ns)
 {
 	unsigned i;
@@ -291,18 +289,21 @@ static unsigned read_events(struct daemon *d, unsigned max, uint64_t limit_ns)
 		}
 		int err = 0;
 		handle(d, PIPELINE_EVENTS, (size_t)n, &err);
-		if (i % EVENT_BATCH == EVENT_BATCH - 1 && clock_ns(CLOCK_MONOTONIC) >= limit_ns)
+		if (limit_ns != UINT64_MAX && i % EVENT_BATCH == EVENT_BATCH - 1 &&
+		    clock_ns(CLOCK_MONOTONIC) >= limit_ns)
 			return max;
 	}
 	return i;
 }
 
-/* A turn's reading of the event socket: when it emptied the socket having
- * found more than one datagram, or the turn before read events too less
- * than EVENT_COALESCE_NS ago, the socket rests for that long (with a buffer
- * of at least EVENT_COALESCE_MIN_RCVBUF). */
-static void read_events_turn(struct daemon *d, uint64_t mono)
+/* A turn's reading of the event socket, at most EVENT_BATCH datagrams. If
+ * it emptied the socket having found more than one datagram, or the last
+ * turn that emptied it did so less than EVENT_COALESCE_NS ago, the socket
+ * rests for EVENT_COALESCE_NS from when this reading began (only with a
+ * buffer of at least EVENT_COALESCE_MIN_RCVBUF). */
+static void read_events_turn(struct daemon *d)
 {
+	uint64_t mono = clock_ns(CLOCK_MONOTONIC);
 	unsigned n = read_events(d, EVENT_BATCH, UINT64_MAX);
 
 	if (n == 0 || n == EVENT_BATCH || d->rcvbuf < EVENT_COALESCE_MIN_RCVBUF)
@@ -341,8 +342,7 @@ static void log_stats(const struct daemon *d)
 	char buf[4096];
 
 	pipeline_format_stats(d->pl, d->rcvbuf, buf, sizeof buf);
-	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
-		log_info("%s", line);
+	log_info_lines(buf);
 }
 
 /* The configuration text, named as the file, into a new configuration.
@@ -446,8 +446,8 @@ static char *read_sealed(int fd, size_t *len, char *err, size_t errlen)
 	struct stat st;
 	int seals = fcntl(fd, F_GET_SEALS);
 
-	if (seals < 0 || (seals & TEXT_SEALS) != TEXT_SEALS || fstat(fd, &st) != 0 ||
-	    !S_ISREG(st.st_mode) || st.st_size > TEXT_MAX) {
+	if (seals < 0 || (seals & CONTROL_TEXT_SEALS) != CONTROL_TEXT_SEALS ||
+	    fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > TEXT_MAX) {
 		snprintf(err, errlen, "the configuration did not come in a sealed memory file");
 		return NULL;
 	}
@@ -913,13 +913,12 @@ static void loop_once(struct daemon *d, int ready_fd)
 			log_warn("poll");
 		return;
 	}
-	mono = clock_ns(CLOCK_MONOTONIC);
 	if (ready(&p, p.sig))
 		read_signals(d);
 	if (ready(&p, p.routes))
 		routes_changed(d->routes); /* before the events: records use the new routes */
 	if (ready(&p, p.ev))
-		read_events_turn(d, mono);
+		read_events_turn(d);
 	if (ready(&p, p.dump)) {
 		read_dump(d);
 		if (!d->dump && !d->ready)

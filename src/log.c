@@ -99,6 +99,14 @@ void log_fatalx(const char *fmt, ...)
 	exit(1);
 }
 
+void log_info_lines(char *text)
+{
+	char *save;
+
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		log_info("%s", line);
+}
+
 void log_config_warning(void *ctx, const char *msg)
 {
 	(void)ctx;

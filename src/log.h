@@ -21,6 +21,10 @@ void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* log_info each line of text (a counters report, say); empty lines are
+ * skipped. text is cut up in place. */
+void log_info_lines(char *text);
+
 /* A config_warn_fn (config.h): log the warning ("file:line: ...") with
  * log_warnx. ctx is unused. */
 void log_config_warning(void *ctx, const char *msg);

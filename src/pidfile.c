@@ -32,18 +32,17 @@ pid_t pidfile_read(const char *path)
 	return (pid_t)v;
 }
 
-/* The process exists and its command name is nfflowd. */
-static int is_nfflowd(pid_t pid)
+bool pidfile_is_nfflowd(pid_t pid)
 {
 	char path[64], comm[32] = "";
 
 	if (kill(pid, 0) != 0 && errno != EPERM)
-		return 0;
+		return false;
 	snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
 	FILE *f = fopen(path, "re");
 	if (!f)
-		return 0;
-	int ok = fgets(comm, sizeof comm, f) != NULL && strncmp(comm, "nfflowd\n", 8) == 0;
+		return false;
+	bool ok = fgets(comm, sizeof comm, f) != NULL && strcmp(comm, "nfflowd\n") == 0;
 	fclose(f);
 	return ok;
 }
@@ -57,7 +56,7 @@ pid_t pidfile_running(const char *path, const char *control)
 		return st.pid;
 	if (control_unserved(errno))
 		return 0;
-	return pid && is_nfflowd(pid) ? pid : 0;
+	return pid && pidfile_is_nfflowd(pid) ? pid : 0;
 }
 
 /* Create path.tmp afresh: whatever is there (a stale file, or a link

@@ -2,11 +2,15 @@
 #ifndef NFFLOWD_PIDFILE_H
 #define NFFLOWD_PIDFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
 /* The pid written in path; 0 if there is none (no file, not a pid). */
 pid_t pidfile_read(const char *path);
+
+/* True if the process pid exists and its command name is nfflowd. */
+bool pidfile_is_nfflowd(pid_t pid);
 
 /* The pid of the nfflowd that runs with the pid file path and the control
  * socket control, or 0 if none does. The socket decides when it can be

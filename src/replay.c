@@ -203,9 +203,9 @@ static struct pipeline *open_pipeline(struct nf_config *cfg, struct recording *r
 	return pipeline_open(cfg, &po, err, errlen);
 }
 
-/* Replay every packet of rec; the pipeline opens at the first (cfg is then
- * taken over), whose time sets the uptime's origin. Returns 0 at the end,
- * -1 on an error. */
+/* Replay every packet of rec; the pipeline opens at the first, whose time
+ * sets the uptime's origin (cfg is then taken over, *cfg NULL, even if it
+ * fails to open). Returns 0 at the end, -1 on an error. */
 static int replay_file(struct nf_config **cfg, struct recording *rec, struct pipeline **pp,
 		       char *err, size_t errlen)
 {
@@ -217,9 +217,12 @@ static int replay_file(struct nf_config **cfg, struct recording *rec, struct pip
 	if (recording_header(rec, err, errlen) != 0)
 		return -1;
 	while ((r = recording_packet(rec, &dgram, &dlen, err, errlen)) == 1) {
-		if (!*pp && !(*pp = open_pipeline(*cfg, rec, err, errlen)))
-			return -1;
-		*cfg = NULL;
+		if (!*pp) {
+			*pp = open_pipeline(*cfg, rec, err, errlen);
+			*cfg = NULL; /* pipeline_open freed it if it failed */
+			if (!*pp)
+				return -1;
+		}
 		replay_datagram(*pp, dgram, dlen, &dumps);
 	}
 	return r;
@@ -241,8 +244,7 @@ static void report(const struct pipeline *p, const struct recording *rec, uint64
 	uint64_t events = t->new_events + t->update_events + t->destroy_events;
 
 	pipeline_format_stats(p, 0, buf, sizeof buf);
-	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
-		log_info("%s", line);
+	log_info_lines(buf);
 	log_info("replayed %" PRIu64 " events (%" PRIu64 " datagrams) in %.3f s: %.0f events/s",
 		 events, rec->packets, secs, secs > 0 ? (double)events / secs : 0.0);
 }

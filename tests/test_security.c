@@ -95,18 +95,14 @@ static void test_dir_check(void)
 	snprintf(sub, sizeof sub, "%s/safe", dir);
 	CHECK(mkdir(sub, 0755) == 0);
 	CHECK(safefile_dir_check("pid file", path, err, sizeof err) == 0);
-	snprintf(sub, sizeof sub, "%s/safe", dir);
 	CHECK(chmod(sub, 01777) == 0);
 	CHECK(safefile_dir_check("pid file", path, err, sizeof err) == -1);
 	CHECK(strstr(err, "is writable by other users (mode 1777)") != NULL);
-	snprintf(sub, sizeof sub, "%s/safe", dir);
 	CHECK(chmod(sub, 0775) == 0);
 	CHECK(safefile_dir_check("pid file", path, err, sizeof err) == (getegid() == 0 ? 0 : -1));
-	snprintf(sub, sizeof sub, "%s/safe", dir);
 	CHECK(chmod(sub, 0755) == 0);
 	/* A sticky, world-writable directory above the last one is fine. */
 	snprintf(path, sizeof path, "%s/safe/sub/x.pid", dir);
-	snprintf(sub, sizeof sub, "%s/safe", dir);
 	CHECK(chmod(sub, 01777) == 0);
 	snprintf(sub, sizeof sub, "%s/safe/sub", dir);
 	CHECK(mkdir(sub, 0755) == 0);

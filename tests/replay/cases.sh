@@ -134,6 +134,27 @@ expect_error empty "empty.pcap: empty file"
 expect_error cut-header "cut-header.pcap: offset 324: record header cut short \(7 of 16 bytes\)"
 expect_error cut-packet "cut-packet.pcap: offset 24: packet cut short \(24 of 284 bytes\)"
 
+# A pipeline that cannot open (a file copy in a missing directory): exit 1,
+# the reason, no crash (the configuration was freed once, by the pipeline).
+cat >"$TMP/replay.conf" <<-EOF2
+	<collector v5>
+	    address 127.0.0.1
+	    port $PORT
+	    version 5
+	</collector>
+	<ptee>
+	    <conf>
+	        dispatchers file
+	        <file>
+	            class     Log::Dispatch::File
+	            filename  $TMP/missing/flows.csv
+	            min_level debug
+	        </file>
+	    </conf>
+	</ptee>
+EOF2
+expect_error good "copy file: cannot open $TMP/missing/flows.csv"
+
 # Every datagram lost to a collector that is not there: exit 1.
 conf "$PORT" # the receiver has gone: the port refuses
 expect_error good "datagrams were not delivered"

@@ -28,39 +28,35 @@ def record(ts_ns, dgram, pad=0):
     return struct.pack('<IIII', ts_ns // 10**9, ts_ns % 10**9, len(body), len(body)) + body
 
 
-def set_counters(msg, packets, nbytes):
-    """msg with both directions' counters replaced (attributes patched in place)."""
+def patch_nested(msg, outer_types, values):
+    """msg with 64-bit nested attributes replaced (patched in place): in each
+    attribute of a type in outer_types, values maps an inner type to its new
+    value."""
     b = bytearray(msg)
     off = 20  # nlmsghdr + nfgenmsg
     while off + 4 <= len(b):
         alen, atype = struct.unpack_from('<HH', b, off)
-        if atype & ~NLA_F_NESTED in (CTA_COUNTERS_ORIG, CTA_COUNTERS_REPLY):
+        if atype & ~NLA_F_NESTED in outer_types:
             inner = off + 4
             while inner < off + alen:
                 ilen, itype = struct.unpack_from('<HH', b, inner)
-                value = packets if itype == CTA_COUNTERS_PACKETS else nbytes
-                struct.pack_into('>Q', b, inner + 4, value)
+                if itype in values:
+                    struct.pack_into('>Q', b, inner + 4, values[itype])
                 inner += (ilen + 3) & ~3
         off += (alen + 3) & ~3
     return bytes(b)
+
+
+def set_counters(msg, packets, nbytes):
+    """msg with both directions' counters replaced."""
+    return patch_nested(msg, (CTA_COUNTERS_ORIG, CTA_COUNTERS_REPLY),
+                        {CTA_COUNTERS_PACKETS: packets, CTA_COUNTERS_BYTES: nbytes})
 
 
 def set_times(msg, start_ns, stop_ns):
     """msg with the kernel's start and stop timestamps replaced."""
-    b = bytearray(msg)
-    off = 20
-    while off + 4 <= len(b):
-        alen, atype = struct.unpack_from('<HH', b, off)
-        if atype & ~NLA_F_NESTED == CTA_TIMESTAMP:
-            inner = off + 4
-            while inner < off + alen:
-                ilen, itype = struct.unpack_from('<HH', b, inner)
-                if itype in (CTA_TIMESTAMP_START, CTA_TIMESTAMP_STOP):
-                    value = start_ns if itype == CTA_TIMESTAMP_START else stop_ns
-                    struct.pack_into('>Q', b, inner + 4, value)
-                inner += (ilen + 3) & ~3
-        off += (alen + 3) & ~3
-    return bytes(b)
+    return patch_nested(msg, (CTA_TIMESTAMP,),
+                        {CTA_TIMESTAMP_START: start_ns, CTA_TIMESTAMP_STOP: stop_ns})
 
 
 def main():
