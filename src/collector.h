@@ -162,6 +162,16 @@ int collector_udp_local(const struct collector *c, struct sockaddr_storage *ss);
 bool collector_udp_same(const struct collector *fresh, const struct collector *old);
 size_t collector_udp_format_stats(const struct collector *c, char *buf, size_t len);
 
+/* The kinds that write lines through the copies' writer (the copies, the
+ * NAT log) keep their struct copies as the first member of their impl, so
+ * that the collector_lines_* operations below serve them both. */
+
+/* collector_ops.push, .pollfds, .format_stats and .close of those kinds. */
+void collector_lines_push(struct collector *c, const struct nf_now *t);
+size_t collector_lines_pollfds(const struct collector *c, struct pollfd *pfd);
+size_t collector_lines_format_stats(const struct collector *c, char *buf, size_t len);
+void collector_lines_close(struct collector *c);
+
 /* True if env's port blocks say that ev was translated inside its own
  * host's block (false without blocks). */
 bool collector_inside_block(const struct collector_env *env, const struct ct_event *ev);
