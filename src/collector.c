@@ -8,9 +8,11 @@
 #include "ipfix.h"
 #include "portblock.h"
 
-bool collector_inside_block(const struct collector_env *env, const struct ct_event *ev)
+bool collector_block_says(const struct collector_env *env, int nat_sessions,
+			  const struct ct_event *ev)
 {
-	return env->blocks && env->blocks->n && portblock_inside(env->blocks, ev);
+	return nat_sessions == CONFIG_NAT_SESSIONS_OUTSIDE_BLOCKS && env->blocks &&
+	       env->blocks->n && portblock_inside(env->blocks, ev);
 }
 
 const struct collector_ops *collector_ops_for(int version)

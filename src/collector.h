@@ -172,9 +172,12 @@ size_t collector_lines_pollfds(const struct collector *c, struct pollfd *pfd);
 size_t collector_lines_format_stats(const struct collector *c, char *buf, size_t len);
 void collector_lines_close(struct collector *c);
 
-/* True if env's port blocks say that ev was translated inside its own
- * host's block (false without blocks). */
-bool collector_inside_block(const struct collector_env *env, const struct ct_event *ev);
+/* True if ev's session events (or NAT log lines) are left to its host's
+ * port block: nat_sessions (enum config_nat_sessions) is outside-blocks,
+ * and env's port blocks say that ev was translated inside its own host's
+ * block (false without blocks). */
+bool collector_block_says(const struct collector_env *env, int nat_sessions,
+			  const struct ct_event *ev);
 
 /* The operations for a <collector> of the given version, or NULL. */
 const struct collector_ops *collector_ops_for(int version);

@@ -55,8 +55,7 @@ static void nlg_conn(struct collector *c, const struct ct_event *ev, const struc
 
 	if (!natlog_wants(p->conf, ev))
 		return;
-	if (p->conf->nat_sessions == CONFIG_NAT_SESSIONS_OUTSIDE_BLOCKS &&
-	    collector_inside_block(&p->env, ev))
+	if (collector_block_says(&p->env, p->conf->nat_sessions, ev))
 		return; /* the block's lines say it */
 	len = natlog_format_conn(line, sizeof line, p->conf->format, ev, rec->first_ms,
 				 rec->last_ms, interim);
