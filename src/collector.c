@@ -1,14 +1,18 @@
 #include "collector.h"
 
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "copies.h"
 #include "ipfix.h"
 #include "portblock.h"
 
-bool collector_inside_block(const struct collector_env *env, const struct ct_event *ev)
+bool collector_block_says(const struct collector_env *env, int nat_sessions,
+			  const struct ct_event *ev)
 {
-	return env->blocks && env->blocks->n && portblock_inside(env->blocks, ev);
+	return nat_sessions == CONFIG_NAT_SESSIONS_OUTSIDE_BLOCKS && env->blocks &&
+	       env->blocks->n && portblock_inside(env->blocks, ev);
 }
 
 const struct collector_ops *collector_ops_for(int version)
@@ -128,4 +132,32 @@ void collector_udp_note_drops(struct collector_udp *u, const struct nf_now *t)
 void collector_udp_loss(const struct collector *c, struct ipfix_loss *l)
 {
 	*l = ipfix_loss_sum(l, &udp_of(c)->dropped);
+}
+
+/* The writer of a kind that writes lines: the first member of its impl. */
+static struct copies *lines_of(const struct collector *c)
+{
+	return c->impl;
+}
+
+void collector_lines_push(struct collector *c, const struct nf_now *t)
+{
+	copies_flush(lines_of(c), t->mono_ns);
+}
+
+size_t collector_lines_pollfds(const struct collector *c, struct pollfd *pfd)
+{
+	return copies_pollfds(lines_of(c), pfd);
+}
+
+size_t collector_lines_format_stats(const struct collector *c, char *buf, size_t len)
+{
+	return copies_format_stats(lines_of(c), buf, len);
+}
+
+void collector_lines_close(struct collector *c)
+{
+	copies_close(lines_of(c));
+	free(c->impl);
+	c->impl = NULL;
 }

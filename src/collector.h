@@ -162,9 +162,22 @@ int collector_udp_local(const struct collector *c, struct sockaddr_storage *ss);
 bool collector_udp_same(const struct collector *fresh, const struct collector *old);
 size_t collector_udp_format_stats(const struct collector *c, char *buf, size_t len);
 
-/* True if env's port blocks say that ev was translated inside its own
- * host's block (false without blocks). */
-bool collector_inside_block(const struct collector_env *env, const struct ct_event *ev);
+/* The kinds that write lines through the copies' writer (the copies, the
+ * NAT log) keep their struct copies as the first member of their impl, so
+ * that the collector_lines_* operations below serve them both. */
+
+/* collector_ops.push, .pollfds, .format_stats and .close of those kinds. */
+void collector_lines_push(struct collector *c, const struct nf_now *t);
+size_t collector_lines_pollfds(const struct collector *c, struct pollfd *pfd);
+size_t collector_lines_format_stats(const struct collector *c, char *buf, size_t len);
+void collector_lines_close(struct collector *c);
+
+/* True if ev's session events (or NAT log lines) are left to its host's
+ * port block: nat_sessions (enum config_nat_sessions) is outside-blocks,
+ * and env's port blocks say that ev was translated inside its own host's
+ * block (false without blocks). */
+bool collector_block_says(const struct collector_env *env, int nat_sessions,
+			  const struct ct_event *ev);
 
 /* The operations for a <collector> of the given version, or NULL. */
 const struct collector_ops *collector_ops_for(int version);

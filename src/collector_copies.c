@@ -9,8 +9,8 @@
 #include "csv.h"
 
 struct cps {
+	struct copies copies; /* first: the collector_lines_* operations */
 	struct collector_env env;
-	struct copies copies;
 	struct collector_batch batch;
 	uint8_t exaddr[4];
 };
@@ -72,17 +72,7 @@ static void cps_triplets(struct collector *c, const struct flow_rec *recs, size_
 static void cps_flush(struct collector *c, const struct nf_now *t)
 {
 	cps_write(cps_of(c), t);
-	copies_flush(&cps_of(c)->copies, t->mono_ns);
-}
-
-static void cps_push(struct collector *c, const struct nf_now *t)
-{
-	copies_flush(&cps_of(c)->copies, t->mono_ns);
-}
-
-static size_t cps_pollfds(const struct collector *c, struct pollfd *pfd)
-{
-	return copies_pollfds(&cps_of(c)->copies, pfd);
+	collector_lines_push(c, t);
 }
 
 static void cps_tick(struct collector *c, const struct nf_now *t)
@@ -101,20 +91,6 @@ static uint64_t cps_due(const struct collector *c)
 	return p->batch.n && p->batch.due_ns < due ? p->batch.due_ns : due;
 }
 
-static size_t cps_format_stats(const struct collector *c, char *buf, size_t len)
-{
-	return copies_format_stats(&cps_of(c)->copies, buf, len);
-}
-
-static void cps_close(struct collector *c)
-{
-	struct cps *p = cps_of(c);
-
-	copies_close(&p->copies);
-	free(p);
-	c->impl = NULL;
-}
-
 const struct collector_ops collector_copies_ops = {
     .kind = "copies",
     .version = 0,
@@ -122,9 +98,9 @@ const struct collector_ops collector_copies_ops = {
     .triplets = cps_triplets,
     .flush = cps_flush,
     .tick = cps_tick,
-    .push = cps_push,
+    .push = collector_lines_push,
     .due = cps_due,
-    .pollfds = cps_pollfds,
-    .format_stats = cps_format_stats,
-    .close = cps_close,
+    .pollfds = collector_lines_pollfds,
+    .format_stats = collector_lines_format_stats,
+    .close = collector_lines_close,
 };

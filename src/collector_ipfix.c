@@ -177,8 +177,7 @@ static void ipx_conn(struct collector *c, const struct ct_event *ev, const struc
 	ipx_add(x, &q, t);
 	if (!nat_end || conf->nat_events != CONFIG_NAT_EVENTS_ALL)
 		return;
-	if (conf->nat_sessions == CONFIG_NAT_SESSIONS_OUTSIDE_BLOCKS &&
-	    collector_inside_block(&x->udp.env, ev))
+	if (collector_block_says(&x->udp.env, conf->nat_sessions, ev))
 		return;		  /* its host's port block event says it */
 	q.kind = IPFIX_NAT_EVENT; /* at the connection's end: its last_ms */
 	q.end_reason = 0;
@@ -194,18 +193,17 @@ static bool ipx_wants_nat_create(const struct collector *c)
 static bool ipx_nat_create(struct collector *c, const struct ct_event *ev, uint64_t t_ms,
 			   const struct nf_now *t)
 {
+	struct ipx *x = ipx_of(c);
+
+	if (!ipx_wants_nat_create(c) ||
+	    collector_block_says(&x->udp.env, x->udp.conf->nat_sessions, ev))
+		return false;
 	struct ipx_entry q = {.ev = *ev,
 			      .first_ms = t_ms,
 			      .last_ms = t_ms,
-			      .nat_event = nat_code(ipx_of(c)->udp.conf, ev, true),
+			      .nat_event = nat_code(x->udp.conf, ev, true),
 			      .kind = IPFIX_NAT_EVENT};
-
-	if (!ipx_wants_nat_create(c))
-		return false;
-	if (ipx_of(c)->udp.conf->nat_sessions == CONFIG_NAT_SESSIONS_OUTSIDE_BLOCKS &&
-	    collector_inside_block(&ipx_of(c)->udp.env, ev))
-		return false;
-	ipx_add(ipx_of(c), &q, t);
+	ipx_add(x, &q, t);
 	return true;
 }
 

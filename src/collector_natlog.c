@@ -12,9 +12,9 @@
 #include "natlog.h"
 
 struct nlg {
+	struct copies out; /* one file copy; first: the collector_lines_* operations */
 	const struct natlog_conf *conf;
 	struct collector_env env;
-	struct copies out; /* one file copy */
 };
 
 static struct nlg *nlg_of(const struct collector *c)
@@ -55,8 +55,7 @@ static void nlg_conn(struct collector *c, const struct ct_event *ev, const struc
 
 	if (!natlog_wants(p->conf, ev))
 		return;
-	if (p->conf->nat_sessions == CONFIG_NAT_SESSIONS_OUTSIDE_BLOCKS &&
-	    collector_inside_block(&p->env, ev))
+	if (collector_block_says(&p->env, p->conf->nat_sessions, ev))
 		return; /* the block's lines say it */
 	len = natlog_format_conn(line, sizeof line, p->conf->format, ev, rec->first_ms,
 				 rec->last_ms, interim);
@@ -75,19 +74,9 @@ static void nlg_port_block(struct collector *c, const struct portblock *b, bool 
 		copies_write(&p->out, line, len, t->real_ns);
 }
 
-static void nlg_flush(struct collector *c, const struct nf_now *t)
-{
-	copies_flush(&nlg_of(c)->out, t->mono_ns);
-}
-
 static uint64_t nlg_due(const struct collector *c)
 {
 	return copies_due(&nlg_of(c)->out);
-}
-
-static size_t nlg_pollfds(const struct collector *c, struct pollfd *pfd)
-{
-	return copies_pollfds(&nlg_of(c)->out, pfd);
 }
 
 static uint64_t nlg_lost(const struct collector *c)
@@ -97,31 +86,17 @@ static uint64_t nlg_lost(const struct collector *c)
 	return o->dropped + o->lines;
 }
 
-static size_t nlg_format_stats(const struct collector *c, char *buf, size_t len)
-{
-	return copies_format_stats(&nlg_of(c)->out, buf, len);
-}
-
-static void nlg_close(struct collector *c)
-{
-	struct nlg *p = nlg_of(c);
-
-	copies_close(&p->out);
-	free(p);
-	c->impl = NULL;
-}
-
 const struct collector_ops collector_natlog_ops = {
     .kind = "natlog",
     .version = 0,
     .open = nlg_open,
     .conn = nlg_conn,
     .port_block = nlg_port_block,
-    .flush = nlg_flush,
-    .push = nlg_flush,
+    .flush = collector_lines_push,
+    .push = collector_lines_push,
     .due = nlg_due,
-    .pollfds = nlg_pollfds,
+    .pollfds = collector_lines_pollfds,
     .lost = nlg_lost,
-    .format_stats = nlg_format_stats,
-    .close = nlg_close,
+    .format_stats = collector_lines_format_stats,
+    .close = collector_lines_close,
 };

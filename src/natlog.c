@@ -64,6 +64,16 @@ static void addr(char *buf, int family, const uint8_t *a)
 		buf[0] = '\0';
 }
 
+/* The formats of a connection's line, text and JSON: the same arguments. */
+#define CONN_TEXT                                                                                  \
+	"%s %s %s %s %s %u %s %u %s %u %s %u %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %u"
+#define CONN_JSON                                                                                  \
+	"{\"event\":\"%s\",\"start\":\"%s\",\"end\":\"%s\",\"proto\":\"%s\","                      \
+	"\"src\":\"%s\",\"sport\":%u,\"dst\":\"%s\",\"dport\":%u,"                                 \
+	"\"xsrc\":\"%s\",\"xsport\":%u,\"xdst\":\"%s\",\"xdport\":%u,"                             \
+	"\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"rpackets\":%" PRIu64                      \
+	",\"rbytes\":%" PRIu64 ",\"zone\":%u}"
+
 size_t natlog_format_conn(char *buf, size_t len, int fmt, const struct ct_event *ev,
 			  uint64_t first_ms, uint64_t last_ms, bool interim)
 {
@@ -80,27 +90,18 @@ size_t natlog_format_conn(char *buf, size_t len, int fmt, const struct ct_event 
 	addr(dst, ev->family, ev->orig.dst);
 	addr(xsrc, ev->family, ev->reply.dst); /* after NAT: the reply tuple reversed */
 	addr(xdst, ev->family, ev->reply.src);
-	if (fmt == NATLOG_TEXT)
-		n = snprintf(buf, len,
-			     "%s %s %s %s %s %u %s %u %s %u %s %u %" PRIu64 " %" PRIu64 " %" PRIu64
-			     " %" PRIu64 " %u",
-			     event, start, end, proto, src, ev->orig.sport, dst, ev->orig.dport,
-			     xsrc, ev->reply.dport, xdst, ev->reply.sport, ev->cnt_orig.packets,
-			     ev->cnt_orig.bytes, ev->cnt_reply.packets, ev->cnt_reply.bytes,
-			     ev->orig_zone);
-	else
-		n = snprintf(buf, len,
-			     "{\"event\":\"%s\",\"start\":\"%s\",\"end\":\"%s\",\"proto\":\"%s\","
-			     "\"src\":\"%s\",\"sport\":%u,\"dst\":\"%s\",\"dport\":%u,"
-			     "\"xsrc\":\"%s\",\"xsport\":%u,\"xdst\":\"%s\",\"xdport\":%u,"
-			     "\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"rpackets\":%" PRIu64
-			     ",\"rbytes\":%" PRIu64 ",\"zone\":%u}",
-			     event, start, end, proto, src, ev->orig.sport, dst, ev->orig.dport,
-			     xsrc, ev->reply.dport, xdst, ev->reply.sport, ev->cnt_orig.packets,
-			     ev->cnt_orig.bytes, ev->cnt_reply.packets, ev->cnt_reply.bytes,
-			     ev->orig_zone);
+	n = snprintf(buf, len, fmt == NATLOG_TEXT ? CONN_TEXT : CONN_JSON, event, start, end, proto,
+		     src, ev->orig.sport, dst, ev->orig.dport, xsrc, ev->reply.dport, xdst,
+		     ev->reply.sport, ev->cnt_orig.packets, ev->cnt_orig.bytes,
+		     ev->cnt_reply.packets, ev->cnt_reply.bytes, ev->orig_zone);
 	return n < 0 || (size_t)n >= len ? 0 : (size_t)n;
 }
+
+/* The formats of a port block's line, text and JSON: the same arguments. */
+#define BLOCK_TEXT "%s %s %s %s %u %u %u %u"
+#define BLOCK_JSON                                                                                 \
+	"{\"event\":\"%s\",\"time\":\"%s\",\"src\":\"%s\",\"xsrc\":\"%s\","                        \
+	"\"port_start\":%u,\"port_end\":%u,\"step\":%u,\"ports\":%u}"
 
 size_t natlog_format_block(char *buf, size_t len, int fmt, const struct portblock *b, bool alloc,
 			   uint64_t t_ms)
@@ -112,14 +113,7 @@ size_t natlog_format_block(char *buf, size_t len, int fmt, const struct portbloc
 	natlog_time(t, t_ms);
 	addr(src, AF_INET, b->src);
 	addr(xsrc, AF_INET, b->xsrc);
-	if (fmt == NATLOG_TEXT)
-		n = snprintf(buf, len, "%s %s %s %s %u %u %u %u", event, t, src, xsrc, b->start,
-			     b->end, PORTBLOCK_STEP, (unsigned)b->end - b->start + 1u);
-	else
-		n = snprintf(buf, len,
-			     "{\"event\":\"%s\",\"time\":\"%s\",\"src\":\"%s\",\"xsrc\":\"%s\","
-			     "\"port_start\":%u,\"port_end\":%u,\"step\":%u,\"ports\":%u}",
-			     event, t, src, xsrc, b->start, b->end, PORTBLOCK_STEP,
-			     (unsigned)b->end - b->start + 1u);
+	n = snprintf(buf, len, fmt == NATLOG_TEXT ? BLOCK_TEXT : BLOCK_JSON, event, t, src, xsrc,
+		     b->start, b->end, PORTBLOCK_STEP, (unsigned)b->end - b->start + 1u);
 	return n < 0 || (size_t)n >= len ? 0 : (size_t)n;
 }

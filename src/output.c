@@ -144,11 +144,6 @@ void output_conn(struct output *o, const struct ct_event *ev, const struct flow_
 			o->col[i].ops->conn(&o->col[i], ev, &recs[0], interim, t);
 }
 
-bool output_wants_nat_create(const struct output *o)
-{
-	return o->nat_events;
-}
-
 void output_nat_create(struct output *o, const struct ct_event *ev, uint64_t t_ms,
 		       const struct nf_now *t)
 {

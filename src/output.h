@@ -23,8 +23,6 @@
  * 2^32-1 and the record is counted as capped. */
 #define OUTPUT_SPLIT_MAX 1024
 
-#define OUTPUT_MAX_POLLFDS (CONFIG_MAX_COLLECTORS + CONFIG_MAX_COPIES + 1)
-
 struct output_stats {
 	uint64_t v5_skipped_family; /* connections v5 cannot carry: IPv6 */
 	uint64_t v5_skipped_proto;  /* protocols other than TCP, UDP, ICMP */
@@ -67,10 +65,6 @@ void output_carry_over(struct output *fresh, struct output *old);
 void output_conn(struct output *o, const struct ct_event *ev, const struct flow_rec *recs, size_t n,
 		 bool interim, const struct nf_now *t);
 
-/* True if a collector wants NAT create events (so the caller can skip the
- * work for a new connection when none does). */
-bool output_wants_nat_create(const struct output *o);
-
 /* A new connection (conntrack NEW) at Unix epoch ms t_ms: a NAT create event
  * for the collectors that want them, if NAT changed it. */
 void output_nat_create(struct output *o, const struct ct_event *ev, uint64_t t_ms,
@@ -103,7 +97,8 @@ void output_push(struct output *o, const struct nf_now *t);
 uint64_t output_due(const struct output *o);
 
 /* Add a pollfd (POLLOUT) for each collector socket or copy with something
- * waiting for room; returns how many (at most OUTPUT_MAX_POLLFDS). */
+ * waiting for room; returns how many (at most one per collector, copy and
+ * the NAT log). */
 size_t output_pollfds(const struct output *o, struct pollfd *pfd);
 
 /* Datagrams the collectors dropped or still hold (see collector_ops.lost). */

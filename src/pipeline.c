@@ -54,8 +54,7 @@ static void on_new(void *ctx, const struct ct_event *ev, uint64_t t_ms)
 {
 	struct pipeline *p = ctx;
 
-	if (output_wants_nat_create(&p->out))
-		output_nat_create(&p->out, ev, t_ms, &p->now);
+	output_nat_create(&p->out, ev, t_ms, &p->now);
 }
 
 static int open_output(struct output *o, const struct pipeline *p, const struct nf_config *cfg,

@@ -44,37 +44,28 @@ const char *quote_sh_single(const char *s, char *out, size_t len)
 	return NULL;
 }
 
-const char *quote_systemd_dq(const char *s, char *out, size_t len)
+/* Each character of escaped preceded by a backslash, each of doubled
+ * doubled, everything else as it is. */
+static const char *rewrite(const char *s, const char *escaped, const char *doubled, char *out,
+			   size_t len)
 {
 	size_t n = 0;
-	const char *why = control_char(s);
 
-	if (why)
-		return why;
 	out[0] = '\0';
 	for (; *s; s++) {
-		int ok = *s == '\\' || *s == '"'  ? put(out, len, &n, '\\') && put(out, len, &n, *s)
-			 : *s == '$' || *s == '%' ? put(out, len, &n, *s) && put(out, len, &n, *s)
-						  : put(out, len, &n, *s);
+		int ok = (!strchr(escaped, *s) || put(out, len, &n, '\\')) &&
+			 (!strchr(doubled, *s) || put(out, len, &n, *s)) && put(out, len, &n, *s);
 		if (!ok)
 			return TOO_LONG;
 	}
 	return NULL;
 }
 
-/* $ and % doubled, everything else as it is. */
-static const char *double_specials(const char *s, const char *specials, char *out, size_t len)
+const char *quote_systemd_dq(const char *s, char *out, size_t len)
 {
-	size_t n = 0;
+	const char *why = control_char(s);
 
-	out[0] = '\0';
-	for (; *s; s++) {
-		int ok = strchr(specials, *s) ? put(out, len, &n, *s) && put(out, len, &n, *s)
-					      : put(out, len, &n, *s);
-		if (!ok)
-			return TOO_LONG;
-	}
-	return NULL;
+	return why ? why : rewrite(s, "\\\"", "$%", out, len);
 }
 
 const char *quote_systemd_word(const char *s, char *out, size_t len)
@@ -85,7 +76,7 @@ const char *quote_systemd_word(const char *s, char *out, size_t len)
 		return why;
 	if (strpbrk(s, " \"'\\"))
 		return "it holds white space, a quote or a backslash";
-	return double_specials(s, "$%", out, len);
+	return rewrite(s, "", "$%", out, len);
 }
 
 const char *quote_systemd_path(const char *s, char *out, size_t len)
@@ -97,5 +88,5 @@ const char *quote_systemd_path(const char *s, char *out, size_t len)
 		return why;
 	if (l == 0 || s[0] == ' ' || s[l - 1] == ' ' || s[l - 1] == '\\')
 		return "it starts or ends with a space, or ends with a backslash";
-	return double_specials(s, "%", out, len);
+	return rewrite(s, "", "%", out, len);
 }
