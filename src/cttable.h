@@ -27,6 +27,16 @@ struct cttable;
  * not merge two connections. */
 uint64_t cttable_key(const struct ct_event *ev);
 
+/* A key's bits mixed so that any of them may choose a slot (the first
+ * xor-shift, multiply and xor-shift of MurmurHash3's 64-bit finaliser): the
+ * home slot of a key in this table and in interim's index. */
+static inline uint64_t cttable_mix(uint64_t key)
+{
+	key ^= key >> 33;
+	key *= 0xff51afd7ed558ccdull;
+	return key ^ key >> 33;
+}
+
 /* A new empty table, or NULL if out of memory. */
 struct cttable *cttable_new(void);
 

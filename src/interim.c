@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cttable.h"
 #include "timeunit.h"
 
 #define MIN_CAP	    16u
@@ -74,13 +75,10 @@ static uint64_t key_of(const struct slot *e)
 	return get64(e->key);
 }
 
-/* The home slot of key: a 64-bit mix, scaled to nslots (not a power of two). */
+/* The home slot of key: cttable's mix, scaled to nslots (not a power of two). */
 static size_t home_of(const struct interim *s, uint64_t key)
 {
-	key ^= key >> 33;
-	key *= 0xff51afd7ed558ccdull;
-	key ^= key >> 33;
-	return (size_t)(((key >> 32) * s->nslots) >> 32);
+	return (size_t)((cttable_mix(key) >> 32) * s->nslots >> 32);
 }
 
 static size_t next_slot(const struct interim *s, size_t i)
