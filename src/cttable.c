@@ -151,7 +151,12 @@ void cttable_remove(struct cttable *t, uint64_t key)
 	struct ct_entry *e = cttable_find(t, key);
 
 	if (e)
-		remove_at(t, (size_t)(e - t->slots));
+		cttable_remove_entry(t, e);
+}
+
+void cttable_remove_entry(struct cttable *t, struct ct_entry *e)
+{
+	remove_at(t, (size_t)(e - t->slots));
 }
 
 static int snap_reserve(struct cttable *t)

@@ -54,6 +54,10 @@ struct ct_entry *cttable_insert(struct cttable *t, uint64_t key, uint64_t first_
 /* Remove the entry with key and its snapshot, if any. */
 void cttable_remove(struct cttable *t, uint64_t key);
 
+/* Remove e, an entry of t that cttable_find or cttable_insert returned
+ * (still valid), and its snapshot, without looking its key up again. */
+void cttable_remove_entry(struct cttable *t, struct ct_entry *e);
+
 /* Store a copy of ev as e's snapshot (replacing an older one). Returns 0, or
  * -1 if out of memory. */
 int cttable_set_snapshot(struct cttable *t, struct ct_entry *e, const struct ct_event *ev);

@@ -177,9 +177,9 @@ static void finish(struct tracker *t, const struct ct_event *ev, uint64_t now_ns
 		first = e->first_ns;
 	else
 		t->st.start_unknown++;
-	export_conn(t, ev, key, first, last);
+	export_conn(t, ev, key, first, last); /* touches interim alone: e stays valid */
 	if (e)
-		cttable_remove(t->table, key);
+		cttable_remove_entry(t->table, e);
 	if (t->dumping) {
 		bool created;
 		if (!cttable_insert(t->ended, key, now_ns, &created))
