@@ -36,9 +36,14 @@ static size_t mark_words(size_t cap)
 	return (cap + 31) / 32;
 }
 
+static bool get_bit(const uint32_t *bits, size_t n)
+{
+	return bits[n / 32] >> (n % 32) & 1u;
+}
+
 static bool marked(const struct interim *s, size_t n)
 {
-	return s->marks[n / 32] >> (n % 32) & 1u;
+	return get_bit(s->marks, n);
 }
 
 static void set_bit(uint32_t *bits, size_t n, bool on)
@@ -56,7 +61,7 @@ static void set_mark(struct interim *s, size_t n, bool on)
 /* Seen by one of the last two dumps. */
 static bool recent(const struct interim *s, size_t n)
 {
-	return marked(s, n) || (s->prev[n / 32] >> (n % 32) & 1u);
+	return marked(s, n) || get_bit(s->prev, n);
 }
 
 static void put64(uint32_t *w, uint64_t v)
@@ -292,7 +297,7 @@ static void remove_at(struct interim *s, size_t i)
 		s->index[slot_of_entry(s, last)] = (uint32_t)(n + 1);
 		s->ent[n] = s->ent[last];
 		set_mark(s, n, marked(s, last));
-		set_bit(s->prev, n, s->prev[last / 32] >> (last % 32) & 1u);
+		set_bit(s->prev, n, get_bit(s->prev, last));
 	}
 	set_mark(s, last, false);
 	set_bit(s->prev, last, false);
