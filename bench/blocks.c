@@ -19,6 +19,7 @@
 #include "decode.h"
 #include "config.h"
 #include "flow.h"
+#include "ipfix.h"
 #include "output.h"
 #include "portblock.h"
 
@@ -142,11 +143,13 @@ static int run(const char *dir, const char *sessions)
 	if (stat(path, &st) != 0)
 		st.st_size = 0;
 	printf("| %s | %zu | %zu | %zu | %zu | %zu | %zu | %lld |\n", sessions,
-	       of_template(&c.d, 256), of_template(&c.d, 258), of_template(&c.d, 260), c.datagrams,
-	       c.bytes, lines, (long long)st.st_size);
+	       of_template(&c.d, IPFIX_TEMPLATE_IPV4), of_template(&c.d, IPFIX_TEMPLATE_NAT_IPV4),
+	       of_template(&c.d, IPFIX_TEMPLATE_BLOCK), c.datagrams, c.bytes, lines,
+	       (long long)st.st_size);
+	size_t errors = c.d.errors; /* dec_ipx_free clears it */
 	dec_ipx_free(&c.d);
 	portblock_free(&set);
-	return c.d.errors ? 1 : 0;
+	return errors ? 1 : 0;
 }
 
 int main(int argc, char **argv)

@@ -42,10 +42,7 @@ uint64_t cttable_key(const struct ct_event *ev)
 
 static size_t slot_of(const struct cttable *t, uint64_t key)
 {
-	key ^= key >> 33;
-	key *= 0xff51afd7ed558ccdull;
-	key ^= key >> 33;
-	return (size_t)key & (t->cap - 1);
+	return (size_t)cttable_mix(key) & (t->cap - 1);
 }
 
 struct cttable *cttable_new(void)
@@ -154,7 +151,12 @@ void cttable_remove(struct cttable *t, uint64_t key)
 	struct ct_entry *e = cttable_find(t, key);
 
 	if (e)
-		remove_at(t, (size_t)(e - t->slots));
+		cttable_remove_entry(t, e);
+}
+
+void cttable_remove_entry(struct cttable *t, struct ct_entry *e)
+{
+	remove_at(t, (size_t)(e - t->slots));
 }
 
 static int snap_reserve(struct cttable *t)

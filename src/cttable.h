@@ -27,6 +27,16 @@ struct cttable;
  * not merge two connections. */
 uint64_t cttable_key(const struct ct_event *ev);
 
+/* A key's bits mixed so that any of them may choose a slot (the first
+ * xor-shift, multiply and xor-shift of MurmurHash3's 64-bit finaliser): the
+ * home slot of a key in this table and in interim's index. */
+static inline uint64_t cttable_mix(uint64_t key)
+{
+	key ^= key >> 33;
+	key *= 0xff51afd7ed558ccdull;
+	return key ^ key >> 33;
+}
+
 /* A new empty table, or NULL if out of memory. */
 struct cttable *cttable_new(void);
 
@@ -43,6 +53,10 @@ struct ct_entry *cttable_insert(struct cttable *t, uint64_t key, uint64_t first_
 
 /* Remove the entry with key and its snapshot, if any. */
 void cttable_remove(struct cttable *t, uint64_t key);
+
+/* Remove e, an entry of t that cttable_find or cttable_insert returned
+ * (still valid), and its snapshot, without looking its key up again. */
+void cttable_remove_entry(struct cttable *t, struct ct_entry *e);
 
 /* Store a copy of ev as e's snapshot (replacing an older one). Returns 0, or
  * -1 if out of memory. */

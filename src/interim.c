@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cttable.h"
 #include "timeunit.h"
 
 #define MIN_CAP	    16u
@@ -35,9 +36,14 @@ static size_t mark_words(size_t cap)
 	return (cap + 31) / 32;
 }
 
+static bool get_bit(const uint32_t *bits, size_t n)
+{
+	return bits[n / 32] >> (n % 32) & 1u;
+}
+
 static bool marked(const struct interim *s, size_t n)
 {
-	return s->marks[n / 32] >> (n % 32) & 1u;
+	return get_bit(s->marks, n);
 }
 
 static void set_bit(uint32_t *bits, size_t n, bool on)
@@ -55,7 +61,7 @@ static void set_mark(struct interim *s, size_t n, bool on)
 /* Seen by one of the last two dumps. */
 static bool recent(const struct interim *s, size_t n)
 {
-	return marked(s, n) || (s->prev[n / 32] >> (n % 32) & 1u);
+	return marked(s, n) || get_bit(s->prev, n);
 }
 
 static void put64(uint32_t *w, uint64_t v)
@@ -74,13 +80,10 @@ static uint64_t key_of(const struct slot *e)
 	return get64(e->key);
 }
 
-/* The home slot of key: a 64-bit mix, scaled to nslots (not a power of two). */
+/* The home slot of key: cttable's mix, scaled to nslots (not a power of two). */
 static size_t home_of(const struct interim *s, uint64_t key)
 {
-	key ^= key >> 33;
-	key *= 0xff51afd7ed558ccdull;
-	key ^= key >> 33;
-	return (size_t)(((key >> 32) * s->nslots) >> 32);
+	return (size_t)((cttable_mix(key) >> 32) * s->nslots >> 32);
 }
 
 static size_t next_slot(const struct interim *s, size_t i)
@@ -294,7 +297,7 @@ static void remove_at(struct interim *s, size_t i)
 		s->index[slot_of_entry(s, last)] = (uint32_t)(n + 1);
 		s->ent[n] = s->ent[last];
 		set_mark(s, n, marked(s, last));
-		set_bit(s->prev, n, s->prev[last / 32] >> (last % 32) & 1u);
+		set_bit(s->prev, n, get_bit(s->prev, last));
 	}
 	set_mark(s, last, false);
 	set_bit(s->prev, last, false);

@@ -5,12 +5,12 @@
  *
  * An entry is 44 bytes in a dense array grown by a fifth, indexed by an
  * open-addressing table of two 4-byte slots per array slot (so at most half
- * full), plus a bit of marks: 52 to 63 bytes per entry from 1,000 entries
- * on, 57 on average (tests/test_interim.c measures it). What fits in 44
- * bytes: the time to the millisecond within 17 years either side of the
- * first time stored, and packet counters up to 2^60 - 1 (2^60 packets of at
- * least 20 bytes would overflow the kernel's 64-bit byte counter); larger
- * values are stored as those limits. */
+ * full), plus two bits of marks (this dump, the one before): 52 to 63 bytes
+ * per entry from 1,000 entries on, 57 on average (tests/test_interim.c
+ * measures it). What fits in 44 bytes: the time to the millisecond within 17
+ * years either side of the first time stored, and packet counters up to
+ * 2^60 - 1 (2^60 packets of at least 20 bytes would overflow the kernel's
+ * 64-bit byte counter); larger values are stored as those limits. */
 #ifndef NFFLOWD_INTERIM_H
 #define NFFLOWD_INTERIM_H
 

@@ -1,6 +1,8 @@
 #include "ipfix.h"
 
 #include <limits.h>
+#include <stddef.h>
+#include <string.h>
 #include <linux/netfilter/nf_conntrack_tcp.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -363,7 +365,7 @@ static const struct ie ies[] = {
     {NUM(11, 2, NEV, pre_dport)},		     /* destinationTransportPort */
     {NUM(228, 2, NEV, post_dport)},		     /* postNAPTDestinationTransportPort */
     /* Port block events (RFC 8158 §4.1.5: NAT44 port block allocation and
-     * de-allocation, natEvent 16/17): template 260. */
+     * de-allocation, natEvent 16/17): template 261. */
     {NUM(323, 8, BLK, last_ms)},     /* observationTimeMilliseconds */
     {NUM(230, 1, BLK, nat_event)},   /* natEvent */
     {ADDR(8, 4, BLK, block_src)},    /* sourceIPv4Address */
@@ -380,7 +382,7 @@ static const struct ie ies[] = {
 struct tmpl {
 	uint16_t id;
 	uint8_t fbit; /* IP4 or IP6 */
-	uint8_t kbit; /* FL or NE */
+	uint8_t kbit; /* FL, NE or PB */
 };
 
 /* Every template, in the order the template set carries them. */
@@ -573,16 +575,18 @@ static void put_template(struct msg *m, const struct tmpl *t)
 	m->nrec++;
 }
 
-/* The loss report's option fields (RFC 7011 §4.3), after its scope. */
+/* The loss report's option fields (RFC 7011 §4.3), after its scope: the
+ * one table for its options template and its record. */
 static const struct {
 	uint16_t id;
 	uint16_t len;
+	size_t at; /* offset of the value in struct ipfix_loss */
 } loss_fields[] = {
-    {166, 8}, /* notSentFlowTotalCount */
-    {167, 8}, /* notSentPacketTotalCount */
-    {168, 8}, /* notSentOctetTotalCount */
-    {152, 8}, /* flowStartMilliseconds: the first loss */
-    {153, 8}, /* flowEndMilliseconds: the last loss */
+    {166, 8, offsetof(struct ipfix_loss, flows)},    /* notSentFlowTotalCount */
+    {167, 8, offsetof(struct ipfix_loss, packets)},  /* notSentPacketTotalCount */
+    {168, 8, offsetof(struct ipfix_loss, octets)},   /* notSentOctetTotalCount */
+    {152, 8, offsetof(struct ipfix_loss, first_ms)}, /* flowStartMilliseconds: the first loss */
+    {153, 8, offsetof(struct ipfix_loss, last_ms)},  /* flowEndMilliseconds: the last loss */
 };
 
 #define N_LOSS_FIELDS		(sizeof loss_fields / sizeof loss_fields[0])
@@ -617,6 +621,22 @@ static void put_loss_template(struct msg *m)
 		wbuf_put_u16(&m->w, loss_fields[i].len);
 	}
 	m->nrec++;
+	set_close(m);
+}
+
+/* The loss report's options data record, in its own data set: the scope
+ * (exportingProcessId, or the v9 System scope) and loss_fields from l. */
+static void put_loss_record(struct msg *m, uint32_t domain, const struct ipfix_loss *l)
+{
+	set_open(m, IPFIX_TEMPLATE_LOSS, IPFIX_TEMPLATE_LOSS); /* data set ID = template ID */
+	wbuf_put_u32(&m->w, domain);
+	for (size_t i = 0; i < N_LOSS_FIELDS; i++) {
+		uint64_t v;
+		memcpy(&v, (const char *)l + loss_fields[i].at, sizeof v);
+		put_uint(&m->w, v, loss_fields[i].len);
+	}
+	m->nrec++;
+	m->ndata++;
 	set_close(m);
 }
 
@@ -742,16 +762,34 @@ static size_t put_records(struct msg *m, const struct ipfix_rec *recs, size_t n)
 	return i;
 }
 
+/* Start message m into buf[0..cap), at most s->max_len bytes: the header. */
+static void msg_begin(struct msg *m, const struct ipfix_state *s, uint8_t *buf, size_t cap,
+		      uint64_t now_ns, uint64_t boot_ms)
+{
+	m->d = dialect_of(s);
+	wbuf_init(&m->w, buf, cap < s->max_len ? cap : s->max_len);
+	m->d->header(&m->w, s, now_ns, boot_ms);
+}
+
+/* Finish m (the header's Count or Length) and count it as sent by s;
+ * returns its length. */
+static size_t msg_end(struct msg *m, struct ipfix_state *s, bool tmpl, uint64_t now_ns)
+{
+	wbuf_patch_u16(&m->w, HEADER_COUNT_AT,
+		       (uint16_t)(m->d->count_records ? m->nrec : m->w.len));
+	count_sent(s, tmpl, now_ns, m->ndata);
+	return m->w.len;
+}
+
 size_t ipfix_encode(struct ipfix_state *s, uint8_t *buf, size_t cap, uint64_t now_ns,
 		    uint64_t boot_ms, const struct ipfix_rec *recs, size_t n, size_t *used)
 {
 	bool tmpl = ipfix_templates_pending(s, now_ns);
-	struct msg m = {.d = dialect_of(s), .loss = s->loss_tmpl, .blocks = s->blocks};
+	struct msg m = {.loss = s->loss_tmpl, .blocks = s->blocks};
 	size_t i;
 
 	*used = 0;
-	wbuf_init(&m.w, buf, cap < s->max_len ? cap : s->max_len);
-	m.d->header(&m.w, s, now_ns, boot_ms);
+	msg_begin(&m, s, buf, cap, now_ns, boot_ms);
 	if (tmpl)
 		put_templates(&m);
 	i = put_records(&m, recs, n);
@@ -760,9 +798,7 @@ size_t ipfix_encode(struct ipfix_state *s, uint8_t *buf, size_t cap, uint64_t no
 	*used = i;
 	if (!tmpl && m.ndata == 0)
 		return 0;
-	wbuf_patch_u16(&m.w, HEADER_COUNT_AT, (uint16_t)(m.d->count_records ? m.nrec : m.w.len));
-	count_sent(s, tmpl, now_ns, m.ndata);
-	return m.w.len;
+	return msg_end(&m, s, tmpl, now_ns);
 }
 
 void ipfix_loss_add(struct ipfix_loss *l, uint64_t flows, uint64_t packets, uint64_t octets,
@@ -791,34 +827,19 @@ struct ipfix_loss ipfix_loss_sum(const struct ipfix_loss *l, const struct ipfix_
 size_t ipfix_encode_loss(struct ipfix_state *s, uint8_t *buf, size_t cap, uint64_t now_ns,
 			 uint64_t boot_ms, const struct ipfix_loss *l)
 {
-	struct ipfix_state tmp = *s;
-	struct msg m = {.d = dialect_of(s), .loss = true};
-	bool tmpl;
+	bool tmpl = ipfix_templates_pending(s, now_ns);
+	struct msg m = {.loss = true};
 
-	tmp.loss_tmpl = true;
-	tmpl = ipfix_templates_pending(&tmp, now_ns);
-	wbuf_init(&m.w, buf, cap < s->max_len ? cap : s->max_len);
-	m.d->header(&m.w, s, now_ns, boot_ms);
+	msg_begin(&m, s, buf, cap, now_ns, boot_ms);
 	if (tmpl)
 		put_templates(&m);
 	else
 		put_loss_template(&m);
-	set_open(&m, IPFIX_TEMPLATE_LOSS, IPFIX_TEMPLATE_LOSS); /* data set ID = template ID */
-	wbuf_put_u32(&m.w, s->domain); /* exportingProcessId, or the v9 System scope */
-	wbuf_put_u64(&m.w, l->flows);
-	wbuf_put_u64(&m.w, l->packets);
-	wbuf_put_u64(&m.w, l->octets);
-	wbuf_put_u64(&m.w, l->first_ms);
-	wbuf_put_u64(&m.w, l->last_ms);
-	m.nrec++;
-	m.ndata++;
-	set_close(&m);
+	put_loss_record(&m, s->domain, l);
 	if (m.w.overflow)
 		return 0;
-	wbuf_patch_u16(&m.w, HEADER_COUNT_AT, (uint16_t)(m.d->count_records ? m.nrec : m.w.len));
-	*s = tmp;
-	count_sent(s, tmpl, now_ns, 1);
-	return m.w.len;
+	s->loss_tmpl = true;
+	return msg_end(&m, s, tmpl, now_ns);
 }
 
 void ipfix_enable_blocks(struct ipfix_state *s)
@@ -840,7 +861,7 @@ size_t ipfix_templates_before(const struct ipfix_state *s, const uint8_t *msg, s
 	size_t used;
 
 	/* The sequence number: RFC 7011 §3.1 at offset 8, RFC 3954 §5.1 at 12. */
-	size_t at = s->version == IPFIX_V10 ? 8 : 12;
+	size_t at = s->version == IPFIX_V10 ? 8 : IPFIX_V9_SEQUENCE_AT;
 	if (msglen < at + 4 || (msg[0] << 8 | msg[1]) != s->version)
 		return 0;
 	if (s->version == IPFIX_V10)

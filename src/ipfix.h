@@ -77,7 +77,7 @@ uint8_t ipfix_end_reason(const struct ct_event *ev);
 enum ipfix_kind {
 	IPFIX_FLOW,	 /* a flow record: templates 256 and 257 */
 	IPFIX_NAT_EVENT, /* a NAT event (RFC 8158): templates 258 and 259 */
-	IPFIX_BLOCK,	 /* a port block event (RFC 8158): template 260 */
+	IPFIX_BLOCK,	 /* a port block event (RFC 8158): template 261 */
 };
 
 struct portblock;
@@ -141,7 +141,7 @@ struct ipfix_state {
 int ipfix_init(struct ipfix_state *s, int version, uint32_t domain, size_t max_len,
 	       unsigned refresh_s, unsigned refresh_pkts);
 
-/* Send the port block template (260) with the others from now on, and
+/* Send the port block template (261) with the others from now on, and
  * make it due in the next message; without it, IPFIX_BLOCK records are
  * skipped. */
 void ipfix_enable_blocks(struct ipfix_state *s);

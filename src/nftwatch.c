@@ -48,25 +48,43 @@ bool nftwatch_drain(struct mnl_socket *nl)
 	}
 }
 
-char *nftwatch_ruleset_json(char *err, size_t errlen)
+struct nft_ctx *nftwatch_ctx_new(void)
 {
 	struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
-	char *json = NULL;
 
-	if (!nft || nft_ctx_buffer_output(nft) != 0 || nft_ctx_buffer_error(nft) != 0) {
-		snprintf(err, errlen, "cannot run libnftables: out of memory");
-		if (nft)
-			nft_ctx_free(nft);
+	if (nft && (nft_ctx_buffer_output(nft) != 0 || nft_ctx_buffer_error(nft) != 0)) {
+		nft_ctx_free(nft);
 		return NULL;
 	}
-	nft_ctx_output_set_flags(nft, NFT_CTX_OUTPUT_JSON);
-	if (nft_run_cmd_from_buffer(nft, "list ruleset") != 0) {
+	return nft;
+}
+
+const char *nftwatch_run(struct nft_ctx *nft, const char *cmd, bool json, const char *fallback,
+			 char *err, size_t errlen)
+{
+	nft_ctx_output_set_flags(nft, json ? NFT_CTX_OUTPUT_JSON : 0);
+	if (nft_run_cmd_from_buffer(nft, cmd) != 0) {
 		const char *e = nft_ctx_get_error_buffer(nft);
-		snprintf(err, errlen, "%s", e && *e ? e : "list ruleset failed");
+		snprintf(err, errlen, "%s", e && *e ? e : fallback);
 		err[strcspn(err, "\n")] = '\0';
-	} else if (!(json = strdup(nft_ctx_get_output_buffer(nft)))) {
-		snprintf(err, errlen, "out of memory");
+		return NULL;
 	}
+	return nft_ctx_get_output_buffer(nft);
+}
+
+char *nftwatch_ruleset_json(char *err, size_t errlen)
+{
+	struct nft_ctx *nft = nftwatch_ctx_new();
+	const char *out;
+	char *json = NULL;
+
+	if (!nft) {
+		snprintf(err, errlen, "cannot run libnftables: out of memory");
+		return NULL;
+	}
+	out = nftwatch_run(nft, "list ruleset", true, "list ruleset failed", err, errlen);
+	if (out && !(json = strdup(out)))
+		snprintf(err, errlen, "out of memory");
 	nft_ctx_free(nft);
 	return json;
 }

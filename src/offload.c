@@ -8,6 +8,7 @@
 #include <sys/utsname.h>
 
 #include "flowtable.h"
+#include "nftwatch.h"
 
 /* The kernel can offload if nf_flow_table is loaded or built in
  * (/sys/module), or a module it can load (modules.dep, modules.builtin). */
@@ -37,27 +38,13 @@ static bool kernel_has_flowtables(void)
 	return false;
 }
 
-/* Run cmd with libnftables, JSON output if json; the output, or NULL with
- * nft's error in err. The result lives until the context is freed. */
-static const char *run(struct nft_ctx *nft, const char *cmd, bool json, char *err, size_t errlen)
-{
-	nft_ctx_output_set_flags(nft, json ? NFT_CTX_OUTPUT_JSON : 0);
-	if (nft_run_cmd_from_buffer(nft, cmd) != 0) {
-		const char *e = nft_ctx_get_error_buffer(nft);
-		snprintf(err, errlen, "%s", e && *e ? e : "failed");
-		err[strcspn(err, "\n")] = '\0';
-		return NULL;
-	}
-	return nft_ctx_get_output_buffer(nft);
-}
-
 /* flowtable_listing_fn: a flowtable in nft's text format. */
 static const char *listing(void *ctx, const struct flowtable_info *f)
 {
 	char cmd[256], err[256];
 
 	snprintf(cmd, sizeof cmd, "list flowtable %s %s %s", f->family, f->table, f->name);
-	return run(ctx, cmd, false, err, sizeof err);
+	return nftwatch_run(ctx, cmd, false, "failed", err, sizeof err);
 }
 
 unsigned offload_check(offload_say_fn say, void *ctx, bool with_info)
@@ -75,14 +62,12 @@ unsigned offload_check(offload_say_fn say, void *ctx, bool with_info)
 			    "module): no connection can be offloaded, counters are not frozen");
 		return 0;
 	}
-	nft = nft_ctx_new(NFT_CTX_DEFAULT);
-	if (!nft || nft_ctx_buffer_output(nft) != 0 || nft_ctx_buffer_error(nft) != 0) {
+	nft = nftwatch_ctx_new();
+	if (!nft) {
 		say(ctx, true, "flow offload: cannot run libnftables: out of memory");
-		if (nft)
-			nft_ctx_free(nft);
 		return 0;
 	}
-	out = run(nft, "list ruleset", true, err, sizeof err);
+	out = nftwatch_run(nft, "list ruleset", true, "failed", err, sizeof err);
 	if (!out) {
 		snprintf(msg, sizeof msg,
 			 "flow offload: cannot list the nftables ruleset (%s): flowtables that "

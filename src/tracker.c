@@ -177,9 +177,9 @@ static void finish(struct tracker *t, const struct ct_event *ev, uint64_t now_ns
 		first = e->first_ns;
 	else
 		t->st.start_unknown++;
-	export_conn(t, ev, key, first, last);
+	export_conn(t, ev, key, first, last); /* touches interim alone: e stays valid */
 	if (e)
-		cttable_remove(t->table, key);
+		cttable_remove_entry(t->table, e);
 	if (t->dumping) {
 		bool created;
 		if (!cttable_insert(t->ended, key, now_ns, &created))
@@ -264,13 +264,20 @@ struct reconcile_ctx {
 	size_t ended;
 };
 
-/* Not shown by the last two dumps (other than the start-up one), and in the
- * table since before they began: the connection is gone, its DESTROY lost.
- * One dump is not enough: with reliable delivery the kernel may hold a
- * DESTROY back, to deliver it again, while a dump runs. */
+/* Shown by the dump that ended or the one before (gen: the entry's): one
+ * dump's miss is not enough, as the kernel may hold a DESTROY back, to
+ * deliver it again, while a dump runs (reliable delivery). interim's marks
+ * keep the same rule for its entries. */
+static bool shown_lately(const struct tracker *t, uint32_t gen)
+{
+	return gen + 1 >= t->gen;
+}
+
+/* Missed by the last two dumps (shown_lately), other than the start-up
+ * one, and without a snapshot: the connection is gone, its DESTROY lost. */
 static bool gone_one(struct tracker *t, const struct ct_entry *e)
 {
-	if (t->startup_dump || e->gen + 1 >= t->gen)
+	if (t->startup_dump)
 		return false;
 	interim_remove(t->interim, e->key);
 	t->st.gone_by_dump++;
@@ -281,9 +288,7 @@ static bool reconcile_one(void *ctx, const struct ct_entry *e, const struct ct_e
 {
 	struct reconcile_ctx *rc = ctx;
 
-	/* Shown by this dump or the one before: a DESTROY the kernel holds back
-	 * to deliver again (reliable delivery) may still come. */
-	if (e->gen + 1 >= rc->t->gen)
+	if (shown_lately(rc->t, e->gen))
 		return false;
 	if (!snap)
 		return gone_one(rc->t, e);
@@ -308,8 +313,9 @@ static void clear_ended(struct tracker *t)
 	t->ended = fresh;
 }
 
-/* interim_sweep: an entry the dump did not show. Only dumps make entries,
- * and those this one made are marked: the others were there before it. */
+/* interim_sweep: an entry neither this dump nor the one before showed
+ * (marked: one did). Only dumps make entries, and those they made are
+ * marked: the others were there before them. */
 static bool interim_gone(void *ctx, const struct interim_rec *r, bool marked)
 {
 	(void)r;
