@@ -1850,18 +1850,25 @@ static void test_interim(void)
 	h_close(&h);
 }
 
-/* A NAT log (format text, with more keys) into a new temporary file,
- * named in path (a mkstemp template), as top-level text in top. */
-static bool natlog_file(char *path, const char *keys, char *top, size_t size)
+/* h_start for s with a NAT log (format text, with more keys) into a new
+ * temporary file named in path (a mkstemp template), which the caller
+ * unlinks after h_close; false (a failed check, no file left) if either
+ * cannot be. */
+static bool h_start_natlog(struct harness *h, struct setup s, char *path, const char *keys)
 {
+	char top[256];
 	int fd = mkstemp(path);
 
 	CHECK(fd >= 0);
 	if (fd < 0)
 		return false;
 	close(fd);
-	snprintf(top, size, "<natlog>\nfile %s\nformat text\n%s</natlog>\n", path, keys);
-	return true;
+	snprintf(top, sizeof top, "<natlog>\nfile %s\nformat text\n%s</natlog>\n", path, keys);
+	s.top = top;
+	if (h_start(h, &s))
+		return true;
+	unlink(path);
+	return false;
 }
 
 /* What file path holds (at most size - 1 bytes), as a string in buf. */
@@ -1882,20 +1889,15 @@ static const char *file_text(const char *path, char *buf, size_t size)
 static void test_natlog(void)
 {
 	const struct delta *d = interim_deltas;
-	char path[] = "/tmp/nfflowd-natlog-XXXXXX", top[256], got[4096], want[4096] = "";
+	char path[] = "/tmp/nfflowd-natlog-XXXXXX", got[4096], want[4096] = "";
+	const struct setup s = {.kernel_ts = true,
+				.active_timeout = 60,
+				.v9_keys = "nat_events no\n",
+				.ipfix_keys = "nat_events no\n"};
 	struct harness h;
 
-	if (!natlog_file(path, "", top, sizeof top))
+	if (!h_start_natlog(&h, s, path, ""))
 		return;
-	struct setup s = {.kernel_ts = true,
-			  .active_timeout = 60,
-			  .v9_keys = "nat_events no\n",
-			  .ipfix_keys = "nat_events no\n",
-			  .top = top};
-	if (!h_start(&h, &s)) {
-		unlink(path);
-		return;
-	}
 	interim_traffic(&h);
 	/* a connection without NAT: left out */
 	send_at(&h, AT(152000), &c_ev_nonat, K_DESTROY, 0);
@@ -1956,21 +1958,16 @@ static size_t count_tmpl(const struct dec_ipx *d, uint16_t tmpl, int ne)
  * collector (nat_sessions all) keeps them; flow records are unchanged. */
 static void test_port_blocks(void)
 {
-	char path[] = "/tmp/nfflowd-blocks-XXXXXX", top[256], got[4096];
+	char path[] = "/tmp/nfflowd-blocks-XXXXXX", got[4096];
+	const struct setup s = {.kernel_ts = true,
+				.active_timeout = 60,
+				.v9_keys = "nat_events all\n",
+				.ipfix_keys = "nat_events all\nnat_sessions outside-blocks\n"};
 	struct portblock_set set;
 	struct harness h;
 
-	if (!natlog_file(path, "nat_sessions outside-blocks\n", top, sizeof top))
+	if (!h_start_natlog(&h, s, path, "nat_sessions outside-blocks\n"))
 		return;
-	struct setup s = {.kernel_ts = true,
-			  .active_timeout = 60,
-			  .v9_keys = "nat_events all\n",
-			  .ipfix_keys = "nat_events all\nnat_sessions outside-blocks\n",
-			  .top = top};
-	if (!h_start(&h, &s)) {
-		unlink(path);
-		return;
-	}
 	set = one_block();
 	h.now_ns = (uint64_t)AT(0) * NS_PER_MS;
 	CHECK_EQ_U64(pipeline_port_blocks(h.p, &set), 1);
