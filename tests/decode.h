@@ -248,44 +248,6 @@ static inline size_t dec_template_len(const struct dec_template *t)
 	return len;
 }
 
-/* One template record at p (at most len bytes); returns its length, 0 if
- * it does not fit. A template ID seen before is replaced. */
-static inline size_t dec_ipx_template_record(struct dec_ipx *d, const uint8_t *p, size_t len)
-{
-	struct dec_template t = {.id = 0};
-	size_t off = 4, count;
-
-	if (len < 4)
-		return 0;
-	t.id = dec_u16(p);
-	count = dec_u16(p + 2);
-	if (t.id < DEC_FIRST_DATA_SET || count == 0 || count > DEC_MAX_FIELDS)
-		return 0;
-	for (size_t i = 0; i < count; i++) {
-		struct dec_field *f = &t.f[t.n++];
-		if (off + 4 > len)
-			return 0;
-		f->id = dec_u16(p + off);
-		f->len = dec_u16(p + off + 2);
-		off += 4;
-		if (d->version == 10 && (f->id & DEC_ENTERPRISE_BIT)) {
-			if (off + 4 > len)
-				return 0;
-			f->id &= (uint16_t)~DEC_ENTERPRISE_BIT;
-			f->pen = dec_u32(p + off);
-			off += 4;
-		}
-		if (f->len == 0 || (f->len > 8 && f->len != DEC_VALUE_MAX))
-			return 0; /* nfflowd sends fixed lengths: numbers, addresses */
-	}
-	struct dec_template *slot = dec_ipx_template(d, t.id);
-	if (!slot && d->nt == DEC_MAX_TEMPLATES)
-		return 0;
-	*(slot ? slot : &d->t[d->nt++]) = t;
-	d->tmpl_records++;
-	return off;
-}
-
 /* One field specifier at p + *off into f (IPFIX: with its PEN); false if it
  * does not fit or has a length nfflowd never sends. */
 static inline bool dec_ipx_field(struct dec_ipx *d, const uint8_t *p, size_t len, size_t *off,
@@ -305,6 +267,38 @@ static inline bool dec_ipx_field(struct dec_ipx *d, const uint8_t *p, size_t len
 		*off += 4;
 	}
 	return f->len != 0 && (f->len <= 8 || f->len == DEC_VALUE_MAX);
+}
+
+/* Keep t, replacing a template of its ID seen before; false if there is
+ * no room for another. */
+static inline bool dec_ipx_keep(struct dec_ipx *d, const struct dec_template *t)
+{
+	struct dec_template *slot = dec_ipx_template(d, t->id);
+
+	if (!slot && d->nt == DEC_MAX_TEMPLATES)
+		return false;
+	*(slot ? slot : &d->t[d->nt++]) = *t;
+	d->tmpl_records++;
+	return true;
+}
+
+/* One template record at p (at most len bytes); returns its length, 0 if
+ * it does not fit. A template ID seen before is replaced. */
+static inline size_t dec_ipx_template_record(struct dec_ipx *d, const uint8_t *p, size_t len)
+{
+	struct dec_template t = {.id = 0};
+	size_t off = 4, count;
+
+	if (len < 4)
+		return 0;
+	t.id = dec_u16(p);
+	count = dec_u16(p + 2);
+	if (t.id < DEC_FIRST_DATA_SET || count == 0 || count > DEC_MAX_FIELDS)
+		return 0;
+	for (size_t i = 0; i < count; i++)
+		if (!dec_ipx_field(d, p, len, &off, &t.f[t.n++]))
+			return 0;
+	return dec_ipx_keep(d, &t) ? off : 0;
 }
 
 /* One options template record at p: IPFIX (RFC 7011 §3.4.2.2: Template ID,
@@ -339,12 +333,7 @@ static inline size_t dec_ipx_options_record(struct dec_ipx *d, const uint8_t *p,
 			f->pen = DEC_V9_SCOPE_PEN;
 	}
 	t.scope = scope;
-	struct dec_template *slot = dec_ipx_template(d, t.id);
-	if (!slot && d->nt == DEC_MAX_TEMPLATES)
-		return 0;
-	*(slot ? slot : &d->t[d->nt++]) = t;
-	d->tmpl_records++;
-	return off;
+	return dec_ipx_keep(d, &t) ? off : 0;
 }
 
 /* A set of records each read by rec (which returns the bytes used, 0 on an

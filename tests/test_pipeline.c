@@ -80,12 +80,26 @@ enum {
 	IE_NOT_SENT_PACKETS = 167,
 	IE_NOT_SENT_OCTETS = 168,
 	IE_EGRESS_IF = 14, /* egressInterface */
+	IE_PORT_RANGE_START = 361,
+	IE_PORT_RANGE_NUM_PORTS = 364,
 };
 #define PEN_REVERSE 29305u /* RFC 5103 reverse elements */
 
+/* nfflowd's template IDs: flow records, NAT events, loss reports, port
+ * blocks. */
+enum {
+	TEMPLATE_FLOW4 = 256,
+	TEMPLATE_FLOW6 = 257,
+	TEMPLATE_EVENT4 = 258,
+	TEMPLATE_EVENT6 = 259,
+	TEMPLATE_LOSS = 260,
+	TEMPLATE_BLOCK = 261,
+};
+
 enum { END_IDLE = 1, END_ACTIVE = 2, END_OF_FLOW = 3, END_FORCED = 4 };
 enum { NAT_CREATE = 1, NAT_DELETE = 2, NAT44_ADD = 4, NAT44_DEL = 5 };
-#define ANY (-1) /* a want field not checked */
+enum { NAT44_BLOCK_ALLOC = 16, NAT44_BLOCK_FREE = 17 }; /* RFC 8158 */
+#define ANY (-1)					/* a want field not checked */
 
 /* ---- the pipeline under test and its capture sink ------------------------ */
 
@@ -223,6 +237,29 @@ static bool h_open(struct harness *h, const struct setup *s, uint64_t now_ns)
 	if (cfg && !(h->p = pipeline_open(cfg, &po, err, sizeof err)))
 		fprintf(stderr, "pipeline_open: %s\n", err);
 	return h->p != NULL;
+}
+
+/* h_open at AT(0), where most tests begin; a pipeline that cannot be
+ * opened is a failed check. */
+static bool h_start(struct harness *h, const struct setup *s)
+{
+	if (h_open(h, s, AT(0)))
+		return true;
+	CHECK(0);
+	return false;
+}
+
+/* Reload h's pipeline with the configuration of s; false (and a message)
+ * if it is refused. */
+static bool h_reload(struct harness *h, const struct setup *s)
+{
+	char err[256] = "no configuration";
+	struct nf_config *cfg = make_config(s);
+
+	if (cfg && pipeline_reload(h->p, cfg, NULL, err, sizeof err) == 0)
+		return true;
+	fprintf(stderr, "pipeline_reload: %s\n", err);
+	return false;
 }
 
 static void h_close(struct harness *h)
@@ -655,6 +692,16 @@ static struct v5_want v5_text(const char *src, uint16_t sport, const char *dst, 
 	return w;
 }
 
+/* v5 record i is w with c's protocol, and its kernel start and stop as
+ * First and Last. */
+static bool v5_conn_is(const struct harness *h, size_t i, struct v5_want w, const struct conn *c)
+{
+	w.proto = c->proto;
+	w.first_ms = c->start_ms;
+	w.last_ms = c->stop_ms;
+	return v5_is(&h->out.v5.recs[i], &w, h->boot_ms);
+}
+
 /* One v9 or IPFIX record: the connection, before and after NAT; a flow
  * record, or a NAT event (create or delete, RFC 8158). */
 struct ipx_want {
@@ -736,7 +783,8 @@ static uint16_t template_of(const struct ipx_want *w)
 {
 	bool v4 = w->ev->family == AF_INET;
 
-	return w->event ? (v4 ? 258 : 259) : (v4 ? 256 : 257);
+	return w->event ? (v4 ? TEMPLATE_EVENT4 : TEMPLATE_EVENT6)
+			: (v4 ? TEMPLATE_FLOW4 : TEMPLATE_FLOW6);
 }
 
 static bool ipx_is(int version, const struct dec_rec *r, const struct ipx_want *w)
@@ -778,6 +826,54 @@ static bool both_are(const struct harness *h, size_t i, const struct ipx_want *w
 	}
 	bool v9 = ipx_is(9, &h->out.v9.recs[i], w);
 	return ipx_is(10, &h->out.ipfix.recs[i], w) && v9;
+}
+
+/* The v9 and the IPFIX stream are each w[0..n), and no more. */
+static void check_both(const struct harness *h, const struct ipx_want *w, size_t n)
+{
+	CHECK_EQ_U64(h->out.v9.n, n);
+	CHECK_EQ_U64(h->out.ipfix.n, n);
+	for (size_t i = 0; i < n; i++)
+		CHECK(both_are(h, i, &w[i]));
+}
+
+/* Record i of stream d (version 9 or 10) is w. */
+static bool rec_is(const struct dec_ipx *d, size_t i, struct ipx_want w)
+{
+	if (i < d->n)
+		return ipx_is(d->version, &d->recs[i], &w);
+	fprintf(stderr, "  v%d: no record %zu (%zu)\n", d->version, i, d->n);
+	return false;
+}
+
+/* Stream d is w[0..n), and no more. */
+static void check_stream(const struct dec_ipx *d, const struct ipx_want *w, size_t n)
+{
+	CHECK_EQ_U64(d->n, n);
+	for (size_t i = 0; i < n; i++)
+		CHECK(rec_is(d, i, w[i]));
+}
+
+/* The record of the end of c: its kernel times and counters. */
+static struct ipx_want end_of(const struct conn *c, struct ct_event *ev, int reason, int nat)
+{
+	*ev = event_of(c, c->opk, c->ob, c->rpk, c->rb);
+	return (struct ipx_want){ev, c->start_ms, c->stop_ms, reason, nat, false};
+}
+
+/* The NAT create event of c at Unix ms t: zero counters, no end reason. */
+static struct ipx_want create_of(const struct conn *c, struct ct_event *ev, uint64_t t, int nat)
+{
+	*ev = event_of(c, 0, 0, 0, 0);
+	return (struct ipx_want){ev, t, t, 0, nat, true};
+}
+
+/* The NAT delete event of c: at its end (the kernel's stop time), natEvent
+ * nat, no counters. */
+static struct ipx_want delete_of(const struct conn *c, struct ct_event *ev, int nat)
+{
+	*ev = event_of(c, 0, 0, 0, 0);
+	return (struct ipx_want){ev, c->stop_ms, c->stop_ms, 0, nat, true};
 }
 
 /* ---- 1. NAT triplets ------------------------------------------------------- */
@@ -913,6 +1009,7 @@ static const struct conn *const triplet_conns[] = {
     &c_snat,	     &c_dnat,	       &c_both,	     &c_nonat_icmp,
     &c_snat_noreply, &c_nonat_noreply, &c_snat_icmp, &c_redirect,
 };
+#define N_TRIPLET_CONNS (sizeof triplet_conns / sizeof triplet_conns[0])
 
 static void check_v5_header(const struct dec_v5_rec *r, uint64_t now_ns, uint64_t boot_ms)
 {
@@ -932,16 +1029,12 @@ static void check_triplet_ipx(const struct harness *h, uint64_t flush_ns)
 				     END_IDLE,	  END_IDLE, END_IDLE, END_OF_FLOW};
 	static const int nat[] = {NAT44_DEL, NAT44_DEL, NAT44_DEL, 0,
 				  NAT44_DEL, 0,		NAT44_DEL, NAT44_DEL};
-	const size_t n = sizeof triplet_conns / sizeof triplet_conns[0];
+	struct ct_event ev[N_TRIPLET_CONNS];
+	struct ipx_want w[N_TRIPLET_CONNS];
 
-	CHECK_EQ_U64(h->out.v9.n, n);
-	CHECK_EQ_U64(h->out.ipfix.n, n);
-	for (size_t i = 0; i < n; i++) {
-		const struct conn *c = triplet_conns[i];
-		struct ct_event ev = event_of(c, c->opk, c->ob, c->rpk, c->rb);
-		struct ipx_want w = {&ev, c->start_ms, c->stop_ms, reason[i], nat[i], false};
-		CHECK(both_are(h, i, &w));
-	}
+	for (size_t i = 0; i < N_TRIPLET_CONNS; i++)
+		w[i] = end_of(triplet_conns[i], &ev[i], reason[i], nat[i]);
+	check_both(h, w, N_TRIPLET_CONNS);
 	CHECK_EQ_U64(h->out.v9.tmpl_msgs, 1);
 	CHECK_EQ_U64(h->out.ipfix.tmpl_msgs, 1);
 	if (h->out.v9.n && h->out.ipfix.n) {
@@ -987,28 +1080,19 @@ static void test_triplets(void)
 	};
 	static const uint8_t conn_of[] = {0, 0, 0, 1, 1, 1, 2, 2, 2, 3,
 					  3, 4, 4, 5, 6, 6, 6, 7, 7, 7};
-	static const uint8_t protos[] = {6, 17, 6, 1, 17, 6, 1, 6};
 	const size_t nwant = sizeof want / sizeof want[0];
 
-	if (!h_open(&h, &s, AT(0))) {
-		CHECK(0);
+	if (!h_start(&h, &s))
 		return;
-	}
-	for (size_t i = 0; i < sizeof triplet_conns / sizeof triplet_conns[0]; i++)
+	for (size_t i = 0; i < N_TRIPLET_CONNS; i++)
 		send_at(&h, AT(50000), triplet_conns[i], K_DESTROY, 0);
 	h.now_ns = flush_ns;
 	pipeline_flush(h.p);
 	CHECK_EQ_U64(h.out.v5.errors + h.out.misrouted, 0);
 	CHECK_EQ_U64(h.out.v5.dgrams, 1);
 	CHECK_EQ_U64(h.out.v5.n, nwant);
-	for (size_t i = 0; i < nwant && i < h.out.v5.n; i++) {
-		const struct conn *c = triplet_conns[conn_of[i]];
-		struct v5_want w = want[i];
-		w.proto = protos[conn_of[i]];
-		w.first_ms = c->start_ms;
-		w.last_ms = c->stop_ms;
-		CHECK(v5_is(&h.out.v5.recs[i], &w, BOOT_MS));
-	}
+	for (size_t i = 0; i < nwant && i < h.out.v5.n; i++)
+		CHECK(v5_conn_is(&h, i, want[i], triplet_conns[conn_of[i]]));
 	if (h.out.v5.n)
 		check_v5_header(&h.out.v5.recs[0], flush_ns, BOOT_MS);
 	check_triplet_ipx(&h, flush_ns);
@@ -1093,22 +1177,14 @@ static void test_split(void)
 	const size_t nwant = sizeof want / sizeof want[0];
 	uint64_t sum[2];
 
-	if (!h_open(&h, &s, AT(0))) {
-		CHECK(0);
+	if (!h_start(&h, &s))
 		return;
-	}
 	send_at(&h, AT(3000), &c_huge, K_DESTROY, 0);
 	send_at(&h, AT(3000), &c_edge, K_DESTROY, 0);
 	h_flush(&h, AT(4000));
 	CHECK_EQ_U64(h.out.v5.n, nwant);
-	for (size_t i = 0; i < nwant && i < h.out.v5.n; i++) {
-		const struct conn *c = i < 7 ? &c_huge : &c_edge;
-		struct v5_want w = want[i];
-		w.proto = c->proto;
-		w.first_ms = c->start_ms;
-		w.last_ms = c->stop_ms;
-		CHECK(v5_is(&h.out.v5.recs[i], &w, BOOT_MS));
-	}
+	for (size_t i = 0; i < nwant && i < h.out.v5.n; i++)
+		CHECK(v5_conn_is(&h, i, want[i], i < 7 ? &c_huge : &c_edge));
 	v5_sum(&h.out.v5, "10.77.1.2", 40020, "203.0.113.2", 443, sum);
 	CHECK(sum[0] == c_huge.opk && sum[1] == c_huge.ob);
 	v5_sum(&h.out.v5, "203.0.113.1", 60020, "203.0.113.2", 443, sum);
@@ -1118,12 +1194,11 @@ static void test_split(void)
 	CHECK(stats_are(&h, "skipped:",
 			"ipv6-for-v5 0 other-protocol-for-v5 0 split-records 5 "
 			"nat-create-events 0"));
-	struct ct_event huge = event_of(&c_huge, c_huge.opk, c_huge.ob, c_huge.rpk, c_huge.rb);
-	struct ct_event edge = event_of(&c_edge, c_edge.opk, c_edge.ob, c_edge.rpk, c_edge.rb);
-	CHECK(both_are(&h, 0,
-		       &(struct ipx_want){&huge, AT(1000), AT(2000), END_IDLE, NAT44_DEL, false}));
-	CHECK(both_are(&h, 1,
-		       &(struct ipx_want){&edge, AT(1500), AT(2500), END_IDLE, NAT44_DEL, false}));
+	struct ct_event ev[2];
+	const struct ipx_want w[] = {end_of(&c_huge, &ev[0], END_IDLE, NAT44_DEL),
+				     end_of(&c_edge, &ev[1], END_IDLE, NAT44_DEL)};
+	CHECK(both_are(&h, 0, &w[0]));
+	CHECK(both_are(&h, 1, &w[1]));
 	h_close(&h);
 }
 
@@ -1225,29 +1300,6 @@ static const struct conn c_ev_snat_est = {
     .tcp_state = TCP_CONNTRACK_ESTABLISHED,
 };
 
-/* Record i of stream d (version 9 or 10) is w. */
-static bool rec_is(const struct dec_ipx *d, size_t i, struct ipx_want w)
-{
-	if (i < d->n)
-		return ipx_is(d->version, &d->recs[i], &w);
-	fprintf(stderr, "  v%d: no record %zu (%zu)\n", d->version, i, d->n);
-	return false;
-}
-
-/* The record of the end of c: its kernel times and counters. */
-static struct ipx_want end_of(const struct conn *c, struct ct_event *ev, int reason, int nat)
-{
-	*ev = event_of(c, c->opk, c->ob, c->rpk, c->rb);
-	return (struct ipx_want){ev, c->start_ms, c->stop_ms, reason, nat, false};
-}
-
-/* The NAT create event of c at Unix ms t: zero counters, no end reason. */
-static struct ipx_want create_of(const struct conn *c, struct ct_event *ev, uint64_t t, int nat)
-{
-	*ev = event_of(c, 0, 0, 0, 0);
-	return (struct ipx_want){ev, t, t, 0, nat, true};
-}
-
 static void nat_events_traffic(struct harness *h)
 {
 	send_at(h, AT(1000), &c_ev_snat, K_NEW, 0);
@@ -1275,10 +1327,8 @@ static void test_nat_events_default(void)
 	struct ct_event ev[9];
 	const struct setup s = {.kernel_ts = true};
 
-	if (!h_open(&h, &s, AT(0))) {
-		CHECK(0);
+	if (!h_start(&h, &s))
 		return;
-	}
 	nat_events_traffic(&h);
 	const struct ipx_want w[] = {
 	    create_of(&c_ev_snat, &ev[0], AT(1000), NAT44_ADD),
@@ -1291,10 +1341,7 @@ static void test_nat_events_default(void)
 	    end_of(&c_ev_snat_udp, &ev[7], END_IDLE, NAT44_DEL),
 	    end_of(&c_ev_snat_est, &ev[8], END_FORCED, NAT44_DEL),
 	};
-	CHECK_EQ_U64(h.out.v9.n, 9);
-	CHECK_EQ_U64(h.out.ipfix.n, 9);
-	for (size_t i = 0; i < 9; i++)
-		CHECK(both_are(&h, i, &w[i]));
+	check_both(&h, w, 9);
 	CHECK(stats_are(&h, "skipped:",
 			"ipv6-for-v5 1 other-protocol-for-v5 0 split-records 0 "
 			"nat-create-events 3"));
@@ -1311,26 +1358,28 @@ static void test_nat_events_per_collector(void)
 				.v9_keys = "nat_event_codes legacy\n",
 				.ipfix_keys = "nat_events no\n"};
 
-	if (!h_open(&h, &s, AT(0))) {
-		CHECK(0);
+	if (!h_start(&h, &s))
 		return;
-	}
 	send_at(&h, AT(1000), &c_ev_snat, K_NEW, 0);
 	send_at(&h, AT(2000), &c_ev_nat66, K_NEW, 0);
 	send_at(&h, AT(10000), &c_ev_snat, K_DESTROY, 0);
 	send_at(&h, AT(10000), &c_ev_nat66, K_DESTROY, PID_CONNTRACK);
 	send_at(&h, AT(10000), &c_ev_nonat, K_DESTROY, 0);
 	h_flush(&h, AT(11000));
-	CHECK_EQ_U64(h.out.v9.n, 5);
-	CHECK(rec_is(&h.out.v9, 0, create_of(&c_ev_snat, &ev[0], AT(1000), NAT_CREATE)));
-	CHECK(rec_is(&h.out.v9, 1, create_of(&c_ev_nat66, &ev[1], AT(2000), NAT_CREATE)));
-	CHECK(rec_is(&h.out.v9, 2, end_of(&c_ev_snat, &ev[2], END_OF_FLOW, NAT_DELETE)));
-	CHECK(rec_is(&h.out.v9, 3, end_of(&c_ev_nat66, &ev[3], END_OF_FLOW, NAT_DELETE)));
-	CHECK(rec_is(&h.out.v9, 4, end_of(&c_ev_nonat, &ev[4], END_IDLE, 0)));
-	CHECK_EQ_U64(h.out.ipfix.n, 3);
-	CHECK(rec_is(&h.out.ipfix, 0, end_of(&c_ev_snat, &ev[5], END_OF_FLOW, NAT44_DEL)));
-	CHECK(rec_is(&h.out.ipfix, 1, end_of(&c_ev_nat66, &ev[6], END_OF_FLOW, NAT_DELETE)));
-	CHECK(rec_is(&h.out.ipfix, 2, end_of(&c_ev_nonat, &ev[7], END_IDLE, 0)));
+	const struct ipx_want v9[] = {
+	    create_of(&c_ev_snat, &ev[0], AT(1000), NAT_CREATE),
+	    create_of(&c_ev_nat66, &ev[1], AT(2000), NAT_CREATE),
+	    end_of(&c_ev_snat, &ev[2], END_OF_FLOW, NAT_DELETE),
+	    end_of(&c_ev_nat66, &ev[3], END_OF_FLOW, NAT_DELETE),
+	    end_of(&c_ev_nonat, &ev[4], END_IDLE, 0),
+	};
+	const struct ipx_want ipfix[] = {
+	    end_of(&c_ev_snat, &ev[5], END_OF_FLOW, NAT44_DEL),
+	    end_of(&c_ev_nat66, &ev[6], END_OF_FLOW, NAT_DELETE),
+	    end_of(&c_ev_nonat, &ev[7], END_IDLE, 0),
+	};
+	check_stream(&h.out.v9, v9, 5);
+	check_stream(&h.out.ipfix, ipfix, 3);
 	CHECK(stats_are(&h, "skipped:",
 			"ipv6-for-v5 1 other-protocol-for-v5 0 split-records 0 "
 			"nat-create-events 2"));
@@ -1345,31 +1394,19 @@ static void test_nat_events_off(void)
 	const struct setup s = {
 	    .kernel_ts = true, .v9_keys = "nat_events no\n", .ipfix_keys = "nat_events no\n"};
 
-	if (!h_open(&h, &s, AT(0))) {
-		CHECK(0);
+	if (!h_start(&h, &s))
 		return;
-	}
 	send_at(&h, AT(1000), &c_ev_snat, K_NEW, 0);
 	h_flush(&h, AT(5000));
 	CHECK_EQ_U64(h.out.v9.msgs + h.out.ipfix.msgs + h.out.v5.dgrams, 0);
 	send_at(&h, AT(10000), &c_ev_snat, K_DESTROY, 0);
 	h_flush(&h, AT(11000));
-	CHECK_EQ_U64(h.out.v9.n, 1);
-	CHECK_EQ_U64(h.out.ipfix.n, 1);
 	struct ipx_want w = end_of(&c_ev_snat, &ev, END_OF_FLOW, NAT44_DEL);
-	CHECK(both_are(&h, 0, &w));
+	check_both(&h, &w, 1);
 	CHECK(stats_are(&h, "skipped:",
 			"ipv6-for-v5 0 other-protocol-for-v5 0 split-records 0 "
 			"nat-create-events 0"));
 	h_close(&h);
-}
-
-/* The NAT delete event of c: at its end (the kernel's stop time), natEvent
- * nat, no counters. */
-static struct ipx_want delete_of(const struct conn *c, struct ct_event *ev, int nat)
-{
-	*ev = event_of(c, 0, 0, 0, 0);
-	return (struct ipx_want){ev, c->stop_ms, c->stop_ms, 0, nat, true};
 }
 
 /* 3d. nat_events all: the create events, and after the last flow record of
@@ -1383,10 +1420,8 @@ static void test_nat_events_all(void)
 	const struct setup s = {
 	    .kernel_ts = true, .v9_keys = "nat_events all\n", .ipfix_keys = "nat_events all\n"};
 
-	if (!h_open(&h, &s, AT(0))) {
-		CHECK(0);
+	if (!h_start(&h, &s))
 		return;
-	}
 	nat_events_traffic(&h);
 	const struct ipx_want w[] = {
 	    create_of(&c_ev_snat, &ev[0], AT(1000), NAT44_ADD),
@@ -1404,10 +1439,7 @@ static void test_nat_events_all(void)
 	    end_of(&c_ev_snat_est, &ev[12], END_FORCED, NAT44_DEL),
 	    delete_of(&c_ev_snat_est, &ev[13], NAT44_DEL),
 	};
-	CHECK_EQ_U64(h.out.v9.n, 14);
-	CHECK_EQ_U64(h.out.ipfix.n, 14);
-	for (size_t i = 0; i < 14; i++)
-		CHECK(both_are(&h, i, &w[i]));
+	check_both(&h, w, 14);
 	h_close(&h);
 }
 
@@ -1455,10 +1487,8 @@ static void test_zone_vrf(void)
 	const struct setup s = {
 	    .kernel_ts = true, .v9_keys = "nat_events all\n", .ipfix_keys = "nat_events all\n"};
 
-	if (!h_open(&h, &s, AT(0))) {
-		CHECK(0);
+	if (!h_start(&h, &s))
 		return;
-	}
 	send_at(&h, AT(1000), &c_zone7, K_NEW, 0);
 	send_at(&h, AT(1500), &c_reply_zone9, K_NEW, 0);
 	send_at(&h, AT(6000), &c_zone7, K_DESTROY, 0);
@@ -1476,10 +1506,7 @@ static void test_zone_vrf(void)
 	CHECK_EQ_U64(ev[0].reply_zone, 7);
 	CHECK_EQ_U64(ev[1].orig_zone, 0);
 	CHECK_EQ_U64(ev[1].reply_zone, 9);
-	CHECK_EQ_U64(h.out.v9.n, 6);
-	CHECK_EQ_U64(h.out.ipfix.n, 6);
-	for (size_t i = 0; i < 6; i++)
-		CHECK(both_are(&h, i, &w[i]));
+	check_both(&h, w, 6);
 	if (h.out.ipfix.n == 6) { /* spelled out once more */
 		CHECK_EQ_U64(dec_num(&h.out.ipfix.recs[2], IE_INGRESS_VRF, 0), 7);
 		CHECK_EQ_U64(dec_num(&h.out.v9.recs[2], IE_INGRESS_VRF, 0), 7);
@@ -1513,10 +1540,8 @@ static void test_interfaces(void)
 	/* SNAT: in by the LAN, out by the WAN; a port forward: the reverse. */
 	static const uint16_t v5_in[] = {2, 2, 3, 3, 3, 2}, v5_out[] = {3, 3, 2, 2, 2, 3};
 
-	if (!h_open(&h, &s, AT(0))) {
-		CHECK(0);
+	if (!h_start(&h, &s))
 		return;
-	}
 	fake_lookups = 0;
 	send_at(&h, AT(1000), &c_snat, K_NEW, 0);
 	send_at(&h, AT(41000), &c_snat, K_DESTROY, 0);
@@ -1546,10 +1571,8 @@ static void test_interfaces(void)
 
 	/* Without a lookup (replay, tests): 0, unknown. */
 	const struct setup none = {.kernel_ts = true, .v5_keys = ""};
-	if (!h_open(&h, &none, AT(0))) {
-		CHECK(0);
+	if (!h_start(&h, &none))
 		return;
-	}
 	send_at(&h, AT(41000), &c_snat, K_DESTROY, 0);
 	h_flush(&h, AT(42000));
 	CHECK_EQ_U64(h.out.v5.n, 3);
@@ -1566,7 +1589,6 @@ static void test_interfaces(void)
 
 /* The loss reports (RFC 7011 §4.3) of a v9 or IPFIX stream: records of
  * template 260; returns how many, the last in *last. */
-#define TEMPLATE_LOSS 260
 static size_t loss_reports(const struct dec_ipx *d, const struct dec_rec **last)
 {
 	size_t n = 0;
@@ -1608,10 +1630,8 @@ static void test_loss_reports(void)
 	const struct dec_ipx *dec[2];
 	const struct dec_rec *last = NULL;
 
-	if (!h_open(&h, &s, AT(0))) {
-		CHECK(0);
+	if (!h_start(&h, &s))
 		return;
-	}
 	dec[0] = &h.out.v9;
 	dec[1] = &h.out.ipfix;
 	send_at(&h, AT(1000), &c_snat, K_DESTROY, 0);
@@ -1728,6 +1748,25 @@ struct delta {
 	int reason;
 };
 
+/* The records interim_traffic gives with active_timeout 60, in order. */
+static const struct delta interim_deltas[] = {
+    {&c_long, 100, 10000, 50, 5000, AT(0), AT(60000), END_ACTIVE},
+    {&c_mid, 6, 600, 6, 600, AT(40000), AT(100000), END_ACTIVE},
+    {&c_long, 200, 20000, 70, 7000, AT(60000), AT(140000), END_ACTIVE},
+    {&c_long, 10, 1000, 5, 500, AT(140000), AT(149000), END_OF_FLOW},
+    {&c_mid, 3, 300, 3, 300, AT(100000), AT(145000), END_IDLE},
+};
+
+/* The v9 or IPFIX record of d. An interim record says nothing of the NAT
+ * session, which is still open: natEvent 0, as without NAT; the last one
+ * 5. */
+static struct ipx_want delta_want(const struct delta *d, struct ct_event *ev)
+{
+	*ev = event_of(d->c, d->opk, d->ob, d->rpk, d->rb);
+	return (struct ipx_want){
+	    ev, d->first, d->last, d->reason, d->reason == END_ACTIVE ? 0 : NAT44_DEL, false};
+}
+
 /* Packets and bytes of both directions over the records of flow id in d
  * (v9: the NSEL responder counters; IPFIX: the RFC 5103 reverse ones). */
 static void ipx_sums(const struct dec_ipx *d, uint32_t id, uint64_t sum[4])
@@ -1786,34 +1825,19 @@ static void test_interim(void)
 				.active_timeout = 60,
 				.v9_keys = "nat_events no\n",
 				.ipfix_keys = "nat_events no\n"};
-	static const struct delta d[] = {
-	    {&c_long, 100, 10000, 50, 5000, AT(0), AT(60000), END_ACTIVE},
-	    {&c_mid, 6, 600, 6, 600, AT(40000), AT(100000), END_ACTIVE},
-	    {&c_long, 200, 20000, 70, 7000, AT(60000), AT(140000), END_ACTIVE},
-	    {&c_long, 10, 1000, 5, 500, AT(140000), AT(149000), END_OF_FLOW},
-	    {&c_mid, 3, 300, 3, 300, AT(100000), AT(145000), END_IDLE},
-	};
+	const struct delta *d = interim_deltas;
 	size_t v5 = 0;
 
-	if (!h_open(&h, &s, AT(0))) {
-		CHECK(0);
+	if (!h_start(&h, &s))
 		return;
-	}
 	interim_traffic(&h);
 	CHECK_EQ_U64(h.out.v9.n, 5);
 	CHECK_EQ_U64(h.out.v5.n, 15);
 	for (size_t i = 0; i < 5; i++) {
-		struct ct_event ev = event_of(d[i].c, d[i].opk, d[i].ob, d[i].rpk, d[i].rb);
+		struct ct_event ev;
+		struct ipx_want iw = delta_want(&d[i], &ev);
 		struct v5_want w[3];
 		size_t n = v5_triplet(&ev, d[i].first, d[i].last, w);
-		/* An interim record says nothing of the NAT session, which is
-		 * still open: natEvent 0, as without NAT; the last one 5. */
-		struct ipx_want iw = {&ev,
-				      d[i].first,
-				      d[i].last,
-				      d[i].reason,
-				      d[i].reason == END_ACTIVE ? 0 : NAT44_DEL,
-				      false};
 		CHECK(both_are(&h, i, &iw));
 		for (size_t k = 0; k < n && v5 < h.out.v5.n; k++)
 			CHECK(v5_is(&h.out.v5.recs[v5++], &w[k], BOOT_MS));
@@ -1826,37 +1850,54 @@ static void test_interim(void)
 	h_close(&h);
 }
 
+/* h_start for s with a NAT log (format text, with more keys) into a new
+ * temporary file named in path (a mkstemp template), which the caller
+ * unlinks after h_close; false (a failed check, no file left) if either
+ * cannot be. */
+static bool h_start_natlog(struct harness *h, struct setup s, char *path, const char *keys)
+{
+	char top[256];
+	int fd = mkstemp(path);
+
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return false;
+	close(fd);
+	snprintf(top, sizeof top, "<natlog>\nfile %s\nformat text\n%s</natlog>\n", path, keys);
+	s.top = top;
+	if (h_start(h, &s))
+		return true;
+	unlink(path);
+	return false;
+}
+
+/* What file path holds (at most size - 1 bytes), as a string in buf. */
+static const char *file_text(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(buf, 1, size - 1, f) : 0;
+
+	buf[n] = '\0';
+	if (f)
+		fclose(f);
+	return buf;
+}
+
 /* 4a'. The NAT log (format text) gets the same records as the collectors:
  * a line per interim record and per end, counters of each record's period;
  * nothing for a connection without NAT unless all yes. */
 static void test_natlog(void)
 {
-	static const struct delta d[] = {
-	    {&c_long, 100, 10000, 50, 5000, AT(0), AT(60000), END_ACTIVE},
-	    {&c_mid, 6, 600, 6, 600, AT(40000), AT(100000), END_ACTIVE},
-	    {&c_long, 200, 20000, 70, 7000, AT(60000), AT(140000), END_ACTIVE},
-	    {&c_long, 10, 1000, 5, 500, AT(140000), AT(149000), END_OF_FLOW},
-	    {&c_mid, 3, 300, 3, 300, AT(100000), AT(145000), END_IDLE},
-	};
-	char path[] = "/tmp/nfflowd-natlog-XXXXXX", top[256], got[4096], want[4096] = "";
-	int fd = mkstemp(path);
+	const struct delta *d = interim_deltas;
+	char path[] = "/tmp/nfflowd-natlog-XXXXXX", got[4096], want[4096] = "";
+	const struct setup s = {.kernel_ts = true,
+				.active_timeout = 60,
+				.v9_keys = "nat_events no\n",
+				.ipfix_keys = "nat_events no\n"};
 	struct harness h;
 
-	CHECK(fd >= 0);
-	if (fd < 0)
+	if (!h_start_natlog(&h, s, path, ""))
 		return;
-	close(fd);
-	snprintf(top, sizeof top, "<natlog>\nfile %s\nformat text\n</natlog>\n", path);
-	struct setup s = {.kernel_ts = true,
-			  .active_timeout = 60,
-			  .v9_keys = "nat_events no\n",
-			  .ipfix_keys = "nat_events no\n",
-			  .top = top};
-	if (!h_open(&h, &s, AT(0))) {
-		CHECK(0);
-		unlink(path);
-		return;
-	}
 	interim_traffic(&h);
 	/* a connection without NAT: left out */
 	send_at(&h, AT(152000), &c_ev_nonat, K_DESTROY, 0);
@@ -1875,25 +1916,37 @@ static void test_natlog(void)
 			 c->o.dport, c->r.dst, c->r.dport, c->r.src, c->r.sport, d[i].opk, d[i].ob,
 			 d[i].rpk, d[i].rb);
 	}
-	FILE *f = fopen(path, "r");
-	size_t n = f ? fread(got, 1, sizeof got - 1, f) : 0;
-	got[n] = '\0';
-	if (f)
-		fclose(f);
-	CHECK_STR(got, want);
+	CHECK_STR(file_text(path, got, sizeof got), want);
 	CHECK(stats_are(&h, "copy natlog:", "lines 5 dropped 0 waiting 0"));
 	h_close(&h);
 	unlink(path);
 }
 
-/* Records of template tmpl in d, and of those, how many have natEvent ne. */
+/* A set of one port block: 10.77.1.2's 203.0.113.1:42000-42001. */
+static struct portblock_set one_block(void)
+{
+	struct portblock_set set = {0};
+
+	set.b = calloc(1, sizeof *set.b);
+	if (!set.b)
+		abort();
+	set.n = set.cap = 1;
+	inet_pton(AF_INET, "10.77.1.2", set.b[0].src);
+	inet_pton(AF_INET, "203.0.113.1", set.b[0].xsrc);
+	set.b[0].start = 42000;
+	set.b[0].end = 42001;
+	return set;
+}
+
+/* Records of template tmpl in d, and of those, how many have natEvent ne
+ * (ANY: all). */
 static size_t count_tmpl(const struct dec_ipx *d, uint16_t tmpl, int ne)
 {
 	size_t n = 0;
 
 	for (size_t i = 0; i < d->n; i++)
 		n += d->recs[i].template_id == tmpl &&
-		     (ne < 0 || dec_num(&d->recs[i], 230, 0) == (uint64_t)ne);
+		     (ne == ANY || dec_num(&d->recs[i], IE_NAT_EVENT, 0) == (uint64_t)ne);
 	return n;
 }
 
@@ -1905,33 +1958,17 @@ static size_t count_tmpl(const struct dec_ipx *d, uint16_t tmpl, int ne)
  * collector (nat_sessions all) keeps them; flow records are unchanged. */
 static void test_port_blocks(void)
 {
-	char path[] = "/tmp/nfflowd-blocks-XXXXXX", top[256], got[4096];
-	int fd = mkstemp(path);
-	struct portblock_set set = {0};
+	char path[] = "/tmp/nfflowd-blocks-XXXXXX", got[4096];
+	const struct setup s = {.kernel_ts = true,
+				.active_timeout = 60,
+				.v9_keys = "nat_events all\n",
+				.ipfix_keys = "nat_events all\nnat_sessions outside-blocks\n"};
+	struct portblock_set set;
 	struct harness h;
 
-	CHECK(fd >= 0);
-	if (fd < 0)
+	if (!h_start_natlog(&h, s, path, "nat_sessions outside-blocks\n"))
 		return;
-	close(fd);
-	snprintf(top, sizeof top,
-		 "<natlog>\nfile %s\nformat text\nnat_sessions outside-blocks\n</natlog>\n", path);
-	struct setup s = {.kernel_ts = true,
-			  .active_timeout = 60,
-			  .v9_keys = "nat_events all\n",
-			  .ipfix_keys = "nat_events all\nnat_sessions outside-blocks\n",
-			  .top = top};
-	if (!h_open(&h, &s, AT(0))) {
-		CHECK(0);
-		unlink(path);
-		return;
-	}
-	set.b = calloc(1, sizeof *set.b);
-	set.n = set.cap = 1;
-	inet_pton(AF_INET, "10.77.1.2", set.b[0].src);
-	inet_pton(AF_INET, "203.0.113.1", set.b[0].xsrc);
-	set.b[0].start = 42000;
-	set.b[0].end = 42001;
+	set = one_block();
 	h.now_ns = (uint64_t)AT(0) * NS_PER_MS;
 	CHECK_EQ_U64(pipeline_port_blocks(h.p, &set), 1);
 	CHECK_EQ_U64(set.n, 0);
@@ -1941,24 +1978,20 @@ static void test_port_blocks(void)
 	h_flush(&h, AT(153000));
 	for (int v = 0; v < 2; v++) {
 		const struct dec_ipx *d = v ? &h.out.ipfix : &h.out.v9;
-		CHECK_EQ_U64(count_tmpl(d, 256, -1), 5);
-		CHECK_EQ_U64(count_tmpl(d, 261, 16), 1);
-		CHECK_EQ_U64(count_tmpl(d, 261, 17), 1);
-		CHECK_EQ_U64(count_tmpl(d, 258, -1), v ? 0 : 3);
+		CHECK_EQ_U64(count_tmpl(d, TEMPLATE_FLOW4, ANY), 5);
+		CHECK_EQ_U64(count_tmpl(d, TEMPLATE_BLOCK, NAT44_BLOCK_ALLOC), 1);
+		CHECK_EQ_U64(count_tmpl(d, TEMPLATE_BLOCK, NAT44_BLOCK_FREE), 1);
+		CHECK_EQ_U64(count_tmpl(d, TEMPLATE_EVENT4, ANY), v ? 0 : 3);
 	}
 	for (size_t i = 0; i < h.out.ipfix.n; i++) {
 		const struct dec_rec *r = &h.out.ipfix.recs[i];
-		if (r->template_id != 261)
+		if (r->template_id != TEMPLATE_BLOCK)
 			continue;
-		CHECK_EQ_U64(dec_num(r, 361, 0), 42000);
-		CHECK_EQ_U64(dec_num(r, 364, 0), 2);
-		CHECK_EQ_U64(dec_num(r, 323, 0), dec_num(r, 230, 0) == 16 ? AT(0) : AT(152000));
+		CHECK_EQ_U64(dec_num(r, IE_PORT_RANGE_START, 0), 42000);
+		CHECK_EQ_U64(dec_num(r, IE_PORT_RANGE_NUM_PORTS, 0), 2);
+		CHECK_EQ_U64(dec_num(r, IE_OBS_MS, 0),
+			     dec_num(r, IE_NAT_EVENT, 0) == NAT44_BLOCK_ALLOC ? AT(0) : AT(152000));
 	}
-	FILE *f = fopen(path, "r");
-	size_t n = f ? fread(got, 1, sizeof got - 1, f) : 0;
-	got[n] = '\0';
-	if (f)
-		fclose(f);
 	char a[NATLOG_TIME_LEN + 1], b[NATLOG_TIME_LEN + 1], want[512];
 	natlog_time(a, AT(0));
 	natlog_time(b, AT(152000));
@@ -1966,7 +1999,7 @@ static void test_port_blocks(void)
 		 "block-alloc %s 10.77.1.2 203.0.113.1 42000 42001 1 2\n"
 		 "block-free %s 10.77.1.2 203.0.113.1 42000 42001 1 2\n",
 		 a, b);
-	CHECK_STR(got, want);
+	CHECK_STR(file_text(path, got, sizeof got), want);
 	h_close(&h);
 	unlink(path);
 }
@@ -1984,30 +2017,21 @@ static void test_interim_nat_all(void)
 				.ipfix_keys = "nat_events all\n"};
 	struct ct_event ev[8];
 
-	if (!h_open(&h, &s, AT(0))) {
-		CHECK(0);
+	if (!h_start(&h, &s))
 		return;
-	}
 	interim_traffic(&h);
-	ev[1] = event_of(&c_long, 100, 10000, 50, 5000);
-	ev[2] = event_of(&c_mid, 6, 600, 6, 600);
-	ev[3] = event_of(&c_long, 200, 20000, 70, 7000);
-	ev[4] = event_of(&c_long, 10, 1000, 5, 500);
-	ev[6] = event_of(&c_mid, 3, 300, 3, 300);
+	const struct delta *d = interim_deltas;
 	const struct ipx_want w[] = {
 	    create_of(&c_mid, &ev[0], AT(40000), NAT44_ADD),
-	    {&ev[1], AT(0), AT(60000), END_ACTIVE, 0, false},
-	    {&ev[2], AT(40000), AT(100000), END_ACTIVE, 0, false},
-	    {&ev[3], AT(60000), AT(140000), END_ACTIVE, 0, false},
-	    {&ev[4], AT(140000), AT(149000), END_OF_FLOW, NAT44_DEL, false},
+	    delta_want(&d[0], &ev[1]),
+	    delta_want(&d[1], &ev[2]),
+	    delta_want(&d[2], &ev[3]),
+	    delta_want(&d[3], &ev[4]),
 	    delete_of(&c_long, &ev[5], NAT44_DEL),
-	    {&ev[6], AT(100000), AT(145000), END_IDLE, NAT44_DEL, false},
+	    delta_want(&d[4], &ev[6]),
 	    delete_of(&c_mid, &ev[7], NAT44_DEL),
 	};
-	CHECK_EQ_U64(h.out.v9.n, 8);
-	CHECK_EQ_U64(h.out.ipfix.n, 8);
-	for (size_t i = 0; i < 8; i++)
-		CHECK(both_are(&h, i, &w[i]));
+	check_both(&h, w, 8);
 	check_interim_sums(&h);
 	h_close(&h);
 }
@@ -2130,10 +2154,8 @@ static void test_dump_end_kernel_ts(void)
 	struct conn b2 = at_counters(&c_b, 20, 2000, 18, 18000);
 	size_t at = 0;
 
-	if (!h_open(&h, &s, AT(0))) {
-		CHECK(0);
+	if (!h_start(&h, &s))
 		return;
-	}
 	startup_dump(&h);
 	CHECK_EQ_U64(pipeline_pending_snapshots(h.p), 3);
 	send_at(&h, AT(5000), &c_c, K_DESTROY, 0);
@@ -2185,10 +2207,8 @@ static void test_dump_end_no_ts(void)
 	size_t at = 0;
 
 	e.timeout = 50;
-	if (!h_open(&h, &s, AT(0))) {
-		CHECK(0);
+	if (!h_start(&h, &s))
 		return;
-	}
 	CHECK_EQ_U64(dump_at(&h, AT(1000), true, (const struct conn *[]){&e}, 1), 0);
 	send_at(&h, AT(2000), &f, K_NEW, 0);
 	send_at(&h, AT(3000), &g, K_DESTROY, 0);
@@ -2217,10 +2237,8 @@ static void test_expire(void)
 	struct conn f = no_ts(&c_b);
 	size_t at = 0;
 
-	if (!h_open(&h, &s, AT(0))) {
-		CHECK(0);
+	if (!h_start(&h, &s))
 		return;
-	}
 	send_at(&h, AT(0), &f, K_NEW, 0);
 	h.now_ns = AT(60000) * NS_PER_MS;
 	CHECK_EQ_U64(pipeline_expire(h.p), 0);
@@ -2298,10 +2316,8 @@ static void filter_case(const struct fcase *f)
 	const struct setup s = {.kernel_ts = true, .top = f->filter};
 	char expect[512];
 
-	if (!h_open(&h, &s, AT(0))) {
-		CHECK(0);
+	if (!h_start(&h, &s))
 		return;
-	}
 	send_at(&h, AT(50), &c_ev_snat, K_NEW, 0);
 	for (size_t i = 0; i < f->n; i++)
 		send_at(&h, AT(1000), f->c[i], K_DESTROY, 0);
@@ -2410,10 +2426,8 @@ static void test_overrun_resync(void)
 		    r3 = resync_conn(73, 45003), x = resync_conn(74, 45004);
 	size_t at = 0;
 
-	if (!h_open(&h, &s, AT(0))) {
-		CHECK(0);
+	if (!h_start(&h, &s))
 		return;
-	}
 	CHECK_EQ_U64(dump_at(&h, AT(1000), true, (const struct conn *[]){&r1, &r2, &r3}, 3), 0);
 	send_at(&h, AT(2000), &x, K_NEW, 0);
 	pipeline_overrun(h.p);
@@ -2472,10 +2486,8 @@ static void test_mtu(bool ipv6)
 				.v9_keys = "mtu 512\nnat_events all\n",
 				.ipfix_keys = "mtu 512\nnat_events all\n"};
 
-	if (!h_open(&h, &s, AT(0))) {
-		CHECK(0);
+	if (!h_start(&h, &s))
 		return;
-	}
 	for (size_t i = 0; i < 50; i++) {
 		struct conn c = mtu_conn(i);
 		send_at(&h, AT(1000 + i), &c, K_NEW, 0);
@@ -2503,10 +2515,8 @@ static void test_mtu_default(void)
 	struct harness h;
 	const struct setup s = {.kernel_ts = true, .ipv6 = true};
 
-	if (!h_open(&h, &s, AT(0))) {
-		CHECK(0);
+	if (!h_start(&h, &s))
 		return;
-	}
 	for (size_t i = 0; i < 40; i++) {
 		struct conn c = mtu_conn(i);
 		send_at(&h, AT(9000), &c, K_DESTROY, 0);
@@ -2531,17 +2541,12 @@ static void test_reload(void)
 	struct harness h;
 	const struct setup s = {.kernel_ts = true};
 	const struct setup s2 = {.kernel_ts = true, .top = "<filter>\nprotocol udp\n</filter>\n"};
-	struct nf_config *cfg;
-	char err[256];
 	size_t at = 0;
 
-	if (!h_open(&h, &s, AT(0))) {
-		CHECK(0);
+	if (!h_start(&h, &s))
 		return;
-	}
 	send_at(&h, AT(50000), &c_snat, K_DESTROY, 0);
-	cfg = make_config(&s2);
-	CHECK(cfg && pipeline_reload(h.p, cfg, NULL, err, sizeof err) == 0);
+	CHECK(h_reload(&h, &s2));
 	CHECK_EQ_U64(h.out.v5.dgrams, 1);
 	send_at(&h, AT(51000), &c_both, K_DESTROY, 0);
 	send_at(&h, AT(51000), &c_dnat, K_DESTROY, 0);
@@ -2565,34 +2570,24 @@ static void test_reload_blocks(void)
 	const struct setup s = {
 	    .kernel_ts = true, .v9_keys = "nat_events all\n", .ipfix_keys = "nat_events all\n"};
 	struct setup s6 = s;
-	struct portblock_set set = {0};
+	struct portblock_set set;
 	struct harness h;
-	char err[256];
 
 	s6.ipv6 = true;
-	if (!h_open(&h, &s, AT(0))) {
-		CHECK(0);
+	if (!h_start(&h, &s))
 		return;
-	}
-	set.b = calloc(1, sizeof *set.b);
-	set.n = set.cap = 1;
-	inet_pton(AF_INET, "10.77.1.2", set.b[0].src);
-	inet_pton(AF_INET, "203.0.113.1", set.b[0].xsrc);
-	set.b[0].start = 42000;
-	set.b[0].end = 42001;
+	set = one_block();
 	h.now_ns = (uint64_t)AT(0) * NS_PER_MS;
 	CHECK_EQ_U64(pipeline_port_blocks(h.p, &set), 1);
-	struct nf_config *cfg = make_config(&s);
-	CHECK(cfg && pipeline_reload(h.p, cfg, NULL, err, sizeof err) == 0);
+	CHECK(h_reload(&h, &s));
 	h_flush(&h, AT(1000));
-	CHECK_EQ_U64(count_tmpl(&h.out.v9, 261, 16), 1);
-	CHECK_EQ_U64(count_tmpl(&h.out.ipfix, 261, 16), 1);
-	cfg = make_config(&s6);
-	CHECK(cfg && pipeline_reload(h.p, cfg, NULL, err, sizeof err) == 0);
+	CHECK_EQ_U64(count_tmpl(&h.out.v9, TEMPLATE_BLOCK, NAT44_BLOCK_ALLOC), 1);
+	CHECK_EQ_U64(count_tmpl(&h.out.ipfix, TEMPLATE_BLOCK, NAT44_BLOCK_ALLOC), 1);
+	CHECK(h_reload(&h, &s6));
 	h.out.v9.next_seq = h.out.ipfix.next_seq = 0; /* new collectors: new sequences */
 	h_flush(&h, AT(2000));
-	CHECK_EQ_U64(count_tmpl(&h.out.v9, 261, 16), 2);
-	CHECK_EQ_U64(count_tmpl(&h.out.ipfix, 261, 16), 2);
+	CHECK_EQ_U64(count_tmpl(&h.out.v9, TEMPLATE_BLOCK, NAT44_BLOCK_ALLOC), 2);
+	CHECK_EQ_U64(count_tmpl(&h.out.ipfix, TEMPLATE_BLOCK, NAT44_BLOCK_ALLOC), 2);
 	CHECK_EQ_U64(h.out.misrouted, 0);
 	h_close(&h);
 }
@@ -2715,8 +2710,8 @@ static bool replay_packet(struct harness *h, const struct setup *s, const struct
 	return replay_one(h, s, ts, dgram, dlen, t);
 }
 
-/* Replay tests/data/name through a pipeline for s, then flush; false if
- * the file cannot be read or replayed. */
+/* Replay tests/data/name through a pipeline for s, then flush; false (a
+ * failed check) if the file cannot be read or replayed. */
 static bool replay(struct harness *h, const struct setup *s, const char *name, struct truth *t)
 {
 	char path[512], err[256];
@@ -2736,6 +2731,7 @@ static bool replay(struct harness *h, const struct setup *s, const char *name, s
 	if (!ok || !h->p) {
 		fprintf(stderr, "%s: cannot be replayed\n", path);
 		h_close(h);
+		CHECK(0);
 		return false;
 	}
 	pipeline_flush(h->p);
@@ -2910,10 +2906,8 @@ static void test_recording_nat(void)
 	struct harness h;
 	const struct setup s = {.kernel_ts = true};
 
-	if (!replay(&h, &s, "rec-nat.pcap", &t)) {
-		CHECK(0);
+	if (!replay(&h, &s, "rec-nat.pcap", &t))
 		return;
-	}
 	CHECK_EQ_U64(h.out.v5.errors + h.out.v9.errors + h.out.ipfix.errors + h.out.misrouted, 0);
 	CHECK_EQ_U64(t.ndestroy, REC_NAT_DESTROYS);
 	CHECK_EQ_U64(t.ncreated, REC_NAT_NEWS);
@@ -3001,10 +2995,8 @@ static void test_recording_active(void)
 	struct harness h;
 	const struct setup s = {.kernel_ts = true, .active_timeout = 2};
 
-	if (!replay(&h, &s, "rec-active.pcap", &t)) {
-		CHECK(0);
+	if (!replay(&h, &s, "rec-active.pcap", &t))
 		return;
-	}
 	CHECK_EQ_U64(h.out.v5.errors + h.out.v9.errors + h.out.ipfix.errors + h.out.misrouted, 0);
 	CHECK_EQ_U64(t.ndestroy, REC_ACTIVE_DESTROYS);
 	CHECK_EQ_U64(t.ndone, REC_ACTIVE_DUMPS);
@@ -3029,10 +3021,8 @@ static void test_recording_no_active(void)
 	struct harness h;
 	const struct setup s = {.kernel_ts = true};
 
-	if (!replay(&h, &s, "rec-active.pcap", &t)) {
-		CHECK(0);
+	if (!replay(&h, &s, "rec-active.pcap", &t))
 		return;
-	}
 	CHECK_EQ_U64(pipeline_tracker_stats(h.p)->interim, 0);
 	CHECK_EQ_U64(h.out.v9.n, 3);
 	CHECK_EQ_U64(h.out.v5.n, 6);
