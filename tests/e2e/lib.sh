@@ -99,11 +99,18 @@ lab_finish() {
 # ---------------------------------------------------------------------------
 # Preconditions
 
-# lab_require [extra-tool...]: exit 77 unless root, the tools and netns work.
+# lab_require [extra-tool...]: exit 77 unless root, the lab's tools, the
+# extra ones and network namespaces work.
 lab_require() {
+	lab_require_only ip nft conntrack nfcapd nfdump timeout ss ping socat python3 "$@"
+}
+
+# lab_require_only TOOL...: lab_require for a test that needs only these
+# tools (not the whole lab's).
+lab_require_only() {
 	local tool missing=()
 	[ "$(id -u)" -eq 0 ] || lab_skip "needs root (network namespaces, conntrack, nftables)"
-	for tool in ip nft conntrack nfcapd nfdump timeout ss ping socat python3 "$@"; do
+	for tool in "$@"; do
 		command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 	done
 	[ "${#missing[@]}" -eq 0 ] || lab_skip "missing tools: ${missing[*]} (see scripts/install-deps.sh)"

@@ -30,10 +30,7 @@ LAB_NAME=nat_port_blocks
 PORT=$LAB_COLLECTOR_PORT
 CLIENT2=10.77.1.3
 
-lab_require jq
-lab_require nfcapd
-lab_require nfdump
-lab_require tshark
+lab_require jq tshark
 lab_require_nfflowd
 id nobody >/dev/null 2>&1 || lab_skip "no user nobody"
 lab_up

@@ -34,8 +34,6 @@ ROT_BASE=41000
 ROT_N=15
 
 lab_require jq
-lab_require nfcapd
-lab_require nfdump
 lab_require_nfflowd
 id nobody >/dev/null 2>&1 || lab_skip "no user nobody"
 umask 022

@@ -14,9 +14,8 @@ LAB_NAME=record_replay
 
 REPLAY_PORT=9997
 
-lab_require
+lab_require tshark
 lab_require_nfflowd
-command -v tshark >/dev/null 2>&1 || lab_skip "tshark is not installed"
 lab_up
 lab_servers_start
 lab_nfcapd_start "$LAB_COLLECTOR_PORT"
