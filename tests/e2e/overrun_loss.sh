@@ -85,10 +85,7 @@ for p in $P9 $P10; do
 	lab_log "port $p: $n loss reports, the last notSentFlowTotalCount ${reported:-none} (nfflowd counted $events)"
 	[ "${reported:-0}" -gt 0 ] || lab_fail "port $p: no loss report with notSentFlowTotalCount > 0"
 	[ "${reported:-0}" = "$events" ] || lab_fail "port $p: reported $reported flows not sent, nfflowd counted $events"
-	total=$(awk '/^Ident: .*Flows: / { for (i = 1; i < NF; i++) { v = $(i + 1); gsub(/,/, "", v)
-		if ($i == "Errors:" && $(i - 1) == "Sequence") s += v
-		if ($i == "Packets:" && $(i - 1) == "Bad") b += v } n++ }
-		END { if (n) print s + 0, b + 0 }' "$LAB_TMP/nfcapd-$p.err")
+	total=$(lab_nfcapd_totals "$LAB_TMP/nfcapd-$p.err" | cut -d' ' -f3-)
 	read -r seqerr badpk <<<"${total:-x x}"
 	lab_log "nfcapd on port $p: $seqerr sequence errors, $badpk bad packets"
 	[ "$badpk" = 0 ] || lab_fail "nfcapd on port $p: bad packets '${total:-no summary}'"

@@ -100,10 +100,7 @@ for p in $P5 $P9 $P10; do
 	lab_log "port $p: $n export packets, the longest $longest bytes (IP)"
 	[ "$n" -gt 0 ] || lab_fail "tshark captured nothing to port $p"
 	[ "${longest:-0}" -le "$MTU" ] || lab_fail "port $p: an export packet of $longest bytes, mtu $MTU"
-	total=$(awk '/^Ident: .*Flows: / { for (i = 1; i < NF; i++) { v = $(i + 1); gsub(/,/, "", v)
-		if ($i == "Errors:" && $(i - 1) == "Sequence") s += v
-		if ($i == "Packets:" && $(i - 1) == "Bad") b += v } n++ }
-		END { if (n) print s + 0, b + 0 }' "$LAB_TMP/nfcapd-$p.err")
+	total=$(lab_nfcapd_totals "$LAB_TMP/nfcapd-$p.err" | cut -d' ' -f3-)
 	[ "$total" = "0 0" ] || lab_fail "nfcapd on port $p: sequence errors and bad packets '${total:-no summary}'"
 done
 

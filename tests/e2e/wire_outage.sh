@@ -40,14 +40,8 @@ exchange() {
 	lab_ct_wait destroy "$NCONN" || true
 }
 
-# summary PORT FILE: "flows sequence-errors bad-packets" of nfcapd's summaries in FILE.
-summary() {
-	awk '/^Ident: .*Flows: / { for (i = 1; i < NF; i++) { v = $(i + 1); gsub(/,/, "", v)
-		if ($i == "Flows:") f += v
-		if ($i == "Errors:" && $(i - 1) == "Sequence") s += v
-		if ($i == "Packets:" && $(i - 1) == "Bad") b += v } n++ }
-		END { if (n) print f + 0, s + 0, b + 0 }' "$1"
-}
+# summary FILE: "flows sequence-errors bad-packets" of nfcapd's summaries in FILE.
+summary() { lab_nfcapd_totals "$1" | cut -d' ' -f2-; }
 
 lab_require tshark
 lab_require_nfflowd
