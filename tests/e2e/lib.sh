@@ -1135,6 +1135,18 @@ lab_nfflowd_conf_common() {
 	EOF
 }
 
+# lab_collector NAME VERSION PORT [LINE...]: a <collector NAME> block that
+# exports VERSION (5, 9 or 10) from 127.0.0.1 to 127.0.0.1:PORT, with the
+# LINEs (its other keys, e.g. "nat_events all").
+lab_collector() {
+	local line
+	printf '<collector %s>\n    address 127.0.0.1\n    port %s\n    version %s\n    source 127.0.0.1\n' \
+		"$1" "$3" "$2"
+	shift 3
+	for line in "$@"; do printf '    %s\n' "$line"; done
+	echo "</collector>"
+}
+
 lab_nfflowd_ready() { grep -q ready "$LAB_TMP/nfflowd.err"; }
 
 # lab_nfflowd_start_conf FILE: start nfflowd (in the foreground, as lab_bg

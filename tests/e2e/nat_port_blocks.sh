@@ -52,21 +52,11 @@ table ip detnat {
 }
 NFT
 
-cat >"$CONF" <<CONF_END
-<collector ipfix>
-    address 127.0.0.1
-    port $PORT
-    version 10
-    source 127.0.0.1
-    nat_events all
-    nat_sessions outside-blocks
-</collector>
-<natlog>
-    file $NATLOG
-    nat_sessions outside-blocks
-</natlog>
-CONF_END
-lab_nfflowd_conf_common >>"$CONF"
+{
+	lab_collector ipfix 10 "$PORT" "nat_events all" "nat_sessions outside-blocks"
+	printf '<natlog>\n    file %s\n    nat_sessions outside-blocks\n</natlog>\n' "$NATLOG"
+	lab_nfflowd_conf_common
+} >"$CONF"
 
 lab_servers_start
 lab_nfcapd_start "$PORT"

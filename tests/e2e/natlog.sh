@@ -44,18 +44,11 @@ NATLOG=$LOGS/nat.log
 CONF=$LAB_TMP/nfflowd.conf
 mkdir -m 0755 "$LOGS"
 
-cat >"$CONF" <<CONF_END
-<collector ipfix>
-    address 127.0.0.1
-    port $PORT
-    version 10
-    source 127.0.0.1
-</collector>
-<natlog>
-    file $NATLOG
-</natlog>
-CONF_END
-lab_nfflowd_conf_common >>"$CONF"
+{
+	lab_collector ipfix 10 "$PORT"
+	printf '<natlog>\n    file %s\n</natlog>\n' "$NATLOG"
+	lab_nfflowd_conf_common
+} >"$CONF"
 
 lab_servers_start
 lab_nfcapd_start "$PORT"

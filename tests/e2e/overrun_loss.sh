@@ -29,21 +29,10 @@ lab_up
 lab_servers_start
 for p in $P9 $P10; do lab_nfcapd_start "$p"; done
 lab_tshark_start "$P9" "$P10"
-collector() { # NAME VERSION PORT
-	cat <<-EOF
-		<collector $1>
-		    address 127.0.0.1
-		    port $3
-		    version $2
-		    source 127.0.0.1
-		    observation_domain 7
-		</collector>
-	EOF
-}
 {
 	echo "# nfflowd configuration for $LAB_NAME"
-	collector v9 9 "$P9"
-	collector ipfix 10 "$P10"
+	lab_collector v9 9 "$P9" "observation_domain 7"
+	lab_collector ipfix 10 "$P10" "observation_domain 7"
 	echo "netlink_rcvbuf 64K"
 	echo "netlink_reliable no"
 	lab_nfflowd_conf_common

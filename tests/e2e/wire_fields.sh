@@ -52,23 +52,11 @@ lab_log "router interfaces: lan0 $LAN_IF, wan0 $WAN_IF"
 for p in $P5 $P9 $P10; do lab_nfcapd_start "$p"; done
 lab_tshark_start "$P5" "$P9" "$P10"
 
-collector() { # NAME VERSION PORT EXTRA
-	cat <<-EOF
-		<collector $1>
-		    address 127.0.0.1
-		    port $3
-		    version $2
-		    source 127.0.0.1
-		    mtu $MTU
-		    $4
-		</collector>
-	EOF
-}
 {
 	echo "# nfflowd configuration for $LAB_NAME"
-	collector v5 5 "$P5" ""
-	collector v9 9 "$P9" "nat_events all"
-	collector ipfix 10 "$P10" "nat_events all"
+	lab_collector v5 5 "$P5" "mtu $MTU"
+	lab_collector v9 9 "$P9" "mtu $MTU" "nat_events all"
+	lab_collector ipfix 10 "$P10" "mtu $MTU" "nat_events all"
 	echo "active_timeout 2"
 	lab_nfflowd_conf_common
 } >"$LAB_TMP/nfflowd.conf"

@@ -21,17 +21,11 @@ lab_up
 lab_servers_start
 lab_nfcapd_start "$PORT"
 lab_tshark_start "$PORT"
-cat >"$LAB_TMP/nfflowd.conf" <<-EOF
-	# nfflowd configuration for $LAB_NAME
-	<collector ipfix>
-	    address 127.0.0.1
-	    port $PORT
-	    version 10
-	    source 127.0.0.1
-	    nat_events no
-	</collector>
-EOF
-lab_nfflowd_conf_common >>"$LAB_TMP/nfflowd.conf"
+{
+	echo "# nfflowd configuration for $LAB_NAME"
+	lab_collector ipfix 10 "$PORT" "nat_events no"
+	lab_nfflowd_conf_common
+} >"$LAB_TMP/nfflowd.conf"
 lab_nfflowd_start_conf "$LAB_TMP/nfflowd.conf"
 LAN_IF=$(ip -n "$LAB_RTR" -o link show lan0 | cut -d: -f1)
 WAN_IF=$(ip -n "$LAB_RTR" -o link show wan0 | cut -d: -f1)
