@@ -36,8 +36,7 @@ ip netns exec "$LAB_RTR" sysctl -qw net.netfilter.nf_conntrack_udp_timeout=900 \
 		"nat_events no" "</collector>" "active_timeout $T" "<ptee>" "</ptee>" "user nobody" \
 		"pidfile $LAB_TMP/nfflowd.pid" "control_socket $LAB_TMP/nfflowd.sock"
 } >"$LAB_TMP/nfflowd.conf"
-lab_bg nfflowd "$LAB_RTR" "$NFFLOWD" -f -c "$LAB_TMP/nfflowd.conf" start
-lab_wait_for 15 "nfflowd" lab_nfflowd_ready || lab_die "nfflowd did not start: $(cat "$LAB_TMP/nfflowd.err")"
+lab_nfflowd_start_conf "$LAB_TMP/nfflowd.conf"
 pid=$(cat "$LAB_TMP/nfflowd.pid")
 hz=$(getconf CLK_TCK)
 cpu() { awk -v hz="$hz" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$pid/stat"; }

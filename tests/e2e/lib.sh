@@ -573,6 +573,34 @@ lab_udp_connections() {
 	PY
 }
 
+# lab_udp_from SRC SPORT: one UDP request from the client's address SRC
+# (one of its addresses), source port SPORT, to the UDP echo, and its reply.
+lab_udp_from() {
+	local reply
+	reply=$(printf 'q%s' "$2" | ip netns exec "$LAB_CLI" timeout 5 \
+		socat -T 2 -t 0.3 - "UDP4:$LAB_SERVER_IP:$LAB_UDP_ECHO_PORT,bind=$1:$2,reuseaddr") ||
+		lab_die "UDP exchange from $1:$2 failed"
+	[ "$reply" = "q$2" ] || lab_die "UDP echo from $1:$2 replied '$reply'"
+}
+
+# lab_slow_server NAME PORT CHUNKS: a TCP server on the server's PORT that
+# sends its one client CHUNKS times 10 kB, one every 0.1 s, and closes (a
+# download of CHUNKS / 10 s), started as lab_bg NAME; returns once it
+# listens.
+lab_slow_server() {
+	lab_bg "$1" "$LAB_SRV" socat -u \
+		SYSTEM:"for i in \$(seq $3); do head -c 10000 /dev/urandom; sleep 0.1; done" \
+		"TCP4-LISTEN:$2,bind=$LAB_SERVER_IP,reuseaddr"
+	lab_wait_for 10 "the slow server on port $2" lab_listening "$LAB_SRV" tcp "$2" ||
+		lab_die "the slow server on port $2 did not start"
+}
+
+# lab_slow_client NAME PORT: the client's download from lab_slow_server on
+# PORT, started as lab_bg NAME (lab_wait_exit NAME waits for its end).
+lab_slow_client() {
+	lab_bg "$1" "$LAB_CLI" socat -u "TCP4:$LAB_SERVER_IP:$2" OPEN:/dev/null,wronly=1
+}
+
 # lab_tcp_upload BYTES: one TCP connection client -> server carrying BYTES.
 lab_tcp_upload() {
 	head -c "$1" /dev/urandom >"$LAB_TMP/upload.bin"
@@ -1147,14 +1175,20 @@ lab_collector() {
 	echo "</collector>"
 }
 
+# lab_ifindex IFACE: the router's ifIndex of IFACE (lan0, wan0), the
+# number nfflowd exports as its input or output interface.
+lab_ifindex() { ip -n "$LAB_RTR" -o link show "$1" | cut -d: -f1; }
+
 lab_nfflowd_ready() { grep -q ready "$LAB_TMP/nfflowd.err"; }
 
-# lab_nfflowd_start_conf FILE: start nfflowd (in the foreground, as lab_bg
-# nfflowd) in the router namespace with the configuration FILE, wait for
-# "ready".
+# lab_nfflowd_start_conf FILE [OPTION...]: start nfflowd (in the
+# foreground, as lab_bg nfflowd) in the router namespace with the
+# configuration FILE and the OPTIONs (e.g. -w RECORDING), wait for "ready".
 lab_nfflowd_start_conf() {
+	local conf=$1
+	shift
 	LAB_NFFLOWD_T0_MS=$(lab_now_ms)
-	lab_bg nfflowd "$LAB_RTR" "$NFFLOWD" -f -c "$1" start
+	lab_bg nfflowd "$LAB_RTR" "$NFFLOWD" -f -c "$conf" "$@" start
 	if ! lab_wait_for 15 "nfflowd to log \"ready\"" lab_nfflowd_ready; then
 		lab_alive nfflowd || lab_log "nfflowd exited; its stderr:"
 		sed 's/^/    /' "$LAB_TMP/nfflowd.err" >&2

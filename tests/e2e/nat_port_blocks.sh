@@ -74,16 +74,8 @@ ip netns exec "$LAB_RTR" nft add element ip detnat blocks "{ 10.77.1.9 : $LAB_RO
 lab_wait_for 5 "nfflowd to read the new block" log_has "port blocks: 2 in force" ||
 	lab_fail "nfflowd did not follow the added element"
 
-# udp_from SRC SPORT: a UDP exchange from SRC:SPORT.
-udp_from() {
-	local reply
-	reply=$(printf 'q%s' "$2" | ip netns exec "$LAB_CLI" timeout 5 \
-		socat -T 2 -t 0.3 - "UDP4:$LAB_SERVER_IP:$LAB_UDP_ECHO_PORT,bind=$1:$2,reuseaddr") ||
-		lab_die "UDP exchange from $1:$2 failed"
-	[ "$reply" = "q$2" ] || lab_die "UDP echo from $1:$2 replied '$reply'"
-}
-udp_from "$LAB_CLIENT_IP" 5000
-udp_from "$CLIENT2" 5001
+lab_udp_from "$LAB_CLIENT_IP" 5000
+lab_udp_from "$CLIENT2" 5001
 ip netns exec "$LAB_RTR" conntrack -L -s "$LAB_CLIENT_IP" -p udp 2>/dev/null | grep -q "dport=4000[0-9] \|dport=400[0-9][0-9] " ||
 	lab_warn "10.77.1.2's connection does not seem translated into its block: $(ip netns exec "$LAB_RTR" conntrack -L -p udp 2>/dev/null)"
 ended=$(lab_ct_flush_client)

@@ -60,11 +60,7 @@ lab_nfflowd_start_conf "$CONF"
 # udp_from SRC SPORT [SECONDS]: a UDP exchange from SRC:SPORT, the
 # connection kept SECONDS (default 0) before conntrack -D ends it.
 udp_from() {
-	local reply
-	reply=$(printf 'q%s' "$2" | ip netns exec "$LAB_CLI" timeout 5 \
-		socat -T 2 -t 0.3 - "UDP4:$LAB_SERVER_IP:$LAB_UDP_ECHO_PORT,bind=$1:$2,reuseaddr") ||
-		lab_die "UDP exchange from $1:$2 failed"
-	[ "$reply" = "q$2" ] || lab_die "UDP echo from $1:$2 replied '$reply'"
+	lab_udp_from "$1" "$2"
 	sleep "${3:-0}"
 	[ "$(lab_ct_delete -p udp -s "$1" --sport "$2")" -eq 1 ] ||
 		lab_die "conntrack -D did not end $1:$2"

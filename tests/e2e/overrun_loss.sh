@@ -47,7 +47,7 @@ lab_udp_connections "$FLOOD"
 kill -CONT "$pid"
 
 check() { ip netns exec "$LAB_RTR" "$NFFLOWD" -c "$LAB_TMP/nfflowd.conf" check 2>/dev/null; }
-lost() { check | awk -v k="$1" '$1 == "lost:" { for (i = 2; i < NF; i++) if ($i == k) print $(i + 1) }'; }
+lost() { check | lab_stat_value "lost:" "$1"; }
 # shellcheck disable=SC2317 # called through lab_wait_for
 lost_counted() { [ "$(lost netlink-events)" -gt 0 ] 2>/dev/null; }
 lab_wait_for 10 "nfflowd to count the events lost" lost_counted ||
@@ -55,8 +55,7 @@ lab_wait_for 10 "nfflowd to count the events lost" lost_counted ||
 sleep 3 # the drops are counted again for a while; the report follows
 events=$(lost netlink-events)
 lab_log "nfflowd: $(check | grep '^lost:' || true)"
-ino=$(ip netns exec "$LAB_RTR" ls -l "/proc/$pid/fd" 2>/dev/null | sed -n 's/.*socket:\[\([0-9]*\)\]/\1/p' | tr '\n' ' ')
-kdrops=$(ip netns exec "$LAB_RTR" awk -v inos=" $ino" 'NR > 1 && index(inos, " " $10 " ") { d += $9 } END { print d + 0 }' /proc/net/netlink)
+kdrops=$(lab_netlink_socks "$pid" | awk '{ d += $9 } END { print d + 0 }')
 lab_log "the kernel's drops for nfflowd's netlink sockets: $kdrops"
 [ "${kdrops:-0}" -ge "${events:-1}" ] || lab_fail "nfflowd counted $events events lost, the kernel dropped $kdrops"
 ip netns exec "$LAB_RTR" conntrack -D -p udp -s "$LAB_CLIENT_IP" --sport 42000 >/dev/null 2>&1 || true

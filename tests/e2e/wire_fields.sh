@@ -46,8 +46,8 @@ ip netns exec "$LAB_RTR" nft -f - <<-EOF
 		}
 	}
 EOF
-LAN_IF=$(ip -n "$LAB_RTR" -o link show lan0 | cut -d: -f1)
-WAN_IF=$(ip -n "$LAB_RTR" -o link show wan0 | cut -d: -f1)
+LAN_IF=$(lab_ifindex lan0)
+WAN_IF=$(lab_ifindex wan0)
 lab_log "router interfaces: lan0 $LAN_IF, wan0 $WAN_IF"
 for p in $P5 $P9 $P10; do lab_nfcapd_start "$p"; done
 lab_tshark_start "$P5" "$P9" "$P10"
