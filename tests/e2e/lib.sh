@@ -257,6 +257,22 @@ lab_up() {
 	lab_log "lab up: $LAB_CLI ($LAB_CLIENT_IP) - $LAB_RTR ($LAB_ROUTER_LAN_IP/$LAB_ROUTER_WAN_IP, masquerade) - $LAB_SRV ($LAB_SERVER_IP); files in $LAB_TMP"
 }
 
+# lab_udp_zone TABLE PORT ZONE: an nftables table TABLE in the router that
+# puts UDP connections of the client to the server's PORT into conntrack
+# ZONE. Zones are chosen before the connection is looked up (priority raw,
+# before conntrack's -200); the replies need the same zone to find it.
+lab_udp_zone() {
+	ip netns exec "$LAB_RTR" nft -f - <<-EOF
+		table ip $1 {
+			chain pre {
+				type filter hook prerouting priority raw; policy accept;
+				iifname "lan0" udp dport $2 ct zone set $3
+				iifname "wan0" udp sport $2 ct zone set $3
+			}
+		}
+	EOF
+}
+
 # lab_direct_route 4|6: the server reaches the client's network of that
 # IP version through the router (a route via its WAN address), without NAT:
 # masquerade only applies to connections that leave through wan0.

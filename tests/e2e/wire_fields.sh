@@ -37,15 +37,7 @@ lab_require tshark
 lab_require_nfflowd
 lab_up
 lab_servers_start
-ip netns exec "$LAB_RTR" nft -f - <<-EOF
-	table ip zones {
-		chain pre {
-			type filter hook prerouting priority raw; policy accept;
-			iifname "lan0" udp dport $LAB_UDP_ECHO_PORT ct zone set 7
-			iifname "wan0" udp sport $LAB_UDP_ECHO_PORT ct zone set 7
-		}
-	}
-EOF
+lab_udp_zone zones "$LAB_UDP_ECHO_PORT" 7
 LAN_IF=$(lab_ifindex lan0)
 WAN_IF=$(lab_ifindex wan0)
 lab_log "router interfaces: lan0 $LAN_IF, wan0 $WAN_IF"
