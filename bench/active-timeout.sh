@@ -26,28 +26,23 @@ NFFLOWD=${NFFLOWD:-$ROOT/build/nfflowd}
 old_max=$(sysctl -n net.netfilter.nf_conntrack_max 2>/dev/null || echo 0)
 restore() { [ "$old_max" -gt 0 ] && sysctl -qw net.netfilter.nf_conntrack_max="$old_max" || true; }
 lab_require
-lab_up
+UDPFLOOD=$OUT/udpflood lab_flood_up
 trap 'rc=$?; restore; lab_down "$rc"' EXIT
 [ "$old_max" -ge $((CONNS * 2)) ] || sysctl -qw net.netfilter.nf_conntrack_max=$((CONNS * 2))
 ip netns exec "$LAB_RTR" sysctl -qw net.netfilter.nf_conntrack_udp_timeout=900 \
 	net.netfilter.nf_conntrack_udp_timeout_stream=900
-lab_server_add_addrs 203.0.113.10 32
-printf '%s\n' 'table ip bench {' ' chain pre {' '  type filter hook prerouting priority raw; policy accept;' \
-	'  udp dport 1024-65535 drop' ' }' '}' | ip netns exec "$LAB_SRV" nft -f -
-lab_nfcapd_start "$LAB_COLLECTOR_PORT"
 {
 	printf '%s\n' "<collector ipfix>" "address 127.0.0.1" "port $LAB_COLLECTOR_PORT" "version 10" \
 		"nat_events no" "</collector>" "active_timeout $T" "<ptee>" "</ptee>" "user nobody" \
 		"pidfile $LAB_TMP/nfflowd.pid" "control_socket $LAB_TMP/nfflowd.sock"
 } >"$LAB_TMP/nfflowd.conf"
-lab_bg nfflowd "$LAB_RTR" "$NFFLOWD" -f -c "$LAB_TMP/nfflowd.conf" start
-lab_wait_for 15 "nfflowd" lab_nfflowd_ready || lab_die "nfflowd did not start: $(cat "$LAB_TMP/nfflowd.err")"
+lab_nfflowd_start_conf "$LAB_TMP/nfflowd.conf"
 pid=$(cat "$LAB_TMP/nfflowd.pid")
 hz=$(getconf CLK_TCK)
 cpu() { awk -v hz="$hz" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$pid/stat"; }
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$pid/status"; }
 stats() { ip netns exec "$LAB_RTR" "$NFFLOWD" -c "$LAB_TMP/nfflowd.conf" check 2>/dev/null; }
-value() { stats | awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) { print $(i + 1); exit } }'; }
+value() { stats | lab_stat_value "$1" "$2"; }
 
 c0=$(cpu) r0=$(rss)
 ip netns exec "$LAB_CLI" timeout 120 "$ROOT/bench/out/udpflood" -n "$CONNS" -a 32 -t 100 >/dev/null
@@ -56,11 +51,11 @@ c1=$(cpu) r1=$(rss)
 lab_log "$(ip netns exec "$LAB_RTR" conntrack -C) connections open"
 # The first round of interim records comes at the first dump T s after the
 # connections began; the second T s later.
-interim_at_least() { [ "$(value interim)" -ge "$1" ]; }
+interim_at_least() { [ "$(value "connections:" interim)" -ge "$1" ]; }
 lab_wait_for $((T + 20)) "the first round of interim records" interim_at_least "$CONNS" || true
-c2=$(cpu) r2=$(rss) d2=$(value dumps) i2=$(value interim)
+c2=$(cpu) r2=$(rss) d2=$(value "netlink:" dumps) i2=$(value "connections:" interim)
 lab_wait_for $((T + 20)) "the second round" interim_at_least $((2 * CONNS)) || true
-c3=$(cpu) r3=$(rss) d3=$(value dumps) i3=$(value interim)
+c3=$(cpu) r3=$(rss) d3=$(value "netlink:" dumps) i3=$(value "connections:" interim)
 lab_nfflowd_stop
 awk -v n="$CONNS" -v c0="$c0" -v c1="$c1" -v c2="$c2" -v c3="$c3" -v r0="$r0" -v r1="$r1" \
 	-v r2="$r2" -v r3="$r3" -v d2="$d2" -v d3="$d3" -v i2="$i2" -v i3="$i3" -v t="$T" '

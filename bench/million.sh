@@ -43,16 +43,12 @@ raise() { # KEY VALUE: raise KEY to at least VALUE, remember the old value
 }
 restore() { local k; for k in "${!OLD[@]}"; do sysctl -qw "$k=${OLD[$k]}" || true; done; }
 lab_require
-lab_up
+UDPFLOOD=$OUT/udpflood lab_flood_up
 trap 'rc=$?; restore; lab_down "$rc"' EXIT
 raise net.netfilter.nf_conntrack_max $((CONNS + CONNS / 4))
 raise net.netfilter.nf_conntrack_buckets $((CONNS / 2))
 ip netns exec "$LAB_RTR" sysctl -qw net.netfilter.nf_conntrack_udp_timeout=1800 \
 	net.netfilter.nf_conntrack_udp_timeout_stream=1800
-lab_server_add_addrs 203.0.113.10 32
-printf '%s\n' 'table ip bench {' ' chain pre {' '  type filter hook prerouting priority raw; policy accept;' \
-	'  udp dport 1024-65535 drop' ' }' '}' | ip netns exec "$LAB_SRV" nft -f -
-lab_nfcapd_start "$LAB_COLLECTOR_PORT"
 printf '%s\n' "<collector ipfix>" "address 127.0.0.1" "port $LAB_COLLECTOR_PORT" "version 10" \
 	"nat_events no" "</collector>" "active_timeout $T" "<ptee>" "</ptee>" "user nobody" \
 	"pidfile $LAB_TMP/nfflowd.pid" "control_socket $LAB_TMP/nfflowd.sock" >"$LAB_TMP/nfflowd.conf"
@@ -66,7 +62,7 @@ start() {
 cpu() { awk -v hz="$hz" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$pid/stat"; }
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$pid/status"; }
 stats() { ip netns exec "$LAB_RTR" "$NFFLOWD" -c "$LAB_TMP/nfflowd.conf" check 2>/dev/null; }
-value() { stats | awk -v p="$1" -v k="$2" 'index($0, p) == 1 { for (i = 1; i < NF; i++) if ($i == k) { print $(i + 1); exit } }'; }
+value() { stats | lab_stat_value "$1" "$2"; }
 at_least() { [ "$(value "$1" "$2")" -ge "$3" ] 2>/dev/null; }
 drops() { lab_netlink_socks "$pid" | awk '$2 == 12 { d += $9 } END { print d + 0 }'; }
 ct_count() { ip netns exec "$LAB_RTR" conntrack -C; }

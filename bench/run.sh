@@ -383,11 +383,10 @@ rsyslog_start() {
 # The local copies' lines written and dropped (nfflowd's counters at stop),
 # the lines in its standard output, and what rsyslogd wrote: one word.
 copies_note() {
-	local c note
+	local c line note
 	for c in screen syslog; do
-		note+="$c=$(grep "copy $c: lines" "$LAB_TMP/nfflowd.err" | tail -n 1 |
-			lab_stat_value "nfflowd: copy $c:" lines)/drop$(grep "copy $c: lines" "$LAB_TMP/nfflowd.err" |
-			tail -n 1 | lab_stat_value "nfflowd: copy $c:" dropped),"
+		line=$(grep "copy $c: lines" "$LAB_TMP/nfflowd.err" | tail -n 1)
+		note+="$c=$(lab_stat_value "nfflowd: copy $c:" lines <<<"$line")/drop$(lab_stat_value "nfflowd: copy $c:" dropped <<<"$line"),"
 	done
 	note+="stdout=$(wc -l <"$LAB_TMP/nfflowd.out")"
 	if [ "$SYS_CONF" = syslog ]; then

@@ -66,16 +66,9 @@ lab_bg noise-flood "$LAB_CLI" "$OUT/udpflood" -n $((NOISE_RATE * LAB_MAX_SECONDS
 total=0 bad=0 missing=0
 for ((round = 1; round <= ROUNDS; round++)); do
 	for ((k = 0; k < CONNS; k++)); do
-		port=$((SLOW_PORT + k))
-		# shellcheck disable=SC2016
-		lab_bg "srv$k" "$LAB_SRV" socat -u \
-			SYSTEM:"for i in \$(seq $((SECONDS_PER_ROUND * 10))); do head -c 10000 /dev/urandom; sleep 0.1; done" \
-			"TCP4-LISTEN:$port,bind=$LAB_SERVER_IP,reuseaddr"
+		lab_slow_server "srv$k" $((SLOW_PORT + k)) $((SECONDS_PER_ROUND * 10))
 	done
-	for ((k = 0; k < CONNS; k++)); do
-		lab_wait_for 10 "server $k" lab_listening "$LAB_SRV" tcp $((SLOW_PORT + k)) || lab_die "server $k"
-		lab_bg "cli$k" "$LAB_CLI" socat -u "TCP4:$LAB_SERVER_IP:$((SLOW_PORT + k))" OPEN:/dev/null,wronly=1
-	done
+	for ((k = 0; k < CONNS; k++)); do lab_slow_client "cli$k" $((SLOW_PORT + k)); done
 	for ((k = 0; k < CONNS; k++)); do lab_wait_exit "cli$k" $((SECONDS_PER_ROUND + 30)) || true; done
 	sleep 0.3
 	ended=$(lab_ct_delete -s "$LAB_CLIENT_IP" -p tcp)

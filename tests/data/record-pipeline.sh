@@ -55,21 +55,10 @@ R() { ip netns exec "$LAB_RTR" "$@"; }
 
 # conf FILE LINE...: a v5 collector on the router's loopback (nothing
 # listens: the export is not what is recorded) and LINEs at the top level.
-conf() {
-	local file=$1 line
-	shift
-	lab_nfflowd_conf "$file" "$LAB_COLLECTOR_PORT"
-	for line in "$@"; do
-		printf '%s\n' "$line" >>"$file"
-	done
-}
+conf() { lab_nfflowd_conf "$1" "$LAB_COLLECTOR_PORT" "${@:2}"; }
 
 # record FILE CONF: start nfflowd recording to FILE, wait for "ready".
-record() {
-	lab_bg nfflowd "$LAB_RTR" "$NFFLOWD" -f -c "$2" -w "$1" start
-	lab_wait_for 15 "nfflowd to log \"ready\"" lab_nfflowd_ready ||
-		lab_die "nfflowd did not start: $(cat "$LAB_TMP/nfflowd.err")"
-}
+record() { lab_nfflowd_start_conf "$2" -w "$1"; }
 
 # stop_recording: the last events are in the recording (they are sent as
 # the kernel deletes the entries), then nfflowd stops.
@@ -153,13 +142,8 @@ rec_active() {
 	lab_wait_for 5 "nfflowd to find it gone" grep -q "ended without an event" "$LAB_TMP/nfflowd.err" ||
 		lab_die "nfflowd did not find the connection gone: was there an event listener elsewhere (since Linux 6.3 one anywhere gives new connections an event cache)?"
 
-	# shellcheck disable=SC2016
-	lab_bg slow-server "$LAB_SRV" socat -u \
-		SYSTEM:'for i in $(seq 40); do head -c 10000 /dev/urandom; sleep 0.1; done' \
-		"TCP4-LISTEN:$SLOW_PORT,bind=$LAB_SERVER_IP,reuseaddr"
-	lab_wait_for 10 "the slow server" lab_listening "$LAB_SRV" tcp "$SLOW_PORT" ||
-		lab_die "the slow server did not start"
-	lab_bg slow-client "$LAB_CLI" socat -u "TCP4:$LAB_SERVER_IP:$SLOW_PORT" OPEN:/dev/null,wronly=1
+	lab_slow_server slow-server "$SLOW_PORT" 40
+	lab_slow_client slow-client "$SLOW_PORT"
 	lab_wait_exit slow-client 30 || lab_die "the download did not finish"
 	sleep 1.2
 	n=$(lab_ct_flush_client)

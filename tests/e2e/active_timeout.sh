@@ -24,13 +24,8 @@ lab_nfflowd_start_with "$LAB_COLLECTOR_PORT" "active_timeout 2" \
 	"<collector ipfix>" "address 127.0.0.1" "port $IPFIX_PORT" "version 10" "</collector>"
 
 # The server sends 10 kB every 0.1 s for 8 s; the client reads it all.
-# shellcheck disable=SC2016
-lab_bg slow-server "$LAB_SRV" socat -u \
-	SYSTEM:'for i in $(seq 80); do head -c 10000 /dev/urandom; sleep 0.1; done' \
-	"TCP4-LISTEN:$SLOW_PORT,bind=$LAB_SERVER_IP,reuseaddr"
-lab_wait_for 10 "the slow server" lab_listening "$LAB_SRV" tcp "$SLOW_PORT" ||
-	lab_die "the slow server did not start"
-lab_bg slow-client "$LAB_CLI" socat -u "TCP4:$LAB_SERVER_IP:$SLOW_PORT" OPEN:/dev/null,wronly=1
+lab_slow_server slow-server "$SLOW_PORT" 80
+lab_slow_client slow-client "$SLOW_PORT"
 lab_wait_exit slow-client 30 || lab_fail "the download did not finish"
 end_ms=$(lab_now_ms)
 sleep 0.5

@@ -353,17 +353,7 @@ phase_verify "\$2 == 17 && (\$3 == \"$W\" || \$5 == \"$W\" || \$7 == \"$W\" || \
 
 # ---- zone -----------------------------------------------------------------
 phase_begin zone "zone 5: client UDP to $U in conntrack zone 5"
-# Zones are chosen before the connection is looked up (priority raw, before
-# conntrack's -200); the replies need the same zone to find the connection.
-ip netns exec "$LAB_RTR" nft -f - <<-EOF
-	table ip lab_zone {
-		chain pre {
-			type filter hook prerouting priority raw; policy accept;
-			iifname "lan0" udp dport $U ct zone set 5
-			iifname "wan0" udp sport $U ct zone set 5
-		}
-	}
-EOF
+lab_udp_zone lab_zone "$U" 5
 phase_nfflowd "zone 5"
 traffic udp "$LAB_CLI" "$S" "$U" zone-a
 traffic udp "$LAB_CLI" "$S" "$U" zone-b

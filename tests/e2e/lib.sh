@@ -99,11 +99,18 @@ lab_finish() {
 # ---------------------------------------------------------------------------
 # Preconditions
 
-# lab_require [extra-tool...]: exit 77 unless root, the tools and netns work.
+# lab_require [extra-tool...]: exit 77 unless root, the lab's tools, the
+# extra ones and network namespaces work.
 lab_require() {
+	lab_require_only ip nft conntrack nfcapd nfdump timeout ss ping socat python3 "$@"
+}
+
+# lab_require_only TOOL...: lab_require for a test that needs only these
+# tools (not the whole lab's).
+lab_require_only() {
 	local tool missing=()
 	[ "$(id -u)" -eq 0 ] || lab_skip "needs root (network namespaces, conntrack, nftables)"
-	for tool in ip nft conntrack nfcapd nfdump timeout ss ping socat python3 "$@"; do
+	for tool in "$@"; do
 		command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 	done
 	[ "${#missing[@]}" -eq 0 ] || lab_skip "missing tools: ${missing[*]} (see scripts/install-deps.sh)"
@@ -248,6 +255,22 @@ lab_up() {
 	# That ping left a connection behind: end it before any test starts.
 	lab_ct_flush_client >/dev/null
 	lab_log "lab up: $LAB_CLI ($LAB_CLIENT_IP) - $LAB_RTR ($LAB_ROUTER_LAN_IP/$LAB_ROUTER_WAN_IP, masquerade) - $LAB_SRV ($LAB_SERVER_IP); files in $LAB_TMP"
+}
+
+# lab_udp_zone TABLE PORT ZONE: an nftables table TABLE in the router that
+# puts UDP connections of the client to the server's PORT into conntrack
+# ZONE. Zones are chosen before the connection is looked up (priority raw,
+# before conntrack's -200); the replies need the same zone to find it.
+lab_udp_zone() {
+	ip netns exec "$LAB_RTR" nft -f - <<-EOF
+		table ip $1 {
+			chain pre {
+				type filter hook prerouting priority raw; policy accept;
+				iifname "lan0" udp dport $2 ct zone set $3
+				iifname "wan0" udp sport $2 ct zone set $3
+			}
+		}
+	EOF
 }
 
 # lab_direct_route 4|6: the server reaches the client's network of that
@@ -564,6 +587,34 @@ lab_udp_connections() {
 		for i in range(n):
 		    s.sendto(b"x", (dst, 10000 + i))
 	PY
+}
+
+# lab_udp_from SRC SPORT: one UDP request from the client's address SRC
+# (one of its addresses), source port SPORT, to the UDP echo, and its reply.
+lab_udp_from() {
+	local reply
+	reply=$(printf 'q%s' "$2" | ip netns exec "$LAB_CLI" timeout 5 \
+		socat -T 2 -t 0.3 - "UDP4:$LAB_SERVER_IP:$LAB_UDP_ECHO_PORT,bind=$1:$2,reuseaddr") ||
+		lab_die "UDP exchange from $1:$2 failed"
+	[ "$reply" = "q$2" ] || lab_die "UDP echo from $1:$2 replied '$reply'"
+}
+
+# lab_slow_server NAME PORT CHUNKS: a TCP server on the server's PORT that
+# sends its one client CHUNKS times 10 kB, one every 0.1 s, and closes (a
+# download of CHUNKS / 10 s), started as lab_bg NAME; returns once it
+# listens.
+lab_slow_server() {
+	lab_bg "$1" "$LAB_SRV" socat -u \
+		SYSTEM:"for i in \$(seq $3); do head -c 10000 /dev/urandom; sleep 0.1; done" \
+		"TCP4-LISTEN:$2,bind=$LAB_SERVER_IP,reuseaddr"
+	lab_wait_for 10 "the slow server on port $2" lab_listening "$LAB_SRV" tcp "$2" ||
+		lab_die "the slow server on port $2 did not start"
+}
+
+# lab_slow_client NAME PORT: the client's download from lab_slow_server on
+# PORT, started as lab_bg NAME (lab_wait_exit NAME waits for its end).
+lab_slow_client() {
+	lab_bg "$1" "$LAB_CLI" socat -u "TCP4:$LAB_SERVER_IP:$2" OPEN:/dev/null,wronly=1
 }
 
 # lab_tcp_upload BYTES: one TCP connection client -> server carrying BYTES.
@@ -902,15 +953,13 @@ lab_nfcapd_stop() {
 	[ "$LAB_RC" -eq 0 ] || lab_warn "nfcapd exited with status $LAB_RC"
 }
 
-# lab_nfcapd_check PORT RECORDS: nfcapd's own summaries (printed when it
-# stops), added up, must show RECORDS flows, no sequence errors (NetFlow
-# v5 flow_sequence or v9/IPFIX sequence gaps between datagrams) and no bad
-# packets. nfcapd prints one summary per file, and starts a new file at
-# each multiple of its -t interval (300 s) of the wall clock, so a run that
-# crosses one has its records in more than one summary.
-lab_nfcapd_check() {
-	local port=$1 records=$2 total
-	total=$(awk '/^Ident: .*Flows: / {
+# lab_nfcapd_totals FILE: nfcapd's own summaries (printed when it stops)
+# in FILE, its stderr, added up: "files flows sequence-errors bad-packets";
+# nothing if it printed none. nfcapd prints one summary per file, and
+# starts a new file at each multiple of its -t interval (300 s) of the wall
+# clock, so a run that crosses one has its records in more than one summary.
+lab_nfcapd_totals() {
+	awk '/^Ident: .*Flows: / {
 		n++
 		for (i = 1; i < NF; i++) {
 			v = $(i + 1); gsub(/,/, "", v)
@@ -918,16 +967,24 @@ lab_nfcapd_check() {
 			else if ($i == "Errors:" && $(i - 1) == "Sequence") s += v
 			else if ($i == "Packets:" && $(i - 1) == "Bad") b += v
 		}
-	} END { if (n) printf "%d files, Flows: %d, Sequence Errors: %d, Bad Packets: %d\n", n, f, s, b }' \
-		"$LAB_TMP/nfcapd-$port.err")
-	if [ -z "$total" ]; then
+	} END { if (n) print n, f + 0, s + 0, b + 0 }' "$1"
+}
+
+# lab_nfcapd_check PORT RECORDS: nfcapd's summaries (lab_nfcapd_totals)
+# must show RECORDS flows, no sequence errors (NetFlow v5 flow_sequence or
+# v9/IPFIX sequence gaps between datagrams) and no bad packets.
+lab_nfcapd_check() {
+	local port=$1 records=$2 n f s b total
+	read -r n f s b <<<"$(lab_nfcapd_totals "$LAB_TMP/nfcapd-$port.err")"
+	if [ -z "$n" ]; then
 		lab_fail "nfcapd printed no summary (see $LAB_TMP/nfcapd-$port.err)"
 		return
 	fi
+	total="$n files, Flows: $f, Sequence Errors: $s, Bad Packets: $b"
 	lab_log "nfcapd on port $port: $total"
-	grep -q "Flows: $records," <<<"$total" || lab_fail "nfcapd on port $port counted other than $records flows: $total"
-	grep -q "Sequence Errors: 0," <<<"$total" || lab_fail "nfcapd on port $port saw sequence errors: $total"
-	grep -q "Bad Packets: 0" <<<"$total" || lab_fail "nfcapd on port $port saw bad packets: $total"
+	[ "$f" -eq "$records" ] || lab_fail "nfcapd on port $port counted other than $records flows: $total"
+	[ "$s" -eq 0 ] || lab_fail "nfcapd on port $port saw sequence errors: $total"
+	[ "$b" -eq 0 ] || lab_fail "nfcapd on port $port saw bad packets: $total"
 }
 
 # lab_nfdump_flows PORT: normalised flows from every file nfcapd wrote, plus
@@ -1122,14 +1179,32 @@ lab_nfflowd_conf_common() {
 	EOF
 }
 
+# lab_collector NAME VERSION PORT [LINE...]: a <collector NAME> block that
+# exports VERSION (5, 9 or 10) from 127.0.0.1 to 127.0.0.1:PORT, with the
+# LINEs (its other keys, e.g. "nat_events all").
+lab_collector() {
+	local line
+	printf '<collector %s>\n    address 127.0.0.1\n    port %s\n    version %s\n    source 127.0.0.1\n' \
+		"$1" "$3" "$2"
+	shift 3
+	for line in "$@"; do printf '    %s\n' "$line"; done
+	echo "</collector>"
+}
+
+# lab_ifindex IFACE: the router's ifIndex of IFACE (lan0, wan0), the
+# number nfflowd exports as its input or output interface.
+lab_ifindex() { ip -n "$LAB_RTR" -o link show "$1" | cut -d: -f1; }
+
 lab_nfflowd_ready() { grep -q ready "$LAB_TMP/nfflowd.err"; }
 
-# lab_nfflowd_start_conf FILE: start nfflowd (in the foreground, as lab_bg
-# nfflowd) in the router namespace with the configuration FILE, wait for
-# "ready".
+# lab_nfflowd_start_conf FILE [OPTION...]: start nfflowd (in the
+# foreground, as lab_bg nfflowd) in the router namespace with the
+# configuration FILE and the OPTIONs (e.g. -w RECORDING), wait for "ready".
 lab_nfflowd_start_conf() {
+	local conf=$1
+	shift
 	LAB_NFFLOWD_T0_MS=$(lab_now_ms)
-	lab_bg nfflowd "$LAB_RTR" "$NFFLOWD" -f -c "$1" start
+	lab_bg nfflowd "$LAB_RTR" "$NFFLOWD" -f -c "$conf" "$@" start
 	if ! lab_wait_for 15 "nfflowd to log \"ready\"" lab_nfflowd_ready; then
 		lab_alive nfflowd || lab_log "nfflowd exited; its stderr:"
 		sed 's/^/    /' "$LAB_TMP/nfflowd.err" >&2

@@ -19,6 +19,7 @@ REST_RATE=${REST_RATE:-20000}
 REST_SECONDS=${REST_SECONDS:-3}
 MIN_PER_WAKE=8
 
+lab_require
 lab_require_nfflowd
 lab_flood_up
 conf=$LAB_TMP/nfflowd.conf

@@ -30,10 +30,7 @@ LAB_NAME=nat_port_blocks
 PORT=$LAB_COLLECTOR_PORT
 CLIENT2=10.77.1.3
 
-lab_require jq
-lab_require nfcapd
-lab_require nfdump
-lab_require tshark
+lab_require jq tshark
 lab_require_nfflowd
 id nobody >/dev/null 2>&1 || lab_skip "no user nobody"
 lab_up
@@ -55,21 +52,11 @@ table ip detnat {
 }
 NFT
 
-cat >"$CONF" <<CONF_END
-<collector ipfix>
-    address 127.0.0.1
-    port $PORT
-    version 10
-    source 127.0.0.1
-    nat_events all
-    nat_sessions outside-blocks
-</collector>
-<natlog>
-    file $NATLOG
-    nat_sessions outside-blocks
-</natlog>
-CONF_END
-lab_nfflowd_conf_common >>"$CONF"
+{
+	lab_collector ipfix 10 "$PORT" "nat_events all" "nat_sessions outside-blocks"
+	printf '<natlog>\n    file %s\n    nat_sessions outside-blocks\n</natlog>\n' "$NATLOG"
+	lab_nfflowd_conf_common
+} >"$CONF"
 
 lab_servers_start
 lab_nfcapd_start "$PORT"
@@ -87,16 +74,8 @@ ip netns exec "$LAB_RTR" nft add element ip detnat blocks "{ 10.77.1.9 : $LAB_RO
 lab_wait_for 5 "nfflowd to read the new block" log_has "port blocks: 2 in force" ||
 	lab_fail "nfflowd did not follow the added element"
 
-# udp_from SRC SPORT: a UDP exchange from SRC:SPORT.
-udp_from() {
-	local reply
-	reply=$(printf 'q%s' "$2" | ip netns exec "$LAB_CLI" timeout 5 \
-		socat -T 2 -t 0.3 - "UDP4:$LAB_SERVER_IP:$LAB_UDP_ECHO_PORT,bind=$1:$2,reuseaddr") ||
-		lab_die "UDP exchange from $1:$2 failed"
-	[ "$reply" = "q$2" ] || lab_die "UDP echo from $1:$2 replied '$reply'"
-}
-udp_from "$LAB_CLIENT_IP" 5000
-udp_from "$CLIENT2" 5001
+lab_udp_from "$LAB_CLIENT_IP" 5000
+lab_udp_from "$CLIENT2" 5001
 ip netns exec "$LAB_RTR" conntrack -L -s "$LAB_CLIENT_IP" -p udp 2>/dev/null | grep -q "dport=4000[0-9] \|dport=400[0-9][0-9] " ||
 	lab_warn "10.77.1.2's connection does not seem translated into its block: $(ip netns exec "$LAB_RTR" conntrack -L -p udp 2>/dev/null)"
 ended=$(lab_ct_flush_client)

@@ -34,8 +34,6 @@ ROT_BASE=41000
 ROT_N=15
 
 lab_require jq
-lab_require nfcapd
-lab_require nfdump
 lab_require_nfflowd
 id nobody >/dev/null 2>&1 || lab_skip "no user nobody"
 umask 022
@@ -46,18 +44,11 @@ NATLOG=$LOGS/nat.log
 CONF=$LAB_TMP/nfflowd.conf
 mkdir -m 0755 "$LOGS"
 
-cat >"$CONF" <<CONF_END
-<collector ipfix>
-    address 127.0.0.1
-    port $PORT
-    version 10
-    source 127.0.0.1
-</collector>
-<natlog>
-    file $NATLOG
-</natlog>
-CONF_END
-lab_nfflowd_conf_common >>"$CONF"
+{
+	lab_collector ipfix 10 "$PORT"
+	printf '<natlog>\n    file %s\n</natlog>\n' "$NATLOG"
+	lab_nfflowd_conf_common
+} >"$CONF"
 
 lab_servers_start
 lab_nfcapd_start "$PORT"
@@ -69,11 +60,7 @@ lab_nfflowd_start_conf "$CONF"
 # udp_from SRC SPORT [SECONDS]: a UDP exchange from SRC:SPORT, the
 # connection kept SECONDS (default 0) before conntrack -D ends it.
 udp_from() {
-	local reply
-	reply=$(printf 'q%s' "$2" | ip netns exec "$LAB_CLI" timeout 5 \
-		socat -T 2 -t 0.3 - "UDP4:$LAB_SERVER_IP:$LAB_UDP_ECHO_PORT,bind=$1:$2,reuseaddr") ||
-		lab_die "UDP exchange from $1:$2 failed"
-	[ "$reply" = "q$2" ] || lab_die "UDP echo from $1:$2 replied '$reply'"
+	lab_udp_from "$1" "$2"
 	sleep "${3:-0}"
 	[ "$(lab_ct_delete -p udp -s "$1" --sport "$2")" -eq 1 ] ||
 		lab_die "conntrack -D did not end $1:$2"

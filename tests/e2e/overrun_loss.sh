@@ -29,21 +29,10 @@ lab_up
 lab_servers_start
 for p in $P9 $P10; do lab_nfcapd_start "$p"; done
 lab_tshark_start "$P9" "$P10"
-collector() { # NAME VERSION PORT
-	cat <<-EOF
-		<collector $1>
-		    address 127.0.0.1
-		    port $3
-		    version $2
-		    source 127.0.0.1
-		    observation_domain 7
-		</collector>
-	EOF
-}
 {
 	echo "# nfflowd configuration for $LAB_NAME"
-	collector v9 9 "$P9"
-	collector ipfix 10 "$P10"
+	lab_collector v9 9 "$P9" "observation_domain 7"
+	lab_collector ipfix 10 "$P10" "observation_domain 7"
 	echo "netlink_rcvbuf 64K"
 	echo "netlink_reliable no"
 	lab_nfflowd_conf_common
@@ -58,7 +47,7 @@ lab_udp_connections "$FLOOD"
 kill -CONT "$pid"
 
 check() { ip netns exec "$LAB_RTR" "$NFFLOWD" -c "$LAB_TMP/nfflowd.conf" check 2>/dev/null; }
-lost() { check | awk -v k="$1" '$1 == "lost:" { for (i = 2; i < NF; i++) if ($i == k) print $(i + 1) }'; }
+lost() { check | lab_stat_value "lost:" "$1"; }
 # shellcheck disable=SC2317 # called through lab_wait_for
 lost_counted() { [ "$(lost netlink-events)" -gt 0 ] 2>/dev/null; }
 lab_wait_for 10 "nfflowd to count the events lost" lost_counted ||
@@ -66,8 +55,7 @@ lab_wait_for 10 "nfflowd to count the events lost" lost_counted ||
 sleep 3 # the drops are counted again for a while; the report follows
 events=$(lost netlink-events)
 lab_log "nfflowd: $(check | grep '^lost:' || true)"
-ino=$(ip netns exec "$LAB_RTR" ls -l "/proc/$pid/fd" 2>/dev/null | sed -n 's/.*socket:\[\([0-9]*\)\]/\1/p' | tr '\n' ' ')
-kdrops=$(ip netns exec "$LAB_RTR" awk -v inos=" $ino" 'NR > 1 && index(inos, " " $10 " ") { d += $9 } END { print d + 0 }' /proc/net/netlink)
+kdrops=$(lab_netlink_socks "$pid" | awk '{ d += $9 } END { print d + 0 }')
 lab_log "the kernel's drops for nfflowd's netlink sockets: $kdrops"
 [ "${kdrops:-0}" -ge "${events:-1}" ] || lab_fail "nfflowd counted $events events lost, the kernel dropped $kdrops"
 ip netns exec "$LAB_RTR" conntrack -D -p udp -s "$LAB_CLIENT_IP" --sport 42000 >/dev/null 2>&1 || true
@@ -85,10 +73,7 @@ for p in $P9 $P10; do
 	lab_log "port $p: $n loss reports, the last notSentFlowTotalCount ${reported:-none} (nfflowd counted $events)"
 	[ "${reported:-0}" -gt 0 ] || lab_fail "port $p: no loss report with notSentFlowTotalCount > 0"
 	[ "${reported:-0}" = "$events" ] || lab_fail "port $p: reported $reported flows not sent, nfflowd counted $events"
-	total=$(awk '/^Ident: .*Flows: / { for (i = 1; i < NF; i++) { v = $(i + 1); gsub(/,/, "", v)
-		if ($i == "Errors:" && $(i - 1) == "Sequence") s += v
-		if ($i == "Packets:" && $(i - 1) == "Bad") b += v } n++ }
-		END { if (n) print s + 0, b + 0 }' "$LAB_TMP/nfcapd-$p.err")
+	total=$(lab_nfcapd_totals "$LAB_TMP/nfcapd-$p.err" | cut -d' ' -f3-)
 	read -r seqerr badpk <<<"${total:-x x}"
 	lab_log "nfcapd on port $p: $seqerr sequence errors, $badpk bad packets"
 	[ "$badpk" = 0 ] || lab_fail "nfcapd on port $p: bad packets '${total:-no summary}'"

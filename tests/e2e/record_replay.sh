@@ -14,9 +14,8 @@ LAB_NAME=record_replay
 
 REPLAY_PORT=9997
 
-lab_require
+lab_require tshark
 lab_require_nfflowd
-command -v tshark >/dev/null 2>&1 || lab_skip "tshark is not installed"
 lab_up
 lab_servers_start
 lab_nfcapd_start "$LAB_COLLECTOR_PORT"
@@ -29,9 +28,7 @@ lab_udp_exchange "before" 40001
 
 rec=$LAB_TMP/stream.pcap
 lab_nfflowd_conf "$LAB_TMP/nfflowd.conf" "$LAB_COLLECTOR_PORT"
-LAB_NFFLOWD_T0_MS=$(lab_now_ms)
-lab_bg nfflowd "$LAB_RTR" "$NFFLOWD" -f -c "$LAB_TMP/nfflowd.conf" -w "$rec" start
-lab_wait_for 15 "nfflowd to log \"ready\"" lab_nfflowd_ready || lab_die "nfflowd did not start"
+lab_nfflowd_start_conf "$LAB_TMP/nfflowd.conf" -w "$rec"
 grep -q "recording the netlink stream to $rec" "$LAB_TMP/nfflowd.err" ||
 	lab_fail "nfflowd did not say it records to $rec"
 

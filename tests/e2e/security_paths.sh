@@ -169,19 +169,19 @@ done
 no_daemon "FIFO configuration"
 
 # ---- users -------------------------------------------------------------------------------------------
+# bad_user USER CHECK-REGEX START-REGEX: check and start with "user USER"
+# both exit 1, saying so; no daemon is left.
+bad_user() {
+	conf "$LAB_TMP/user-$1.conf" "user $1"
+	lab_nfflowd_cmd "$1-check" -c "$LAB_TMP/user-$1.conf" check
+	expect "$1-check" 1 "$2" "check with user $1"
+	lab_nfflowd_cmd "$1-start" -c "$LAB_TMP/user-$1.conf" start
+	expect "$1-start" 1 "$3" "start with user $1"
+	no_daemon "user $1"
+}
 lab_log "user root and user nosuchuser: check fails, start refuses"
-conf "$LAB_TMP/root.conf" "user root"
-lab_nfflowd_cmd root-check -c "$LAB_TMP/root.conf" check
-expect root-check 1 "user 'root' is uid 0: nfflowd does not run as root" "check with user root"
-lab_nfflowd_cmd root-start -c "$LAB_TMP/root.conf" start
-expect root-start 1 "user 'root' is uid 0" "start with user root"
-no_daemon "user root"
-conf "$LAB_TMP/nosuch.conf" "user nosuchuser"
-lab_nfflowd_cmd nosuch-check -c "$LAB_TMP/nosuch.conf" check
-expect nosuch-check 1 "user 'nosuchuser': no such user" "check with user nosuchuser"
-lab_nfflowd_cmd nosuch-start -c "$LAB_TMP/nosuch.conf" start
-expect nosuch-start 1 "user 'nosuchuser': no such user" "start with user nosuchuser"
-no_daemon "user nosuchuser"
+bad_user root "user 'root' is uid 0: nfflowd does not run as root" "user 'root' is uid 0"
+bad_user nosuchuser "user 'nosuchuser': no such user" "user 'nosuchuser': no such user"
 
 # ---- a stale pid file ------------------------------------------------------------------------------
 lab_log "a stale pid file naming a live process called nfflowd"

@@ -117,12 +117,7 @@ lab_ct_start
 # ---- start --------------------------------------------------------------------------
 lab_log "start as root (foreground, user nobody), configuration 0600 in a 0700 directory"
 conf "$PORT_A"
-LAB_NFFLOWD_T0_MS=$(lab_now_ms)
-lab_bg nfflowd "$LAB_RTR" "$NFFLOWD" -f -c "$CONF" -w "$REC" start
-lab_wait_for 15 "nfflowd to be ready" lab_nfflowd_ready || {
-	sed 's/^/    /' "$LAB_TMP/nfflowd.err" >&2
-	lab_die "nfflowd did not start"
-}
+lab_nfflowd_start_conf "$CONF" -w "$REC"
 PID=$(cat "$LAB_TMP/nfflowd.pid")
 [ "$(lab_proc_status "$PID" NoNewPrivs)" = 1 ] ||
 	lab_fail "NoNewPrivs of the daemon is '$(lab_proc_status "$PID" NoNewPrivs)', expected 1"

@@ -44,10 +44,7 @@ check_decoded() {
 	fi
 }
 
-[ "$(id -u)" -eq 0 ] || lab_skip "needs root (a network namespace and a capture on its loopback)"
-for tool in ip nfcapd nfdump tshark socat timeout ss; do
-	command -v "$tool" >/dev/null 2>&1 || lab_skip "missing tool: $tool (see scripts/install-deps.sh)"
-done
+lab_require_only ip nfcapd nfdump tshark socat timeout ss
 [ -x "$PROBE" ] || lab_skip "no probe at $PROBE (build it: cmake --build build --target ipfix_probe; or set IPFIX_PROBE)"
 
 lab_begin

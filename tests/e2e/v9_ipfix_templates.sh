@@ -63,25 +63,20 @@ lab_servers_start
 lab_nfcapd_start "$PORT"
 lab_tshark_start "$PORT"
 lab_ct_start NEW,DESTROY
-cat >"$LAB_TMP/nfflowd.conf" <<-EOF
-	# nfflowd configuration for $LAB_NAME
-	<collector ipfix>
-	    address 127.0.0.1
-	    port $PORT
-	    version 10
-	    source 127.0.0.1
-	    template_refresh $((REFRESH_MS / 1000))
-	    template_refresh_packets 0
-	    nat_events no
-	</collector>
-	flush_interval 0.2
-	pidfile $LAB_TMP/nfflowd.pid
-	control_socket $LAB_TMP/nfflowd.sock
-	<ptee>
-	    <conf>
-	    </conf>
-	</ptee>
-EOF
+{
+	echo "# nfflowd configuration for $LAB_NAME"
+	lab_collector ipfix 10 "$PORT" "template_refresh $((REFRESH_MS / 1000))" \
+		"template_refresh_packets 0" "nat_events no"
+	cat <<-EOF
+		flush_interval 0.2
+		pidfile $LAB_TMP/nfflowd.pid
+		control_socket $LAB_TMP/nfflowd.sock
+		<ptee>
+		    <conf>
+		    </conf>
+		</ptee>
+	EOF
+} >"$LAB_TMP/nfflowd.conf"
 lab_nfflowd_start_conf "$LAB_TMP/nfflowd.conf"
 
 # up

@@ -37,38 +37,18 @@ lab_require tshark
 lab_require_nfflowd
 lab_up
 lab_servers_start
-ip netns exec "$LAB_RTR" nft -f - <<-EOF
-	table ip zones {
-		chain pre {
-			type filter hook prerouting priority raw; policy accept;
-			iifname "lan0" udp dport $LAB_UDP_ECHO_PORT ct zone set 7
-			iifname "wan0" udp sport $LAB_UDP_ECHO_PORT ct zone set 7
-		}
-	}
-EOF
-LAN_IF=$(ip -n "$LAB_RTR" -o link show lan0 | cut -d: -f1)
-WAN_IF=$(ip -n "$LAB_RTR" -o link show wan0 | cut -d: -f1)
+lab_udp_zone zones "$LAB_UDP_ECHO_PORT" 7
+LAN_IF=$(lab_ifindex lan0)
+WAN_IF=$(lab_ifindex wan0)
 lab_log "router interfaces: lan0 $LAN_IF, wan0 $WAN_IF"
 for p in $P5 $P9 $P10; do lab_nfcapd_start "$p"; done
 lab_tshark_start "$P5" "$P9" "$P10"
 
-collector() { # NAME VERSION PORT EXTRA
-	cat <<-EOF
-		<collector $1>
-		    address 127.0.0.1
-		    port $3
-		    version $2
-		    source 127.0.0.1
-		    mtu $MTU
-		    $4
-		</collector>
-	EOF
-}
 {
 	echo "# nfflowd configuration for $LAB_NAME"
-	collector v5 5 "$P5" ""
-	collector v9 9 "$P9" "nat_events all"
-	collector ipfix 10 "$P10" "nat_events all"
+	lab_collector v5 5 "$P5" "mtu $MTU"
+	lab_collector v9 9 "$P9" "mtu $MTU" "nat_events all"
+	lab_collector ipfix 10 "$P10" "mtu $MTU" "nat_events all"
 	echo "active_timeout 2"
 	lab_nfflowd_conf_common
 } >"$LAB_TMP/nfflowd.conf"
@@ -100,10 +80,7 @@ for p in $P5 $P9 $P10; do
 	lab_log "port $p: $n export packets, the longest $longest bytes (IP)"
 	[ "$n" -gt 0 ] || lab_fail "tshark captured nothing to port $p"
 	[ "${longest:-0}" -le "$MTU" ] || lab_fail "port $p: an export packet of $longest bytes, mtu $MTU"
-	total=$(awk '/^Ident: .*Flows: / { for (i = 1; i < NF; i++) { v = $(i + 1); gsub(/,/, "", v)
-		if ($i == "Errors:" && $(i - 1) == "Sequence") s += v
-		if ($i == "Packets:" && $(i - 1) == "Bad") b += v } n++ }
-		END { if (n) print s + 0, b + 0 }' "$LAB_TMP/nfcapd-$p.err")
+	total=$(lab_nfcapd_totals "$LAB_TMP/nfcapd-$p.err" | cut -d' ' -f3-)
 	[ "$total" = "0 0" ] || lab_fail "nfcapd on port $p: sequence errors and bad packets '${total:-no summary}'"
 done
 

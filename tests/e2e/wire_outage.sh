@@ -40,14 +40,8 @@ exchange() {
 	lab_ct_wait destroy "$NCONN" || true
 }
 
-# summary PORT FILE: "flows sequence-errors bad-packets" of nfcapd's summaries in FILE.
-summary() {
-	awk '/^Ident: .*Flows: / { for (i = 1; i < NF; i++) { v = $(i + 1); gsub(/,/, "", v)
-		if ($i == "Flows:") f += v
-		if ($i == "Errors:" && $(i - 1) == "Sequence") s += v
-		if ($i == "Packets:" && $(i - 1) == "Bad") b += v } n++ }
-		END { if (n) print f + 0, s + 0, b + 0 }' "$1"
-}
+# summary FILE: "flows sequence-errors bad-packets" of nfcapd's summaries in FILE.
+summary() { lab_nfcapd_totals "$1" | cut -d' ' -f2-; }
 
 lab_require tshark
 lab_require_nfflowd
@@ -56,21 +50,11 @@ lab_servers_start
 for p in $P5 $P9 $P10; do lab_nfcapd_start "$p"; done
 lab_tshark_start "$P5" "$P9" "$P10"
 lab_ct_start
-collector() { # NAME VERSION PORT
-	cat <<-EOF
-		<collector $1>
-		    address 127.0.0.1
-		    port $3
-		    version $2
-		    source 127.0.0.1
-		</collector>
-	EOF
-}
 {
 	echo "# nfflowd configuration for $LAB_NAME"
-	collector v5 5 "$P5"
-	collector v9 9 "$P9"
-	collector ipfix 10 "$P10"
+	lab_collector v5 5 "$P5"
+	lab_collector v9 9 "$P9"
+	lab_collector ipfix 10 "$P10"
 	lab_nfflowd_conf_common
 } >"$LAB_TMP/nfflowd.conf"
 lab_nfflowd_start_conf "$LAB_TMP/nfflowd.conf"

@@ -21,20 +21,14 @@ lab_up
 lab_servers_start
 lab_nfcapd_start "$PORT"
 lab_tshark_start "$PORT"
-cat >"$LAB_TMP/nfflowd.conf" <<-EOF
-	# nfflowd configuration for $LAB_NAME
-	<collector ipfix>
-	    address 127.0.0.1
-	    port $PORT
-	    version 10
-	    source 127.0.0.1
-	    nat_events no
-	</collector>
-EOF
-lab_nfflowd_conf_common >>"$LAB_TMP/nfflowd.conf"
+{
+	echo "# nfflowd configuration for $LAB_NAME"
+	lab_collector ipfix 10 "$PORT" "nat_events no"
+	lab_nfflowd_conf_common
+} >"$LAB_TMP/nfflowd.conf"
 lab_nfflowd_start_conf "$LAB_TMP/nfflowd.conf"
-LAN_IF=$(ip -n "$LAB_RTR" -o link show lan0 | cut -d: -f1)
-WAN_IF=$(ip -n "$LAB_RTR" -o link show wan0 | cut -d: -f1)
+LAN_IF=$(lab_ifindex lan0)
+WAN_IF=$(lab_ifindex wan0)
 
 lab_udp_exchange "first" 41001
 [ "$(lab_ct_delete -f ipv4)" -eq 1 ] || lab_fail "conntrack -D did not end the first connection"
@@ -44,7 +38,7 @@ ip -n "$LAB_RTR" link add alt0 type veth peer name alt1
 ip -n "$LAB_RTR" link set alt1 up
 ip -n "$LAB_RTR" link set alt0 up
 ip -n "$LAB_RTR" route add "$LAB_SERVER_IP/32" dev alt0
-ALT_IF=$(ip -n "$LAB_RTR" -o link show alt0 | cut -d: -f1)
+ALT_IF=$(lab_ifindex alt0)
 lab_log "router interfaces: lan0 $LAN_IF, wan0 $WAN_IF, alt0 $ALT_IF (now the route to $LAB_SERVER_IP)"
 sleep 0.3
 [ "$(lab_ct_delete -f ipv4)" -eq 1 ] || lab_fail "conntrack -D did not end the second connection"
