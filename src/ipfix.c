@@ -828,7 +828,7 @@ size_t ipfix_encode_loss(struct ipfix_state *s, uint8_t *buf, size_t cap, uint64
 			 uint64_t boot_ms, const struct ipfix_loss *l)
 {
 	bool tmpl = ipfix_templates_pending(s, now_ns);
-	struct msg m = {.loss = true};
+	struct msg m = {.loss = true, .blocks = s->blocks};
 
 	msg_begin(&m, s, buf, cap, now_ns, boot_ms);
 	if (tmpl)

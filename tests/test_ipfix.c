@@ -903,6 +903,38 @@ static void test_port_blocks(int version)
 	dec_ipx_free(&d);
 }
 
+/* A loss report that goes out while templates are due carries all of them,
+ * the port block template included: the block records after it decode. */
+static void test_loss_with_blocks(int version)
+{
+	struct portblock b = {
+	    .src = {10, 0, 0, 2}, .xsrc = {203, 0, 113, 1}, .start = 10000, .end = 10999};
+	struct ipfix_rec rec = {.last_ms = BOOT_MS + 5,
+				.nat_event = IPFIX_NAT_BLOCK_ALLOC,
+				.kind = IPFIX_BLOCK,
+				.block = &b};
+	struct ipfix_loss l = {0};
+	uint8_t buf[IPFIX_MSG_DEFAULT];
+	struct ipfix_state s;
+	struct dec_ipx d;
+	size_t used, len;
+
+	dec_ipx_init(&d, version);
+	CHECK(ipfix_init(&s, version, DOMAIN, 0, 0, 0) == 0);
+	ipfix_enable_blocks(&s);
+	ipfix_loss_add(&l, 3, 4, 500, BOOT_MS);
+	len = ipfix_encode_loss(&s, buf, sizeof buf, NOW_NS, BOOT_MS, &l);
+	CHECK(len > 0);
+	dec_ipx_message(&d, buf, len);
+	CHECK(!ipfix_templates_pending(&s, NOW_NS));
+	len = ipfix_encode(&s, buf, sizeof buf, NOW_NS, BOOT_MS, &rec, 1, &used);
+	CHECK_EQ_U64(used, 1);
+	dec_ipx_message(&d, buf, len);
+	CHECK_EQ_U64(d.errors, 0);
+	CHECK(d.n >= 1 && d.recs[d.n - 1].template_id == IPFIX_TEMPLATE_BLOCK);
+	dec_ipx_free(&d);
+}
+
 int main(void)
 {
 	static const int versions[] = {IPFIX_V9, IPFIX_V10};
@@ -923,6 +955,7 @@ int main(void)
 		test_small_and_empty(versions[i]);
 		test_bad_family(versions[i]);
 		test_port_blocks(versions[i]);
+		test_loss_with_blocks(versions[i]);
 	}
 	test_max_len_fill();
 	test_padding_room();
