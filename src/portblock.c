@@ -9,9 +9,20 @@
 
 #include "nftjson.h"
 
+/* The order of portblock_set: addresses bytewise (network order), then
+ * ports numerically. */
 static int cmp(const void *a, const void *b)
 {
-	return memcmp(a, b, sizeof(struct portblock));
+	const struct portblock *x = a, *y = b;
+	int c = memcmp(x->src, y->src, sizeof x->src);
+
+	if (c == 0)
+		c = memcmp(x->xsrc, y->xsrc, sizeof x->xsrc);
+	if (c == 0)
+		c = (x->start > y->start) - (x->start < y->start);
+	if (c == 0)
+		c = (x->end > y->end) - (x->end < y->end);
+	return c;
 }
 
 static bool addr4(const json_t *v, uint8_t out[4])

@@ -94,6 +94,29 @@ static void test_entries(void)
 	portblock_free(&s);
 }
 
+/* Blocks of one host in two maps (two rules) come out in numeric port
+ * order: 100-255 before 256-511 (bytewise on a little-endian host, 256
+ * would come first). */
+#define ORDER_RULE(range)                                                                          \
+	"{\"rule\": {\"family\": \"ip\", \"table\": \"t\", \"expr\": [{\"snat\": "                 \
+	"{\"family\": \"ip\", \"addr\": {\"map\": {\"key\": {\"payload\": {\"protocol\": \"ip\", " \
+	"\"field\": \"saddr\"}}, \"data\": {\"set\": [[\"10.0.0.2\", {\"concat\": "                \
+	"[\"203.0.113.2\", {\"range\": " range "}]}]]}}}}}]}}"
+
+static void test_order(void)
+{
+	struct portblock_set s = {0};
+	char err[128];
+	const char *j =
+	    "{\"nftables\": [" ORDER_RULE("[256, 511]") ", " ORDER_RULE("[100, 255]") "]}";
+
+	CHECK(portblock_scan_json(j, strlen(j), &s, err, sizeof err) == 0);
+	CHECK_EQ_U64(s.n, 2);
+	CHECK_EQ_U64(s.b[0].start, 100);
+	CHECK_EQ_U64(s.b[1].start, 256);
+	portblock_free(&s);
+}
+
 struct events {
 	char text[1024];
 	size_t n;
@@ -189,6 +212,7 @@ int main(void)
 {
 	test_inline_and_named();
 	test_entries();
+	test_order();
 	test_diff();
 	test_inside();
 	test_natlog_lines();
