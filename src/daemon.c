@@ -917,7 +917,8 @@ static void loop_once(struct daemon *d, int ready_fd)
 		read_signals(d);
 	if (ready(&p, p.routes))
 		routes_changed(d->routes); /* before the events: records use the new routes */
-	if (ready(&p, p.ev))
+	/* a rest that has ended: what gathered is read now, not a poll later */
+	if (ready(&p, p.ev) || (p.ev == NO_FD && clock_ns(CLOCK_MONOTONIC) >= d->ev_rest_ns))
 		read_events_turn(d);
 	if (ready(&p, p.dump)) {
 		read_dump(d);
