@@ -23,10 +23,9 @@
 #include "nfv5.h"
 #include "timeunit.h"
 
-#define CONFIG_MAX_FILE (1024 * 1024)
-#define SHOW		"%.80s" /* how a user's value is quoted in messages */
-#define STRINGIFY(x)	#x
-#define DECIMAL(x)	STRINGIFY(x) /* a numeric macro as a default: "1400" */
+#define SHOW	     "%.80s" /* how a user's value is quoted in messages */
+#define STRINGIFY(x) #x
+#define DECIMAL(x)   STRINGIFY(x) /* a numeric macro as a default: "1400" */
 
 /* ---- the words some values are made of ---- */
 

@@ -223,10 +223,14 @@ int config_from_tree(const struct cfg_node *root, struct nf_config *c, char *err
 int config_load(const char *path, struct nf_config *c, char *err, size_t errlen,
 		config_warn_fn warn, void *ctx);
 
+/* The largest configuration text, in bytes (a file, or one passed to
+ * the daemon by "reload"). */
+#define CONFIG_MAX_FILE (1024 * 1024)
+
 /* The bytes of the configuration file path, in a malloc'd buffer of *len
  * bytes (not NUL-terminated), or NULL with "path: message" in err. The file
  * is opened without blocking and must be a regular file (a FIFO or a device
- * is refused at once) of at most 1 MiB. */
+ * is refused at once) of at most CONFIG_MAX_FILE bytes. */
 char *config_read(const char *path, size_t *len, char *err, size_t errlen);
 
 /* config_load into a configuration of its own (malloc'd: free it). Returns

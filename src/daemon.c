@@ -56,7 +56,6 @@
 /* How long stop, and the end of a dump, may go on draining events that
  * keep coming. */
 #define DRAIN_LIMIT_NS (NS_PER_S / 5)
-#define TEXT_MAX       (1024 * 1024) /* as config_read */
 
 struct daemon {
 	const char *path;
@@ -447,7 +446,7 @@ static char *read_sealed(int fd, size_t *len, char *err, size_t errlen)
 	int seals = fcntl(fd, F_GET_SEALS);
 
 	if (seals < 0 || (seals & CONTROL_TEXT_SEALS) != CONTROL_TEXT_SEALS ||
-	    fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > TEXT_MAX) {
+	    fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > CONFIG_MAX_FILE) {
 		snprintf(err, errlen, "the configuration did not come in a sealed memory file");
 		return NULL;
 	}
