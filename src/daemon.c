@@ -338,7 +338,7 @@ static void read_dump(struct daemon *d)
 
 static void log_stats(const struct daemon *d)
 {
-	char buf[4096];
+	char buf[PIPELINE_STATS_MAX];
 
 	pipeline_format_stats(d->pl, d->rcvbuf, buf, sizeof buf);
 	log_info_lines(buf);

@@ -148,8 +148,12 @@ size_t pipeline_collectors(const struct pipeline *p);
 const struct pipeline_stats *pipeline_stats(const struct pipeline *p);
 const struct tracker_stats *pipeline_tracker_stats(const struct pipeline *p);
 
+/* Room for every counter with the most collectors and copies. */
+#define PIPELINE_STATS_MAX 12288
+
 /* Format every counter, one line per topic; rcvbuf is the event socket's
- * receive buffer, for the netlink line. Returns the length (< len). */
+ * receive buffer, for the netlink line. Returns the length (< len; cut
+ * short if len is below PIPELINE_STATS_MAX). */
 size_t pipeline_format_stats(const struct pipeline *p, size_t rcvbuf, char *buf, size_t len);
 
 #endif

@@ -238,7 +238,7 @@ static uint64_t mono_ns(void)
 
 static void report(const struct pipeline *p, const struct recording *rec, uint64_t t0)
 {
-	char buf[4096];
+	char buf[PIPELINE_STATS_MAX];
 	double secs = (double)(mono_ns() - t0) / 1e9;
 	const struct tracker_stats *t = pipeline_tracker_stats(p);
 	uint64_t events = t->new_events + t->update_events + t->destroy_events;
