@@ -61,8 +61,7 @@ static size_t skip_wrap(const struct syslogq *q, size_t at)
 /* The offset at which n bytes fit contiguously, or q->cap if they do not. */
 static size_t place(struct syslogq *q, size_t n)
 {
-	if (q->count == 0)
-		q->head = q->tail = 0;
+	/* an empty queue has head == tail == 0 (syslogq_open, consume, lost) */
 	if (q->count && q->tail <= q->head) /* the free space is between them */
 		return q->head - q->tail > n ? q->tail : q->cap;
 	if (q->cap - q->tail >= n)
