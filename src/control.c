@@ -453,9 +453,12 @@ static int read_reply(int fd, char *reply, size_t len, int timeout_ms)
 		if (wait_fd(fd, POLLIN, timeout_ms) != 0)
 			return -1;
 		ssize_t r = recv(fd, reply + got, len - 1 - got, 0);
-		if (r < 0)
+		/* A daemon that refuses at once closes with the command unread:
+		 * the kernel then ends the stream with ECONNRESET, after the
+		 * answer it wrote. */
+		if (r < 0 && !(errno == ECONNRESET && got > 0))
 			return -1;
-		if (r == 0)
+		if (r <= 0)
 			break;
 		got += (size_t)r;
 	}

@@ -1,14 +1,19 @@
 /* test_security: the pure parts of nfflowd's safety, and its safe files on
  * a temporary directory (no root needed): quoting for "install", who may
  * give which control command, the "status" reply, the directory check, the
- * pid file's exclusive creation, outputs that refuse links, and the files
- * that come with a reload. */
+ * pid file's exclusive creation, outputs that refuse links, the files
+ * that come with a reload, and a refused client's answer. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -88,6 +93,35 @@ static void test_status(void)
 }
 
 static char dir[64], path[256], sub[256], err[512];
+
+/* A daemon that refuses a connection writes its answer and closes with the
+ * client's command unread; the client's next read then fails with
+ * ECONNRESET. The answer it got before must still count. */
+static void test_refused_unread(void)
+{
+	const char *answer = "error permission denied: only root\n";
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	char reply[256];
+
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s/refuse.sock", dir);
+	int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	CHECK(lfd >= 0 && bind(lfd, (struct sockaddr *)&sun, sizeof sun) == 0 &&
+	      listen(lfd, 1) == 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int cfd = accept(lfd, NULL, NULL);
+		struct pollfd p = {.fd = cfd, .events = POLLIN};
+		/* The command has arrived; answer and close without reading it. */
+		bool ok = cfd >= 0 && poll(&p, 1, 5000) == 1;
+		ok = ok && write(cfd, answer, strlen(answer)) == (ssize_t)strlen(answer);
+		_exit(ok ? 0 : 1);
+	}
+	close(lfd);
+	CHECK(control_request(sun.sun_path, "stats", reply, sizeof reply, 5000) == 0);
+	CHECK_STR(reply, answer);
+	int status = -1;
+	CHECK(waitpid(pid, &status, 0) == pid && status == 0);
+}
 
 static void test_dir_check(void)
 {
@@ -268,6 +302,7 @@ int main(void)
 	test_copies_fds();
 	test_natlog_fds();
 	test_natlog_disk_full();
+	test_refused_unread();
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
