@@ -512,7 +512,8 @@ static bool parse_ms(const char *s, uint64_t *out)
 	return s[i] == '\0';
 }
 
-/* Bytes with an optional k, m or g suffix (powers of 1024). */
+/* Bytes with an optional k, m or g suffix (powers of 1024), at most
+ * UINT64_MAX bytes in all. */
 static bool parse_size(const char *s, uint64_t *out)
 {
 	char digits[32];
@@ -528,7 +529,7 @@ static bool parse_size(const char *s, uint64_t *out)
 	memcpy(digits, s, len);
 	digits[len] = '\0';
 	uint64_t v = 0;
-	if (!parse_u64(digits, UINT64_C(1) << 31, &v))
+	if (!parse_u64(digits, UINT64_MAX >> shift, &v))
 		return false;
 	*out = v << shift;
 	return true;

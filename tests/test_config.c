@@ -442,6 +442,15 @@ static void test_top_level_keys(void)
 		  "t.conf:6: netlink_rcvbuf: '8MB' is not a size from 64K to 1G");
 	CHECK_STR(error_of(COLLECTOR "netlink_rcvbuf 99999999999999G\n"),
 		  "t.conf:6: netlink_rcvbuf: '99999999999999G' is not a size from 64K to 1G");
+	/* a byte count without a suffix, up to the range's end (1024G) */
+	check_ok(COLLECTOR "record_limit 4294967296\n");
+	CHECK_EQ_U64(conf.record_limit, UINT64_C(4) << 30);
+	check_ok(COLLECTOR "record_limit 1099511627776\n");
+	CHECK_EQ_U64(conf.record_limit, UINT64_C(1) << 40);
+	CHECK_STR(error_of(COLLECTOR "record_limit 1099511627777\n"),
+		  "t.conf:6: record_limit: '1099511627777' is not a size from 1M to 1024G");
+	CHECK_STR(error_of(COLLECTOR "record_limit 18446744073709551616\n"),
+		  "t.conf:6: record_limit: '18446744073709551616' is not a size from 1M to 1024G");
 	CHECK_STR(error_of(COLLECTOR "resync_interval 0\n"),
 		  "t.conf:6: resync_interval: '0' is not a number from 1 to 3600");
 	CHECK_STR(error_of(COLLECTOR "log_facility local8\n"),
