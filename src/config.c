@@ -1075,6 +1075,23 @@ static void apply_defaults(struct config_walk *w, unsigned blocks, void *dst)
 
 /* ---- <flow_send>: the original's collector ---- */
 
+struct collector_state {
+	uint16_t port;			/* the port key's, else the version's */
+	const struct cfg_node *address; /* for the source's message */
+};
+
+/* The collector of block b before its keys: the <collector> rows'
+ * defaults, and the default version's port in st. */
+static void collector_defaults(const struct config_walk *w, const struct cfg_node *b,
+			       struct collector_conf *col, struct collector_state *st)
+{
+	struct config_walk d = nested(w, CONFIG_BLOCK_COLLECTOR, b, col);
+	d.state = st;
+	memset(col, 0, sizeof *col);
+	col->line = b->line;
+	apply_defaults(&d, COLLECTOR, col);
+}
+
 struct flow_send_args {
 	const struct cfg_node *a[3];
 	size_t count;
@@ -1127,6 +1144,7 @@ static int do_flow_send(struct config_walk *w, const struct config_key *k, const
 {
 	struct collector_conf *col = dst;
 	struct flow_send_args s = {.count = 0};
+	struct collector_state st = {.port = 0};
 	struct config_walk inner = nested(w, k->child, b, col);
 	bool spaced = false;
 	inner.state = &s;
@@ -1136,19 +1154,13 @@ static int do_flow_send(struct config_walk *w, const struct config_key *k, const
 		spaced |= strpbrk(val(s.a[i]), " \t") != NULL;
 	if (s.count != 3)
 		return bad_count(w->x, s.count > 3 ? s.extra : b->line, s.count, spaced);
-	memset(col, 0, sizeof *col);
+	collector_defaults(w, b, col, &st);
 	strcpy(col->name, "flow_send");
 	col->version = NFV5_VERSION; /* <flow_send> is NetFlow v5 */
-	col->line = b->line;
 	return flow_send_collector(w->x, s.a, col);
 }
 
 /* ---- <collector NAME>: any number, each with its own version ---- */
-
-struct collector_state {
-	uint16_t port;			/* the port key's, else the version's */
-	const struct cfg_node *address; /* for the source's message */
-};
 
 static const struct version *version_of(int v)
 {
@@ -1313,9 +1325,7 @@ static int do_collector(struct config_walk *w, const struct config_key *k, const
 	c.seen = seen;
 	c.nodes = nodes;
 	c.state = &st;
-	memset(col, 0, sizeof *col);
-	col->line = b->line;
-	apply_defaults(&c, CONFIG_IN(k->child), col);
+	collector_defaults(w, b, col, &st);
 	if (collector_name(w->x, b, col) < 0 || walk(&c, b) < 0)
 		return -1;
 	if (nodes[row(sel)] && apply(&c, sel, nodes[row(sel)]) < 0)

@@ -144,6 +144,7 @@ static void check_original_collector(void)
 	const struct collector_conf *col = &conf.collectors[0];
 	CHECK_STR(col->name, "flow_send");
 	CHECK_EQ_U64(col->version, 5);
+	CHECK_EQ_U64(col->mtu, IPFIX_MTU_DEFAULT); /* as a <collector>'s */
 	CHECK_STR(addr_str(&col->addr, &port), "192.0.2.9");
 	CHECK_EQ_U64(port, 2055);
 	CHECK_EQ_U64(col->addrlen, sizeof(struct sockaddr_in));
