@@ -617,15 +617,13 @@ static void store_uint(void *dst, size_t size, uint64_t v)
 	}
 }
 
-/* ---- the parsers of each kind ---- */
+/* ---- the parsers of each kind: walk_item has refused an empty value ---- */
 
 static int number(struct ctx *x, const struct cfg_node *n, uint64_t lo, uint64_t hi, uint64_t *out)
 {
-	if (need_value(x, n) < 0)
-		return -1;
-	if (!parse_u64(n->value, hi, out) || *out < lo)
+	if (!parse_u64(val(n), hi, out) || *out < lo)
 		return fail(x, n->line, "%s: '" SHOW "' is not a number from %llu to %llu", n->name,
-			    n->value, (unsigned long long)lo, (unsigned long long)hi);
+			    val(n), (unsigned long long)lo, (unsigned long long)hi);
 	return 0;
 }
 
@@ -681,12 +679,10 @@ static int parse_msec(struct ctx *x, const struct config_key *k, const struct cf
 
 static int parse_string(struct ctx *x, const struct cfg_node *n, char *dst, size_t len)
 {
-	if (need_value(x, n) < 0)
-		return -1;
-	if (strlen(n->value) >= len)
-		return fail(x, n->line, "%s: '" SHOW "' is longer than %zu bytes", n->name,
-			    n->value, len - 1);
-	strcpy(dst, n->value);
+	if (strlen(val(n)) >= len)
+		return fail(x, n->line, "%s: '" SHOW "' is longer than %zu bytes", n->name, val(n),
+			    len - 1);
+	strcpy(dst, val(n));
 	return 0;
 }
 
@@ -696,8 +692,7 @@ static int parse_path(struct ctx *x, const struct config_key *k, const struct cf
 	if (parse_string(x, n, dst, k->size) < 0)
 		return -1;
 	if (dst[0] != '/')
-		return fail(x, n->line, "%s: '" SHOW "' is not an absolute path", n->name,
-			    n->value);
+		return fail(x, n->line, "%s: '" SHOW "' is not an absolute path", n->name, val(n));
 	return 0;
 }
 
@@ -707,7 +702,7 @@ static int parse_user(struct ctx *x, const struct config_key *k, const struct cf
 	if (parse_string(x, n, dst, k->size) < 0)
 		return -1;
 	if (strpbrk(dst, " \t:/") != NULL)
-		return fail(x, n->line, "%s: '" SHOW "' is not a user name", n->name, n->value);
+		return fail(x, n->line, "%s: '" SHOW "' is not a user name", n->name, val(n));
 	return 0;
 }
 
@@ -715,11 +710,9 @@ static int parse_user(struct ctx *x, const struct config_key *k, const struct cf
 static int parse_word(struct ctx *x, const struct config_key *k, const struct cfg_node *n,
 		      void *dst, int (*word_to)(const char *), const char *what)
 {
-	if (need_value(x, n) < 0)
-		return -1;
-	int v = word_to(n->value);
+	int v = word_to(val(n));
 	if (v < 0)
-		return fail(x, n->line, "%s: '" SHOW "' is not %s", n->name, n->value, what);
+		return fail(x, n->line, "%s: '" SHOW "' is not %s", n->name, val(n), what);
 	store_uint(dst, k->size, (uint64_t)v);
 	return 0;
 }
