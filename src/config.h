@@ -1,5 +1,5 @@
 /* config: the typed configuration, built from a cfgfile tree. Pure apart from
- * config_load, which reads the file. */
+ * config_read, config_load and config_load_new, which read the file. */
 #ifndef NFFLOWD_CONFIG_H
 #define NFFLOWD_CONFIG_H
 
@@ -212,8 +212,7 @@ void config_defaults(struct nf_config *c);
 /* Apply a parsed tree on top of c (which holds defaults). Returns 0, or -1 with
  * "file:line: message" in err. Keys that are accepted but no longer used warn
  * through warn (may be NULL). At least one collector or a <natlog> must
- * result. On error c
- * is left unchanged. */
+ * result. On error c is left unchanged. */
 int config_from_tree(const struct cfg_node *root, struct nf_config *c, char *err, size_t errlen,
 		     config_warn_fn warn, void *ctx);
 
@@ -240,7 +239,7 @@ struct nf_config *config_load_new(const char *path, char *err, size_t errlen, co
 
 /* Parse text[0..len), named name in messages, into c (defaults first).
  * Returns 0, or -1 with "name:line: message" in err; on error c is left
- * unchanged. Text longer than 1 MiB is refused. Pure. */
+ * unchanged. Text longer than CONFIG_MAX_FILE is refused. Pure. */
 int config_parse(const char *text, size_t len, const char *name, struct nf_config *c, char *err,
 		 size_t errlen, config_warn_fn warn, void *ctx);
 
