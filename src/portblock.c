@@ -116,7 +116,13 @@ static const json_t *named_map(const json_t *list, const char *family, const cha
 	return NULL;
 }
 
-/* A rule's snat statements whose address is a map keyed by ip saddr. */
+static bool is_str(const json_t *v, const char *s)
+{
+	return json_is_string(v) && strcmp(json_string_value(v), s) == 0;
+}
+
+/* A rule's snat statements whose address is a map keyed by ip saddr, in a
+ * table of family ip or inet (where "snat ip to" names IPv4). */
 static int scan_rule(struct portblock_set *s, const json_t *list, const json_t *rule)
 {
 	const json_t *expr = json_object_get(rule, "expr"), *st;
@@ -124,7 +130,8 @@ static int scan_rule(struct portblock_set *s, const json_t *list, const json_t *
 	const char *table = json_string_value(json_object_get(rule, "table"));
 	size_t i;
 
-	if (!json_is_array(expr) || !family || !table || strcmp(family, "ip") != 0)
+	if (!json_is_array(expr) || !family || !table ||
+	    (strcmp(family, "ip") != 0 && strcmp(family, "inet") != 0))
 		return 0;
 	json_array_foreach(expr, i, st)
 	{
@@ -132,8 +139,8 @@ static int scan_rule(struct portblock_set *s, const json_t *list, const json_t *
 		const json_t *map = json_object_get(json_object_get(snat, "addr"), "map");
 		const json_t *key = json_object_get(json_object_get(map, "key"), "payload");
 		const json_t *data = json_object_get(map, "data");
-		const json_t *field = json_object_get(key, "field");
-		if (!json_is_string(field) || strcmp(json_string_value(field), "saddr") != 0)
+		if (!is_str(json_object_get(key, "protocol"), "ip") ||
+		    !is_str(json_object_get(key, "field"), "saddr"))
 			continue;
 		if (json_is_string(data) && json_string_value(data)[0] == '@') {
 			const json_t *m =
