@@ -93,6 +93,11 @@ static int add_entries(struct portblock_set *s, const json_t *list)
 	return 0;
 }
 
+static bool is_str(const json_t *v, const char *s)
+{
+	return json_is_string(v) && strcmp(json_string_value(v), s) == 0;
+}
+
 /* The named map a rule's "@NAME" refers to, in family and table. */
 static const json_t *named_map(const json_t *list, const char *family, const char *table,
 			       const char *name)
@@ -103,22 +108,12 @@ static const json_t *named_map(const json_t *list, const char *family, const cha
 	json_array_foreach(list, i, item)
 	{
 		m = json_object_get(item, "map");
-		if (!json_is_object(m))
-			continue;
-		const json_t *f = json_object_get(m, "family"), *t = json_object_get(m, "table"),
-			     *n = json_object_get(m, "name");
-		if (json_is_string(f) && json_is_string(t) && json_is_string(n) &&
-		    strcmp(json_string_value(f), family) == 0 &&
-		    strcmp(json_string_value(t), table) == 0 &&
-		    strcmp(json_string_value(n), name) == 0)
+		if (is_str(json_object_get(m, "family"), family) &&
+		    is_str(json_object_get(m, "table"), table) &&
+		    is_str(json_object_get(m, "name"), name))
 			return m;
 	}
 	return NULL;
-}
-
-static bool is_str(const json_t *v, const char *s)
-{
-	return json_is_string(v) && strcmp(json_string_value(v), s) == 0;
 }
 
 /* A rule's snat statements whose address is a map keyed by ip saddr, in a
