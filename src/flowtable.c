@@ -155,7 +155,7 @@ size_t flowtable_warning(const struct flowtable_info *f, char *buf, size_t len)
 unsigned flowtable_report(const char *json, size_t len, flowtable_listing_fn listing, void *lctx,
 			  flowtable_say_fn say, void *sctx, bool with_info)
 {
-	static struct flowtable_scan s;
+	struct flowtable_scan s;
 	char msg[1024], err[256];
 	unsigned frozen = 0;
 

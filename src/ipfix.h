@@ -171,12 +171,13 @@ bool ipfix_templates_pending(const struct ipfix_state *s, uint64_t now_ns);
  * Returns the message length; the state then counts the message as sent
  * (sequence numbers, template refresh; a message without data records does
  * not count towards refresh_pkts). Returns 0, s unchanged, when no message
- * was written: nothing to send (no record and no templates due), or cap
- * cannot hold the header and the due templates, or without templates due
+ * was written: nothing to send (no record to write and no templates due), or
+ * cap cannot hold the header and the due templates, or without templates due
  * the header and the first record (cap >= IPFIX_MSG_MIN always can). *used
  * is set to the number of records consumed: those in the message plus any
- * skipped because their family is neither AF_INET nor AF_INET6; it is 0 when
- * nothing was written. */
+ * skipped (a family neither AF_INET nor AF_INET6, an IPFIX_BLOCK record
+ * without its block or before ipfix_enable_blocks), even when they were all
+ * skipped and nothing was written; it is 0 when cap was too small. */
 size_t ipfix_encode(struct ipfix_state *s, uint8_t *buf, size_t cap, uint64_t now_ns,
 		    uint64_t boot_ms, const struct ipfix_rec *recs, size_t n, size_t *used);
 

@@ -93,6 +93,11 @@ static int add_entries(struct portblock_set *s, const json_t *list)
 	return 0;
 }
 
+static bool is_str(const json_t *v, const char *s)
+{
+	return json_is_string(v) && strcmp(json_string_value(v), s) == 0;
+}
+
 /* The named map a rule's "@NAME" refers to, in family and table. */
 static const json_t *named_map(const json_t *list, const char *family, const char *table,
 			       const char *name)
@@ -103,20 +108,16 @@ static const json_t *named_map(const json_t *list, const char *family, const cha
 	json_array_foreach(list, i, item)
 	{
 		m = json_object_get(item, "map");
-		if (!json_is_object(m))
-			continue;
-		const json_t *f = json_object_get(m, "family"), *t = json_object_get(m, "table"),
-			     *n = json_object_get(m, "name");
-		if (json_is_string(f) && json_is_string(t) && json_is_string(n) &&
-		    strcmp(json_string_value(f), family) == 0 &&
-		    strcmp(json_string_value(t), table) == 0 &&
-		    strcmp(json_string_value(n), name) == 0)
+		if (is_str(json_object_get(m, "family"), family) &&
+		    is_str(json_object_get(m, "table"), table) &&
+		    is_str(json_object_get(m, "name"), name))
 			return m;
 	}
 	return NULL;
 }
 
-/* A rule's snat statements whose address is a map keyed by ip saddr. */
+/* A rule's snat statements whose address is a map keyed by ip saddr, in a
+ * table of family ip or inet (where "snat ip to" names IPv4). */
 static int scan_rule(struct portblock_set *s, const json_t *list, const json_t *rule)
 {
 	const json_t *expr = json_object_get(rule, "expr"), *st;
@@ -124,7 +125,8 @@ static int scan_rule(struct portblock_set *s, const json_t *list, const json_t *
 	const char *table = json_string_value(json_object_get(rule, "table"));
 	size_t i;
 
-	if (!json_is_array(expr) || !family || !table || strcmp(family, "ip") != 0)
+	if (!json_is_array(expr) || !family || !table ||
+	    (strcmp(family, "ip") != 0 && strcmp(family, "inet") != 0))
 		return 0;
 	json_array_foreach(expr, i, st)
 	{
@@ -132,8 +134,8 @@ static int scan_rule(struct portblock_set *s, const json_t *list, const json_t *
 		const json_t *map = json_object_get(json_object_get(snat, "addr"), "map");
 		const json_t *key = json_object_get(json_object_get(map, "key"), "payload");
 		const json_t *data = json_object_get(map, "data");
-		const json_t *field = json_object_get(key, "field");
-		if (!json_is_string(field) || strcmp(json_string_value(field), "saddr") != 0)
+		if (!is_str(json_object_get(key, "protocol"), "ip") ||
+		    !is_str(json_object_get(key, "field"), "saddr"))
 			continue;
 		if (json_is_string(data) && json_string_value(data)[0] == '@') {
 			const json_t *m =

@@ -1,7 +1,8 @@
 /* portblock: the port blocks of per-source snat maps, read from rulesets
  * as "nft -j list ruleset" (nftables 1.0.6) printed them here
- * (tests/data/nft/detnat-*.json: an inline map, and a named map with an
- * element added by "nft add element"); their changes; which connections
+ * (tests/data/nft/detnat-*.json: an inline map, a named map with an
+ * element added by "nft add element", and both in an inet table); their
+ * changes; which connections
  * stay inside their block; their NAT log lines. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -64,6 +65,26 @@ static void test_inline_and_named(void)
 	/* a ruleset without such a rule */
 	CHECK(scan("no-flowtable.json", &s) == 0);
 	CHECK_EQ_U64(s.n, 0);
+	portblock_free(&s);
+}
+
+/* An inet table's "snat ip to ip saddr map": its blocks too, inline and
+ * named. */
+static void test_inet(void)
+{
+	struct portblock_set s = {0};
+
+	CHECK(scan("detnat-inet.json", &s) == 0);
+	CHECK_EQ_U64(s.n, 2);
+	CHECK_EQ_U64(s.skipped, 0);
+	CHECK_STR(a4(s.b[0].src), "10.77.1.2");
+	CHECK_STR(a4(s.b[0].xsrc), "198.18.7.2");
+	CHECK_EQ_U64(s.b[0].start, 20000);
+	CHECK_EQ_U64(s.b[0].end, 20999);
+	CHECK_STR(a4(s.b[1].src), "10.77.1.3");
+	CHECK_STR(a4(s.b[1].xsrc), "198.18.7.3");
+	CHECK_EQ_U64(s.b[1].start, 21000);
+	CHECK_EQ_U64(s.b[1].end, 21999);
 	portblock_free(&s);
 }
 
@@ -211,6 +232,7 @@ static void test_natlog_lines(void)
 int main(void)
 {
 	test_inline_and_named();
+	test_inet();
 	test_entries();
 	test_order();
 	test_diff();
