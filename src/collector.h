@@ -41,8 +41,7 @@ struct collector;
 /* The operations of one kind. Optional ones are NULL where a kind has no
  * use for them; the output module then does not call them. */
 struct collector_ops {
-	const char *kind; /* "v5", "v9", "ipfix", "copies", "natlog": for messages */
-	int version;	  /* the <collector> version it serves; 0: not a collector block */
+	int version; /* the <collector> version it serves; 0: not a collector block */
 
 	/* Open c for conf (NULL for the copies and the NAT log). Returns 0; 1
 	 * when there is nothing to open (every copy is off, no <natlog>: the

@@ -92,7 +92,6 @@ static uint64_t cps_due(const struct collector *c)
 }
 
 const struct collector_ops collector_copies_ops = {
-    .kind = "copies",
     .version = 0,
     .open = cps_open,
     .triplets = cps_triplets,

@@ -327,16 +327,16 @@ static void ipx_close(struct collector *c)
 	c->impl = NULL;
 }
 
-#define IPX_OPS(name, ver)                                                                         \
+#define IPX_OPS(ver)                                                                               \
 	{                                                                                          \
-		.kind = name, .version = ver, .open = ipx_open, .conn = ipx_conn,                  \
-		.nat_create = ipx_nat_create, .wants_nat_create = ipx_wants_nat_create,            \
-		.port_block = ipx_port_block, .flush = ipx_flush, .tick = ipx_tick,                \
-		.push = collector_udp_push, .lost = collector_udp_lost, .due = ipx_due,            \
-		.pollfds = collector_udp_pollfds, .local = collector_udp_local,                    \
-		.same = collector_udp_same, .adopt = ipx_adopt, .loss = collector_udp_loss,        \
-		.format_stats = collector_udp_format_stats, .close = ipx_close,                    \
+		.version = ver, .open = ipx_open, .conn = ipx_conn, .nat_create = ipx_nat_create,  \
+		.wants_nat_create = ipx_wants_nat_create, .port_block = ipx_port_block,            \
+		.flush = ipx_flush, .tick = ipx_tick, .push = collector_udp_push,                  \
+		.lost = collector_udp_lost, .due = ipx_due, .pollfds = collector_udp_pollfds,      \
+		.local = collector_udp_local, .same = collector_udp_same, .adopt = ipx_adopt,      \
+		.loss = collector_udp_loss, .format_stats = collector_udp_format_stats,            \
+		.close = ipx_close,                                                                \
 	}
 
-const struct collector_ops collector_v9_ops = IPX_OPS("v9", IPFIX_V9);
-const struct collector_ops collector_ipfix_ops = IPX_OPS("ipfix", IPFIX_V10);
+const struct collector_ops collector_v9_ops = IPX_OPS(IPFIX_V9);
+const struct collector_ops collector_ipfix_ops = IPX_OPS(IPFIX_V10);
