@@ -17,7 +17,6 @@ static int open_one(struct output *o, const struct collector_ops *ops,
 	c->ops = ops;
 	o->ncol++;
 	o->triplets |= ops->triplets != NULL;
-	o->conns |= ops->conn != NULL;
 	o->nat_events |= ops->wants_nat_create && ops->wants_nat_create(c);
 	return 0;
 }
@@ -137,8 +136,6 @@ void output_conn(struct output *o, const struct ct_event *ev, const struct flow_
 {
 	if (o->triplets)
 		triplets(o, ev, recs, n, t);
-	if (!o->conns)
-		return;
 	for (size_t i = 0; i < o->ncol; i++)
 		if (o->col[i].ops->conn)
 			o->col[i].ops->conn(&o->col[i], ev, &recs[0], interim, t);

@@ -38,7 +38,6 @@ struct output {
 	size_t ncol;
 	size_t nnet;	 /* of which network collectors: the first nnet */
 	bool triplets;	 /* a collector takes v5 triplets */
-	bool conns;	 /* a collector takes whole connections */
 	bool nat_events; /* a collector wants NAT create events */
 	struct output_stats st;
 };
