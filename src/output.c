@@ -94,28 +94,32 @@ static bool v5_carries(struct output *o, const struct ct_event *ev)
 	}
 }
 
-static void hand_triplets(struct output *o, const struct flow_rec *parts, size_t n,
+static void hand_triplets(struct output *o, const struct flow_rec *recs, size_t n,
 			  const struct nf_now *t)
 {
-	for (size_t i = 0; i < o->ncol; i++)
+	for (size_t i = 0; i < o->ncol && n; i++)
 		if (o->col[i].ops->triplets)
-			o->col[i].ops->triplets(&o->col[i], parts, n, t);
+			o->col[i].ops->triplets(&o->col[i], recs, n, t);
 }
 
-/* Hand a connection's triplet on, split so that no v5 counter is truncated. */
+/* Hand a connection's triplet on, split so that no v5 counter is truncated:
+ * the records that need no split go together. */
 static void triplets(struct output *o, const struct ct_event *ev, const struct flow_rec *recs,
 		     size_t n, const struct nf_now *t)
 {
 	struct flow_rec part;
+	size_t whole = 0; /* recs[i - whole .. i) need no split */
 
 	if (!v5_carries(o, ev))
 		return;
 	for (size_t i = 0; i < n; i++) {
 		uint64_t parts = flow_split_count(&recs[i], NFV5_COUNTER_MAX);
 		if (parts == 1) {
-			hand_triplets(o, &recs[i], 1, t);
+			whole++;
 			continue;
 		}
+		hand_triplets(o, recs + i - whole, whole, t);
+		whole = 0;
 		if (parts > OUTPUT_SPLIT_MAX) {
 			parts = OUTPUT_SPLIT_MAX;
 			o->st.split_capped++;
@@ -129,6 +133,7 @@ static void triplets(struct output *o, const struct ct_event *ev, const struct f
 			hand_triplets(o, &part, 1, t);
 		}
 	}
+	hand_triplets(o, recs + n - whole, whole, t);
 }
 
 void output_conn(struct output *o, const struct ct_event *ev, const struct flow_rec *recs, size_t n,
