@@ -181,8 +181,4 @@ bool collector_block_says(const struct collector_env *env, int nat_sessions,
 /* The operations for a <collector> of the given version, or NULL. */
 const struct collector_ops *collector_ops_for(int version);
 
-/* The source address of the first IPv4 collector of cfg that has one (the
- * CSV copies' exaddr field, network order); zero if none. */
-void collector_exaddr(const struct nf_config *cfg, uint8_t exaddr[4]);
-
 #endif
