@@ -64,7 +64,7 @@ struct collector_ops {
 	 * (RFC 8158 natEvent 16/17). */
 	void (*port_block)(struct collector *c, const struct portblock *b, bool alloc,
 			   uint64_t t_ms, const struct nf_now *t);
-	/* Optional: true if c wants NAT create events. */
+	/* Optional: true if c wants NAT create events, and port block events. */
 	bool (*wants_nat_create)(const struct collector *c);
 	/* Encode and send everything pending. */
 	void (*flush)(struct collector *c, const struct nf_now *t);
@@ -102,7 +102,8 @@ struct collector_ops {
 struct collector {
 	const struct collector_ops *ops;
 	void *impl;
-	bool carried; /* it took over an old collector's state at a reload */
+	bool knows_blocks; /* at a reload, it took over an old collector that was told
+			    * the port blocks in force (that wanted NAT events) */
 };
 
 extern const struct collector_ops collector_v5_ops;

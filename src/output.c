@@ -71,7 +71,8 @@ void output_carry_over(struct output *fresh, struct output *old)
 			if (f->ops == old->col[j].ops && f->ops->same &&
 			    f->ops->same(f, &old->col[j])) {
 				f->ops->adopt(f, &old->col[j]);
-				f->carried = true;
+				f->knows_blocks = !f->ops->wants_nat_create ||
+						  f->ops->wants_nat_create(&old->col[j]);
 			}
 	}
 }
@@ -164,7 +165,7 @@ void output_port_blocks_anew(struct output *o, const struct portblock_set *set, 
 {
 	for (size_t i = 0; i < o->nnet; i++) {
 		struct collector *c = &o->col[i];
-		for (size_t k = 0; !c->carried && c->ops->port_block && k < set->n; k++)
+		for (size_t k = 0; !c->knows_blocks && c->ops->port_block && k < set->n; k++)
 			c->ops->port_block(c, &set->b[k], true, t_ms, t);
 	}
 }
