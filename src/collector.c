@@ -26,18 +26,6 @@ const struct collector_ops *collector_ops_for(int version)
 	return NULL;
 }
 
-void collector_exaddr(const struct nf_config *cfg, uint8_t exaddr[4])
-{
-	memset(exaddr, 0, 4);
-	for (size_t i = 0; i < cfg->ncollectors; i++) {
-		const struct collector_conf *c = &cfg->collectors[i];
-		if (c->sourcelen && c->source.ss_family == AF_INET) {
-			memcpy(exaddr, &((const struct sockaddr_in *)&c->source)->sin_addr, 4);
-			return;
-		}
-	}
-}
-
 bool collector_batch_add(struct collector_batch *b, const struct flow_rec *r, uint64_t mono_ns,
 			 unsigned flush_ms)
 {

@@ -41,8 +41,7 @@ struct collector;
 /* The operations of one kind. Optional ones are NULL where a kind has no
  * use for them; the output module then does not call them. */
 struct collector_ops {
-	const char *kind; /* "v5", "v9", "ipfix", "copies", "natlog": for messages */
-	int version;	  /* the <collector> version it serves; 0: not a collector block */
+	int version; /* the <collector> version it serves; 0: not a collector block */
 
 	/* Open c for conf (NULL for the copies and the NAT log). Returns 0; 1
 	 * when there is nothing to open (every copy is off, no <natlog>: the
@@ -65,7 +64,7 @@ struct collector_ops {
 	 * (RFC 8158 natEvent 16/17). */
 	void (*port_block)(struct collector *c, const struct portblock *b, bool alloc,
 			   uint64_t t_ms, const struct nf_now *t);
-	/* Optional: true if c wants NAT create events. */
+	/* Optional: true if c wants NAT create events, and port block events. */
 	bool (*wants_nat_create)(const struct collector *c);
 	/* Encode and send everything pending. */
 	void (*flush)(struct collector *c, const struct nf_now *t);
@@ -103,7 +102,8 @@ struct collector_ops {
 struct collector {
 	const struct collector_ops *ops;
 	void *impl;
-	bool carried; /* it took over an old collector's state at a reload */
+	bool knows_blocks; /* at a reload, it took over an old collector that was told
+			    * the port blocks in force (that wanted NAT events) */
 };
 
 extern const struct collector_ops collector_v5_ops;
@@ -181,9 +181,5 @@ bool collector_block_says(const struct collector_env *env, int nat_sessions,
 
 /* The operations for a <collector> of the given version, or NULL. */
 const struct collector_ops *collector_ops_for(int version);
-
-/* The source address of the first IPv4 collector of cfg that has one (the
- * CSV copies' exaddr field, network order); zero if none. */
-void collector_exaddr(const struct nf_config *cfg, uint8_t exaddr[4]);
 
 #endif

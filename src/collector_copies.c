@@ -1,8 +1,10 @@
 /* collector_copies: the local copies of every v5 record (the original's
  * <ptee> dispatchers), as flow-tools CSV lines written a datagram's worth
  * at a time, with the header a v5 datagram sent then would carry. */
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "collector.h"
 #include "copies.h"
@@ -14,6 +16,20 @@ struct cps {
 	struct collector_batch batch;
 	uint8_t exaddr[4];
 };
+
+/* The source address of the first IPv4 collector of cfg that has one (the
+ * CSV lines' exaddr field, network order); zero if none. */
+static void exaddr_of(const struct nf_config *cfg, uint8_t exaddr[4])
+{
+	memset(exaddr, 0, 4);
+	for (size_t i = 0; i < cfg->ncollectors; i++) {
+		const struct collector_conf *c = &cfg->collectors[i];
+		if (c->sourcelen && c->source.ss_family == AF_INET) {
+			memcpy(exaddr, &((const struct sockaddr_in *)&c->source)->sin_addr, 4);
+			return;
+		}
+	}
+}
 
 static struct cps *cps_of(const struct collector *c)
 {
@@ -39,7 +55,7 @@ static int cps_open(struct collector *c, const struct collector_conf *conf,
 		return 1;
 	}
 	p->env = *env;
-	collector_exaddr(env->cfg, p->exaddr);
+	exaddr_of(env->cfg, p->exaddr);
 	c->impl = p;
 	return 0;
 }
@@ -92,7 +108,6 @@ static uint64_t cps_due(const struct collector *c)
 }
 
 const struct collector_ops collector_copies_ops = {
-    .kind = "copies",
     .version = 0,
     .open = cps_open,
     .triplets = cps_triplets,

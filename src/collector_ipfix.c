@@ -19,26 +19,21 @@
 /* While anything was lost, the loss report goes out again this often. */
 #define LOSS_REPORT_NS (60 * NS_PER_S)
 
-/* A record waiting to leave: the connection, copied. */
+/* What a queued record points to: its connection or port block, copied. */
 struct ipx_entry {
 	struct ct_event ev;
-	uint64_t first_ms, last_ms;
-	uint8_t end_reason;	/* flowEndReason (flow records) */
-	uint8_t nat_event;	/* natEvent */
-	uint8_t kind;		/* enum ipfix_kind */
-	uint32_t in_if, out_if; /* ingressInterface, egressInterface (flows) */
-	struct portblock block; /* IPFIX_BLOCK */
+	struct portblock block;
 };
 
 struct ipx {
 	struct collector_udp udp; /* first: the collector_udp_* operations */
 	struct ipfix_state ipfix;
-	struct ipx_entry queue[IPX_QUEUE];
+	struct ipfix_rec recs[IPX_QUEUE]; /* the records waiting, as the encoder takes them */
+	struct ipx_entry held[IPX_QUEUE]; /* what recs[i] points to */
 	size_t qlen;
 	uint64_t q_due_ns;
-	struct ipfix_rec recs[IPX_QUEUE]; /* the queue as the encoder takes it */
-	struct ipfix_loss reported;	  /* the figures of the last loss report */
-	uint64_t loss_next_ns;		  /* monotonic time of the next periodic report */
+	struct ipfix_loss reported; /* the figures of the last loss report */
+	uint64_t loss_next_ns;	    /* monotonic time of the next periodic report */
 };
 
 static struct ipx *ipx_of(const struct collector *c)
@@ -119,18 +114,6 @@ static void ipx_send(struct ipx *x, const struct nf_now *t)
 
 	if (x->qlen == 0)
 		return;
-	for (size_t i = 0; i < x->qlen; i++) {
-		const struct ipx_entry *q = &x->queue[i];
-		x->recs[i] = (struct ipfix_rec){.ev = &q->ev,
-						.first_ms = q->first_ms,
-						.last_ms = q->last_ms,
-						.end_reason = q->end_reason,
-						.nat_event = q->nat_event,
-						.kind = q->kind,
-						.in_if = q->in_if,
-						.out_if = q->out_if,
-						.block = &q->block};
-	}
 	templates_if_away(x);
 	/* A message of templates alone (used 0) when they and the first record
 	 * do not fit together: the records follow in the next. */
@@ -146,12 +129,24 @@ static void ipx_send(struct ipx *x, const struct nf_now *t)
 	x->qlen = 0;
 }
 
-static void ipx_add(struct ipx *x, const struct ipx_entry *q, const struct nf_now *t)
+/* Queue r, with a copy of the connection or block it points to. */
+static void ipx_add(struct ipx *x, const struct ipfix_rec *r, const struct nf_now *t)
 {
+	struct ipfix_rec *q = &x->recs[x->qlen];
+	struct ipx_entry *e = &x->held[x->qlen];
+
 	if (x->qlen == 0)
 		x->q_due_ns = t->mono_ns + x->udp.env.cfg->flush_ms * NS_PER_MS;
-	x->queue[x->qlen++] = *q;
-	if (x->qlen == IPX_QUEUE)
+	*q = *r;
+	if (r->ev) {
+		e->ev = *r->ev;
+		q->ev = &e->ev;
+	}
+	if (r->block) {
+		e->block = *r->block;
+		q->block = &e->block;
+	}
+	if (++x->qlen == IPX_QUEUE)
 		ipx_send(x, t);
 }
 
@@ -165,7 +160,7 @@ static void ipx_conn(struct collector *c, const struct ct_event *ev, const struc
 	struct ipx *x = ipx_of(c);
 	const struct collector_conf *conf = x->udp.conf;
 	bool nat_end = !interim && flow_nat_changed(ev);
-	struct ipx_entry q = {.ev = *ev,
+	struct ipfix_rec q = {.ev = ev,
 			      .first_ms = rec->first_ms,
 			      .last_ms = rec->last_ms,
 			      .end_reason = interim ? IPFIX_END_ACTIVE : ipfix_end_reason(ev),
@@ -198,7 +193,7 @@ static bool ipx_nat_create(struct collector *c, const struct ct_event *ev, uint6
 	if (!ipx_wants_nat_create(c) ||
 	    collector_block_says(&x->udp.env, x->udp.conf->nat_sessions, ev))
 		return false;
-	struct ipx_entry q = {.ev = *ev,
+	struct ipfix_rec q = {.ev = ev,
 			      .first_ms = t_ms,
 			      .last_ms = t_ms,
 			      .nat_event = nat_code(x->udp.conf, ev, true),
@@ -249,10 +244,10 @@ static void ipx_port_block(struct collector *c, const struct portblock *b, bool 
 			   uint64_t t_ms, const struct nf_now *t)
 {
 	struct ipx *x = ipx_of(c);
-	struct ipx_entry q = {.last_ms = t_ms,
+	struct ipfix_rec q = {.last_ms = t_ms,
 			      .nat_event = alloc ? IPFIX_NAT_BLOCK_ALLOC : IPFIX_NAT_BLOCK_FREE,
 			      .kind = IPFIX_BLOCK,
-			      .block = *b};
+			      .block = b};
 
 	if (!ipx_wants_nat_create(c))
 		return;
@@ -332,16 +327,16 @@ static void ipx_close(struct collector *c)
 	c->impl = NULL;
 }
 
-#define IPX_OPS(name, ver)                                                                         \
+#define IPX_OPS(ver)                                                                               \
 	{                                                                                          \
-		.kind = name, .version = ver, .open = ipx_open, .conn = ipx_conn,                  \
-		.nat_create = ipx_nat_create, .wants_nat_create = ipx_wants_nat_create,            \
-		.port_block = ipx_port_block, .flush = ipx_flush, .tick = ipx_tick,                \
-		.push = collector_udp_push, .lost = collector_udp_lost, .due = ipx_due,            \
-		.pollfds = collector_udp_pollfds, .local = collector_udp_local,                    \
-		.same = collector_udp_same, .adopt = ipx_adopt, .loss = collector_udp_loss,        \
-		.format_stats = collector_udp_format_stats, .close = ipx_close,                    \
+		.version = ver, .open = ipx_open, .conn = ipx_conn, .nat_create = ipx_nat_create,  \
+		.wants_nat_create = ipx_wants_nat_create, .port_block = ipx_port_block,            \
+		.flush = ipx_flush, .tick = ipx_tick, .push = collector_udp_push,                  \
+		.lost = collector_udp_lost, .due = ipx_due, .pollfds = collector_udp_pollfds,      \
+		.local = collector_udp_local, .same = collector_udp_same, .adopt = ipx_adopt,      \
+		.loss = collector_udp_loss, .format_stats = collector_udp_format_stats,            \
+		.close = ipx_close,                                                                \
 	}
 
-const struct collector_ops collector_v9_ops = IPX_OPS("v9", IPFIX_V9);
-const struct collector_ops collector_ipfix_ops = IPX_OPS("ipfix", IPFIX_V10);
+const struct collector_ops collector_v9_ops = IPX_OPS(IPFIX_V9);
+const struct collector_ops collector_ipfix_ops = IPX_OPS(IPFIX_V10);

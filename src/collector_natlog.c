@@ -87,7 +87,6 @@ static uint64_t nlg_lost(const struct collector *c)
 }
 
 const struct collector_ops collector_natlog_ops = {
-    .kind = "natlog",
     .version = 0,
     .open = nlg_open,
     .conn = nlg_conn,

@@ -120,7 +120,6 @@ static void v5_close(struct collector *c)
 }
 
 const struct collector_ops collector_v5_ops = {
-    .kind = "v5",
     .version = NFV5_VERSION,
     .open = v5_open,
     .triplets = v5_triplets,

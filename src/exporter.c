@@ -554,13 +554,6 @@ static void capture(struct exporter *e, const struct exporter_dgram *d)
 	free(copy);
 }
 
-void exporter_send(struct exporter *e, const uint8_t *buf, size_t len, unsigned nrecords)
-{
-	struct exporter_carried c = {.flows = nrecords};
-
-	exporter_send_flows(e, buf, len, nrecords, &c);
-}
-
 void exporter_send_flows(struct exporter *e, const uint8_t *buf, size_t len, unsigned nrecords,
 			 const struct exporter_carried *c)
 {

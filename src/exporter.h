@@ -144,12 +144,6 @@ int exporter_local(const struct exporter *e, struct sockaddr_storage *ss);
  * Returns the length written (< len), as snprintf. */
 size_t exporter_format_stats(const struct exporter *e, char *buf, size_t len);
 
-/* Send one datagram of nrecords records: stage a copy (sent by
- * exporter_push, or at once when EXPORTER_BATCH are staged), or queue it
- * (socket full, collector down). Errors are counted and logged (the first of
- * a kind, then at most once a minute). */
-void exporter_send(struct exporter *e, const uint8_t *buf, size_t len, unsigned nrecords);
-
 /* What one datagram carries, for the loss figures: flow records, and the
  * packets and octets they count. */
 struct exporter_carried {
@@ -157,10 +151,12 @@ struct exporter_carried {
 	uint64_t packets, octets;
 };
 
-/* exporter_send for a datagram that carries c: if it is dropped (hold_limit
- * reached, or refused for good), dropped_flows, dropped_packets and
- * dropped_octets count it. exporter_send counts its nrecords as flows,
- * with packets and octets unknown (0). */
+/* Send one datagram of nrecords records that carries c: stage a copy (sent
+ * by exporter_push, or at once when EXPORTER_BATCH are staged), or queue it
+ * (socket full, collector down). Errors are counted and logged (the first of
+ * a kind, then at most once a minute). If it is dropped (hold_limit reached,
+ * or refused for good), dropped_flows, dropped_packets and dropped_octets
+ * count what it carried. */
 void exporter_send_flows(struct exporter *e, const uint8_t *buf, size_t len, unsigned nrecords,
 			 const struct exporter_carried *c);
 

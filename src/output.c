@@ -17,7 +17,6 @@ static int open_one(struct output *o, const struct collector_ops *ops,
 	c->ops = ops;
 	o->ncol++;
 	o->triplets |= ops->triplets != NULL;
-	o->conns |= ops->conn != NULL;
 	o->nat_events |= ops->wants_nat_create && ops->wants_nat_create(c);
 	return 0;
 }
@@ -72,7 +71,8 @@ void output_carry_over(struct output *fresh, struct output *old)
 			if (f->ops == old->col[j].ops && f->ops->same &&
 			    f->ops->same(f, &old->col[j])) {
 				f->ops->adopt(f, &old->col[j]);
-				f->carried = true;
+				f->knows_blocks = !f->ops->wants_nat_create ||
+						  f->ops->wants_nat_create(&old->col[j]);
 			}
 	}
 }
@@ -95,28 +95,32 @@ static bool v5_carries(struct output *o, const struct ct_event *ev)
 	}
 }
 
-static void hand_triplets(struct output *o, const struct flow_rec *parts, size_t n,
+static void hand_triplets(struct output *o, const struct flow_rec *recs, size_t n,
 			  const struct nf_now *t)
 {
-	for (size_t i = 0; i < o->ncol; i++)
+	for (size_t i = 0; i < o->ncol && n; i++)
 		if (o->col[i].ops->triplets)
-			o->col[i].ops->triplets(&o->col[i], parts, n, t);
+			o->col[i].ops->triplets(&o->col[i], recs, n, t);
 }
 
-/* Hand a connection's triplet on, split so that no v5 counter is truncated. */
+/* Hand a connection's triplet on, split so that no v5 counter is truncated:
+ * the records that need no split go together. */
 static void triplets(struct output *o, const struct ct_event *ev, const struct flow_rec *recs,
 		     size_t n, const struct nf_now *t)
 {
 	struct flow_rec part;
+	size_t whole = 0; /* recs[i - whole .. i) need no split */
 
 	if (!v5_carries(o, ev))
 		return;
 	for (size_t i = 0; i < n; i++) {
 		uint64_t parts = flow_split_count(&recs[i], NFV5_COUNTER_MAX);
 		if (parts == 1) {
-			hand_triplets(o, &recs[i], 1, t);
+			whole++;
 			continue;
 		}
+		hand_triplets(o, recs + i - whole, whole, t);
+		whole = 0;
 		if (parts > OUTPUT_SPLIT_MAX) {
 			parts = OUTPUT_SPLIT_MAX;
 			o->st.split_capped++;
@@ -130,6 +134,7 @@ static void triplets(struct output *o, const struct ct_event *ev, const struct f
 			hand_triplets(o, &part, 1, t);
 		}
 	}
+	hand_triplets(o, recs + n - whole, whole, t);
 }
 
 void output_conn(struct output *o, const struct ct_event *ev, const struct flow_rec *recs, size_t n,
@@ -137,8 +142,6 @@ void output_conn(struct output *o, const struct ct_event *ev, const struct flow_
 {
 	if (o->triplets)
 		triplets(o, ev, recs, n, t);
-	if (!o->conns)
-		return;
 	for (size_t i = 0; i < o->ncol; i++)
 		if (o->col[i].ops->conn)
 			o->col[i].ops->conn(&o->col[i], ev, &recs[0], interim, t);
@@ -162,7 +165,7 @@ void output_port_blocks_anew(struct output *o, const struct portblock_set *set, 
 {
 	for (size_t i = 0; i < o->nnet; i++) {
 		struct collector *c = &o->col[i];
-		for (size_t k = 0; !c->carried && c->ops->port_block && k < set->n; k++)
+		for (size_t k = 0; !c->knows_blocks && c->ops->port_block && k < set->n; k++)
 			c->ops->port_block(c, &set->b[k], true, t_ms, t);
 	}
 }

@@ -38,7 +38,6 @@ struct output {
 	size_t ncol;
 	size_t nnet;	 /* of which network collectors: the first nnet */
 	bool triplets;	 /* a collector takes v5 triplets */
-	bool conns;	 /* a collector takes whole connections */
 	bool nat_events; /* a collector wants NAT create events */
 	struct output_stats st;
 };
@@ -57,7 +56,7 @@ void output_close(struct output *o);
 
 /* A collector in fresh that was in old (same kind, name and address)
  * continues old's sequence numbers, counters and state, and takes over the
- * datagrams waiting for it. */
+ * datagrams waiting for it; it knows the port blocks old was told. */
 void output_carry_over(struct output *fresh, struct output *old);
 
 /* A connection's records (flow_from_conn, 1..3): at its end, or with
@@ -70,10 +69,10 @@ void output_conn(struct output *o, const struct ct_event *ev, const struct flow_
 void output_nat_create(struct output *o, const struct ct_event *ev, uint64_t t_ms,
 		       const struct nf_now *t);
 
-/* After a reload: the collectors that are new (that took over no old
- * collector's state) get an allocation event for every block of set in
- * force, so that they too know them; the local NAT log does not (its
- * lines say when a block was allocated). */
+/* After a reload: the collectors that were not told the blocks of set in
+ * force (new ones, and those that took no NAT events before the reload)
+ * get an allocation event for every block, so that they too know them;
+ * the local NAT log does not (its lines say when a block was allocated). */
 void output_port_blocks_anew(struct output *o, const struct portblock_set *set, uint64_t t_ms,
 			     const struct nf_now *t);
 

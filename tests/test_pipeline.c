@@ -2592,6 +2592,31 @@ static void test_reload_blocks(void)
 	h_close(&h);
 }
 
+/* A reload that turns NAT events on for collectors that carry on: they
+ * were told no blocks before, so each gets an allocation of the blocks in
+ * force. */
+static void test_reload_blocks_events_on(void)
+{
+	const struct setup off = {
+	    .kernel_ts = true, .v9_keys = "nat_events no\n", .ipfix_keys = "nat_events no\n"};
+	const struct setup on = {
+	    .kernel_ts = true, .v9_keys = "nat_events all\n", .ipfix_keys = "nat_events all\n"};
+	struct portblock_set set;
+	struct harness h;
+
+	if (!h_start(&h, &off))
+		return;
+	set = one_block();
+	h.now_ns = (uint64_t)AT(0) * NS_PER_MS;
+	CHECK_EQ_U64(pipeline_port_blocks(h.p, &set), 1);
+	CHECK(h_reload(&h, &on));
+	h_flush(&h, AT(1000));
+	CHECK_EQ_U64(count_tmpl(&h.out.v9, TEMPLATE_BLOCK, NAT44_BLOCK_ALLOC), 1);
+	CHECK_EQ_U64(count_tmpl(&h.out.ipfix, TEMPLATE_BLOCK, NAT44_BLOCK_ALLOC), 1);
+	CHECK_EQ_U64(h.out.misrouted, 0);
+	h_close(&h);
+}
+
 /* ---- recordings of the real kernel's stream ---------------------------------------- */
 
 /* What tests/data/record-pipeline.sh made (see its notes). */
@@ -3059,6 +3084,7 @@ int main(void)
 	test_overrun_resync();
 	test_reload();
 	test_reload_blocks();
+	test_reload_blocks_events_on();
 	test_recording_nat();
 	test_recording_active();
 	test_recording_no_active();
