@@ -271,14 +271,25 @@ static void h_close(struct harness *h)
 	dec_ipx_free(&h->out.ipfix);
 }
 
-/* Flush at Unix ms t; the decoders and the routing must have found
- * nothing wrong. */
-static void h_flush(struct harness *h, uint64_t t_ms)
+/* The decoders and the routing found nothing wrong in what was sent. */
+static void h_clean(const struct harness *h)
 {
-	h->now_ns = t_ms * NS_PER_MS;
-	pipeline_flush(h->p);
 	CHECK_EQ_U64(h->out.v5.errors + h->out.v9.errors + h->out.ipfix.errors, 0);
 	CHECK_EQ_U64(h->out.misrouted, 0);
+}
+
+/* Flush at Unix ns t; what was sent must be clean (h_clean). */
+static void h_flush_ns(struct harness *h, uint64_t t_ns)
+{
+	h->now_ns = t_ns;
+	pipeline_flush(h->p);
+	h_clean(h);
+}
+
+/* h_flush_ns at Unix ms t. */
+static void h_flush(struct harness *h, uint64_t t_ms)
+{
+	h_flush_ns(h, t_ms * NS_PER_MS);
 }
 
 /* The number after key in the line of pipeline_format_stats that starts
@@ -1086,9 +1097,7 @@ static void test_triplets(void)
 		return;
 	for (size_t i = 0; i < N_TRIPLET_CONNS; i++)
 		send_at(&h, AT(50000), triplet_conns[i], K_DESTROY, 0);
-	h.now_ns = flush_ns;
-	pipeline_flush(h.p);
-	CHECK_EQ_U64(h.out.v5.errors + h.out.misrouted, 0);
+	h_flush_ns(&h, flush_ns);
 	CHECK_EQ_U64(h.out.v5.dgrams, 1);
 	CHECK_EQ_U64(h.out.v5.n, nwant);
 	for (size_t i = 0; i < nwant && i < h.out.v5.n; i++)
@@ -2710,8 +2719,9 @@ static bool replay_packet(struct harness *h, const struct setup *s, const struct
 	return replay_one(h, s, ts, dgram, dlen, t);
 }
 
-/* Replay tests/data/name through a pipeline for s, then flush; false (a
- * failed check) if the file cannot be read or replayed. */
+/* Replay tests/data/name through a pipeline for s, then flush (what was
+ * sent must be clean: h_clean); false (a failed check) if the file cannot
+ * be read or replayed. */
 static bool replay(struct harness *h, const struct setup *s, const char *name, struct truth *t)
 {
 	char path[512], err[256];
@@ -2735,6 +2745,7 @@ static bool replay(struct harness *h, const struct setup *s, const char *name, s
 		return false;
 	}
 	pipeline_flush(h->p);
+	h_clean(h);
 	return true;
 }
 
@@ -2908,7 +2919,6 @@ static void test_recording_nat(void)
 
 	if (!replay(&h, &s, "rec-nat.pcap", &t))
 		return;
-	CHECK_EQ_U64(h.out.v5.errors + h.out.v9.errors + h.out.ipfix.errors + h.out.misrouted, 0);
 	CHECK_EQ_U64(t.ndestroy, REC_NAT_DESTROYS);
 	CHECK_EQ_U64(t.ncreated, REC_NAT_NEWS);
 	CHECK_EQ_U64(t.nentry, REC_NAT_ENTRIES);
@@ -2997,7 +3007,6 @@ static void test_recording_active(void)
 
 	if (!replay(&h, &s, "rec-active.pcap", &t))
 		return;
-	CHECK_EQ_U64(h.out.v5.errors + h.out.v9.errors + h.out.ipfix.errors + h.out.misrouted, 0);
 	CHECK_EQ_U64(t.ndestroy, REC_ACTIVE_DESTROYS);
 	CHECK_EQ_U64(t.ndone, REC_ACTIVE_DUMPS);
 	CHECK_EQ_U64(t.nentry, REC_ACTIVE_ENTRIES);
