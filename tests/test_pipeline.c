@@ -2518,7 +2518,8 @@ static void test_mtu(bool ipv6)
 }
 
 /* The default mtu, 1280, to an IPv6 collector: 25 v5 records (1248 bytes
- * with the IPv6 and UDP headers; the v5 maximum of 30 would be 1512). */
+ * with the IPv6 and UDP headers; the v5 maximum of 30 would be 1512); v9
+ * and IPFIX fill their datagrams as far as the mtu lets them too. */
 static void test_mtu_default(void)
 {
 	struct harness h;
@@ -2534,8 +2535,12 @@ static void test_mtu_default(void)
 	CHECK_EQ_U64(h.out.v5.n, 120);
 	CHECK_EQ_U64(h.out.v5.dgrams, (120 + 24) / 25);
 	CHECK_EQ_U64(h.out.ip_len[0], 24 + 25 * 48 + 48);
-	for (size_t i = 0; i < 3; i++)
+	CHECK_EQ_U64(h.out.v9.n, 40);
+	CHECK_EQ_U64(h.out.ipfix.n, 40);
+	for (size_t i = 0; i < 3; i++) {
 		CHECK(h.out.ip_len[i] <= 1280);
+		CHECK(h.out.ip_len[i] > 1280 - 125); /* filled: no room for one more record */
+	}
 	h_close(&h);
 }
 
