@@ -827,16 +827,21 @@ static bool ipx_is(int version, const struct dec_rec *r, const struct ipx_want *
 	return c.ok;
 }
 
+/* Record i of stream d (version 9 or 10) is w. */
+static bool rec_is(const struct dec_ipx *d, size_t i, struct ipx_want w)
+{
+	if (i < d->n)
+		return ipx_is(d->version, &d->recs[i], &w);
+	fprintf(stderr, "  v%d: no record %zu (%zu)\n", d->version, i, d->n);
+	return false;
+}
+
 /* Record i of both the v9 and the IPFIX stream is w. */
 static bool both_are(const struct harness *h, size_t i, const struct ipx_want *w)
 {
-	if (i >= h->out.v9.n || i >= h->out.ipfix.n) {
-		fprintf(stderr, "  no record %zu (v9 %zu, IPFIX %zu)\n", i, h->out.v9.n,
-			h->out.ipfix.n);
-		return false;
-	}
-	bool v9 = ipx_is(9, &h->out.v9.recs[i], w);
-	return ipx_is(10, &h->out.ipfix.recs[i], w) && v9;
+	bool v9 = rec_is(&h->out.v9, i, *w);
+
+	return rec_is(&h->out.ipfix, i, *w) && v9;
 }
 
 /* The v9 and the IPFIX stream are each w[0..n), and no more. */
@@ -846,15 +851,6 @@ static void check_both(const struct harness *h, const struct ipx_want *w, size_t
 	CHECK_EQ_U64(h->out.ipfix.n, n);
 	for (size_t i = 0; i < n; i++)
 		CHECK(both_are(h, i, &w[i]));
-}
-
-/* Record i of stream d (version 9 or 10) is w. */
-static bool rec_is(const struct dec_ipx *d, size_t i, struct ipx_want w)
-{
-	if (i < d->n)
-		return ipx_is(d->version, &d->recs[i], &w);
-	fprintf(stderr, "  v%d: no record %zu (%zu)\n", d->version, i, d->n);
-	return false;
 }
 
 /* Stream d is w[0..n), and no more. */
