@@ -563,11 +563,20 @@ static void test_refresh_packets(int version)
 		CHECK_EQ_U64(templates_at(&s, NOW_NS), N_TMPL);
 }
 
+/* The template of r's data set: flow record or NAT event, by family. */
+static uint16_t tmpl_of(const struct ipfix_rec *r)
+{
+	bool v4 = r->ev->family == AF_INET;
+
+	if (r->kind == IPFIX_NAT_EVENT)
+		return v4 ? IPFIX_TEMPLATE_NAT_IPV4 : IPFIX_TEMPLATE_NAT_IPV6;
+	return v4 ? IPFIX_TEMPLATE_IPV4 : IPFIX_TEMPLATE_IPV6;
+}
+
 /* The length of a first message with the templates and record r. */
 static size_t first_len(int version, const struct ipfix_rec *r)
 {
-	size_t set = 4 + rec_len(version, r->ev->family == AF_INET ? IPFIX_TEMPLATE_IPV4
-								   : IPFIX_TEMPLATE_IPV6);
+	size_t set = 4 + rec_len(version, tmpl_of(r));
 
 	if (version == IPFIX_V9)
 		return 20 + TMPL_V9 + (set + 3) / 4 * 4;
@@ -600,15 +609,8 @@ static void test_max_len(int version, size_t max_len)
 		alone += used == 0;
 		CHECK_EQ_U64(p.data, used);
 		/* No room was left for the next record (and its set header). */
-		if (total + used < 64) {
-			const struct ipfix_rec *next = &batch[total + used];
-			uint32_t id = next->kind == IPFIX_NAT_EVENT
-					  ? (next->ev->family == AF_INET ? IPFIX_TEMPLATE_NAT_IPV4
-									 : IPFIX_TEMPLATE_NAT_IPV6)
-					  : (next->ev->family == AF_INET ? IPFIX_TEMPLATE_IPV4
-									 : IPFIX_TEMPLATE_IPV6);
-			CHECK(len + rec_len(version, id) > max_len - 4);
-		}
+		if (total + used < 64)
+			CHECK(len + rec_len(version, tmpl_of(&batch[total + used])) > max_len - 4);
 		total += used;
 		msgs++;
 	}
