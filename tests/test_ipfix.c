@@ -851,22 +851,24 @@ static void test_end_reason(void)
 	CHECK_EQ_U64(ipfix_end_reason(&ev), IPFIX_END_IDLE);
 }
 
+/* 10.0.0.2's port block: 203.0.113.1:10000-10999. */
+static const struct portblock block = {
+    .src = {10, 0, 0, 2}, .xsrc = {203, 0, 113, 1}, .start = 10000, .end = 10999};
+
+/* A port block event of block at Unix ms t, natEvent ne. */
+static struct ipfix_rec block_rec(uint64_t t, uint8_t ne)
+{
+	return (struct ipfix_rec){
+	    .last_ms = t, .nat_event = ne, .kind = IPFIX_BLOCK, .block = &block};
+}
+
 /* Port block events (template 261, RFC 8158 natEvent 16/17): sent only
  * once enabled, decoded by their template with IEs 323, 230, 8, 225 and
  * 361-364; a flow record in the same batch keeps its own template. */
 static void test_port_blocks(int version)
 {
-	struct portblock b = {
-	    .src = {10, 0, 0, 2}, .xsrc = {203, 0, 113, 1}, .start = 10000, .end = 10999};
-	struct ipfix_rec batch[3] = {{.last_ms = BOOT_MS + 5,
-				      .nat_event = IPFIX_NAT_BLOCK_ALLOC,
-				      .kind = IPFIX_BLOCK,
-				      .block = &b},
-				     recs[TCP4],
-				     {.last_ms = BOOT_MS + 9,
-				      .nat_event = IPFIX_NAT_BLOCK_FREE,
-				      .kind = IPFIX_BLOCK,
-				      .block = &b}};
+	struct ipfix_rec batch[3] = {block_rec(BOOT_MS + 5, IPFIX_NAT_BLOCK_ALLOC), recs[TCP4],
+				     block_rec(BOOT_MS + 9, IPFIX_NAT_BLOCK_FREE)};
 	uint8_t buf[IPFIX_MSG_DEFAULT];
 	struct ipfix_state s;
 	struct dec_ipx d;
@@ -893,8 +895,8 @@ static void test_port_blocks(int version)
 	CHECK_EQ_U64(a->n, 8);
 	CHECK_EQ_U64(dec_num(a, 323, 0), BOOT_MS + 5); /* observationTimeMilliseconds */
 	CHECK_EQ_U64(dec_num(a, 230, 0), 16);	       /* natEvent: allocation */
-	CHECK(dec_addr(a, 8, 4) && memcmp(dec_addr(a, 8, 4), b.src, 4) == 0);
-	CHECK(dec_addr(a, 225, 4) && memcmp(dec_addr(a, 225, 4), b.xsrc, 4) == 0);
+	CHECK(dec_addr(a, 8, 4) && memcmp(dec_addr(a, 8, 4), block.src, 4) == 0);
+	CHECK(dec_addr(a, 225, 4) && memcmp(dec_addr(a, 225, 4), block.xsrc, 4) == 0);
 	CHECK_EQ_U64(dec_num(a, 361, 0), 10000); /* portRangeStart */
 	CHECK_EQ_U64(dec_num(a, 362, 0), 10999); /* portRangeEnd */
 	CHECK_EQ_U64(dec_num(a, 363, 0), 1);	 /* portRangeStepSize */
@@ -909,12 +911,7 @@ static void test_port_blocks(int version)
  * the port block template included: the block records after it decode. */
 static void test_loss_with_blocks(int version)
 {
-	struct portblock b = {
-	    .src = {10, 0, 0, 2}, .xsrc = {203, 0, 113, 1}, .start = 10000, .end = 10999};
-	struct ipfix_rec rec = {.last_ms = BOOT_MS + 5,
-				.nat_event = IPFIX_NAT_BLOCK_ALLOC,
-				.kind = IPFIX_BLOCK,
-				.block = &b};
+	struct ipfix_rec rec = block_rec(BOOT_MS + 5, IPFIX_NAT_BLOCK_ALLOC);
 	struct ipfix_loss l = {0};
 	uint8_t buf[IPFIX_MSG_DEFAULT];
 	struct ipfix_state s;
