@@ -71,7 +71,6 @@ struct dec_v5_rec {
 	/* the header */
 	uint32_t uptime, unix_secs, unix_nsecs, flow_sequence;
 	uint8_t engine_type, engine_id;
-	size_t dgram; /* which datagram of the stream (0, 1, ...) */
 };
 
 struct dec_v5 {
@@ -116,7 +115,6 @@ static inline void dec_v5_record(struct dec_v5 *d, const uint8_t *h, const uint8
 	r->flow_sequence = dec_u32(h + 16);
 	r->engine_type = h[20];
 	r->engine_id = h[21];
-	r->dgram = d->dgrams;
 }
 
 /* Decode one datagram; false (counted) if it is not a well-formed v5
@@ -182,7 +180,6 @@ struct dec_rec {
 	struct dec_value v[DEC_MAX_FIELDS];
 	uint32_t export_secs; /* v9 UNIX Secs, IPFIX Export Time */
 	uint32_t uptime;      /* v9 sysUpTime; 0 in IPFIX */
-	size_t msg;	      /* which message of the stream */
 };
 
 struct dec_ipx {
@@ -194,7 +191,6 @@ struct dec_ipx {
 	size_t msgs;	     /* messages decoded */
 	size_t tmpl_msgs;    /* of which carried templates */
 	size_t tmpl_records; /* template records seen */
-	uint32_t domain;     /* of the last message */
 	uint32_t next_seq;   /* v9: messages sent before; IPFIX: data records sent before */
 	unsigned errors;
 };
@@ -389,7 +385,6 @@ static inline void dec_ipx_record(struct dec_ipx *d, const struct dec_template *
 	}
 	r->export_secs = dec_u32(hdr + (d->version == 9 ? 8 : 4));
 	r->uptime = d->version == 9 ? dec_u32(hdr + 4) : 0;
-	r->msg = d->msgs;
 }
 
 /* A data set's body: records of its template, then padding shorter than a
@@ -468,7 +463,6 @@ static inline bool dec_ipx_message(struct dec_ipx *d, const uint8_t *buf, size_t
 	uint32_t seq = dec_u32(buf + (d->version == 9 ? 12 : 8));
 	if (seq != d->next_seq)
 		ok = dec_ipx_fail(d, "sequence number", seq);
-	d->domain = dec_u32(buf + (d->version == 9 ? 16 : 12));
 	recs = dec_ipx_sets(d, buf, hlen, len, &data);
 	if (recs < 0)
 		ok = dec_ipx_fail(d, "malformed set or unknown template", len);

@@ -563,11 +563,20 @@ static void test_refresh_packets(int version)
 		CHECK_EQ_U64(templates_at(&s, NOW_NS), N_TMPL);
 }
 
+/* The template of r's data set: flow record or NAT event, by family. */
+static uint16_t tmpl_of(const struct ipfix_rec *r)
+{
+	bool v4 = r->ev->family == AF_INET;
+
+	if (r->kind == IPFIX_NAT_EVENT)
+		return v4 ? IPFIX_TEMPLATE_NAT_IPV4 : IPFIX_TEMPLATE_NAT_IPV6;
+	return v4 ? IPFIX_TEMPLATE_IPV4 : IPFIX_TEMPLATE_IPV6;
+}
+
 /* The length of a first message with the templates and record r. */
 static size_t first_len(int version, const struct ipfix_rec *r)
 {
-	size_t set = 4 + rec_len(version, r->ev->family == AF_INET ? IPFIX_TEMPLATE_IPV4
-								   : IPFIX_TEMPLATE_IPV6);
+	size_t set = 4 + rec_len(version, tmpl_of(r));
 
 	if (version == IPFIX_V9)
 		return 20 + TMPL_V9 + (set + 3) / 4 * 4;
@@ -600,15 +609,8 @@ static void test_max_len(int version, size_t max_len)
 		alone += used == 0;
 		CHECK_EQ_U64(p.data, used);
 		/* No room was left for the next record (and its set header). */
-		if (total + used < 64) {
-			const struct ipfix_rec *next = &batch[total + used];
-			uint32_t id = next->kind == IPFIX_NAT_EVENT
-					  ? (next->ev->family == AF_INET ? IPFIX_TEMPLATE_NAT_IPV4
-									 : IPFIX_TEMPLATE_NAT_IPV6)
-					  : (next->ev->family == AF_INET ? IPFIX_TEMPLATE_IPV4
-									 : IPFIX_TEMPLATE_IPV6);
-			CHECK(len + rec_len(version, id) > max_len - 4);
-		}
+		if (total + used < 64)
+			CHECK(len + rec_len(version, tmpl_of(&batch[total + used])) > max_len - 4);
 		total += used;
 		msgs++;
 	}
@@ -849,22 +851,24 @@ static void test_end_reason(void)
 	CHECK_EQ_U64(ipfix_end_reason(&ev), IPFIX_END_IDLE);
 }
 
+/* 10.0.0.2's port block: 203.0.113.1:10000-10999. */
+static const struct portblock block = {
+    .src = {10, 0, 0, 2}, .xsrc = {203, 0, 113, 1}, .start = 10000, .end = 10999};
+
+/* A port block event of block at Unix ms t, natEvent ne. */
+static struct ipfix_rec block_rec(uint64_t t, uint8_t ne)
+{
+	return (struct ipfix_rec){
+	    .last_ms = t, .nat_event = ne, .kind = IPFIX_BLOCK, .block = &block};
+}
+
 /* Port block events (template 261, RFC 8158 natEvent 16/17): sent only
  * once enabled, decoded by their template with IEs 323, 230, 8, 225 and
  * 361-364; a flow record in the same batch keeps its own template. */
 static void test_port_blocks(int version)
 {
-	struct portblock b = {
-	    .src = {10, 0, 0, 2}, .xsrc = {203, 0, 113, 1}, .start = 10000, .end = 10999};
-	struct ipfix_rec batch[3] = {{.last_ms = BOOT_MS + 5,
-				      .nat_event = IPFIX_NAT_BLOCK_ALLOC,
-				      .kind = IPFIX_BLOCK,
-				      .block = &b},
-				     recs[TCP4],
-				     {.last_ms = BOOT_MS + 9,
-				      .nat_event = IPFIX_NAT_BLOCK_FREE,
-				      .kind = IPFIX_BLOCK,
-				      .block = &b}};
+	struct ipfix_rec batch[3] = {block_rec(BOOT_MS + 5, IPFIX_NAT_BLOCK_ALLOC), recs[TCP4],
+				     block_rec(BOOT_MS + 9, IPFIX_NAT_BLOCK_FREE)};
 	uint8_t buf[IPFIX_MSG_DEFAULT];
 	struct ipfix_state s;
 	struct dec_ipx d;
@@ -891,8 +895,8 @@ static void test_port_blocks(int version)
 	CHECK_EQ_U64(a->n, 8);
 	CHECK_EQ_U64(dec_num(a, 323, 0), BOOT_MS + 5); /* observationTimeMilliseconds */
 	CHECK_EQ_U64(dec_num(a, 230, 0), 16);	       /* natEvent: allocation */
-	CHECK(dec_addr(a, 8, 4) && memcmp(dec_addr(a, 8, 4), b.src, 4) == 0);
-	CHECK(dec_addr(a, 225, 4) && memcmp(dec_addr(a, 225, 4), b.xsrc, 4) == 0);
+	CHECK(dec_addr(a, 8, 4) && memcmp(dec_addr(a, 8, 4), block.src, 4) == 0);
+	CHECK(dec_addr(a, 225, 4) && memcmp(dec_addr(a, 225, 4), block.xsrc, 4) == 0);
 	CHECK_EQ_U64(dec_num(a, 361, 0), 10000); /* portRangeStart */
 	CHECK_EQ_U64(dec_num(a, 362, 0), 10999); /* portRangeEnd */
 	CHECK_EQ_U64(dec_num(a, 363, 0), 1);	 /* portRangeStepSize */
@@ -907,12 +911,7 @@ static void test_port_blocks(int version)
  * the port block template included: the block records after it decode. */
 static void test_loss_with_blocks(int version)
 {
-	struct portblock b = {
-	    .src = {10, 0, 0, 2}, .xsrc = {203, 0, 113, 1}, .start = 10000, .end = 10999};
-	struct ipfix_rec rec = {.last_ms = BOOT_MS + 5,
-				.nat_event = IPFIX_NAT_BLOCK_ALLOC,
-				.kind = IPFIX_BLOCK,
-				.block = &b};
+	struct ipfix_rec rec = block_rec(BOOT_MS + 5, IPFIX_NAT_BLOCK_ALLOC);
 	struct ipfix_loss l = {0};
 	uint8_t buf[IPFIX_MSG_DEFAULT];
 	struct ipfix_state s;

@@ -271,14 +271,25 @@ static void h_close(struct harness *h)
 	dec_ipx_free(&h->out.ipfix);
 }
 
-/* Flush at Unix ms t; the decoders and the routing must have found
- * nothing wrong. */
-static void h_flush(struct harness *h, uint64_t t_ms)
+/* The decoders and the routing found nothing wrong in what was sent. */
+static void h_clean(const struct harness *h)
 {
-	h->now_ns = t_ms * NS_PER_MS;
-	pipeline_flush(h->p);
 	CHECK_EQ_U64(h->out.v5.errors + h->out.v9.errors + h->out.ipfix.errors, 0);
 	CHECK_EQ_U64(h->out.misrouted, 0);
+}
+
+/* Flush at Unix ns t; what was sent must be clean (h_clean). */
+static void h_flush_ns(struct harness *h, uint64_t t_ns)
+{
+	h->now_ns = t_ns;
+	pipeline_flush(h->p);
+	h_clean(h);
+}
+
+/* h_flush_ns at Unix ms t. */
+static void h_flush(struct harness *h, uint64_t t_ms)
+{
+	h_flush_ns(h, t_ms * NS_PER_MS);
 }
 
 /* The number after key in the line of pipeline_format_stats that starts
@@ -816,16 +827,21 @@ static bool ipx_is(int version, const struct dec_rec *r, const struct ipx_want *
 	return c.ok;
 }
 
+/* Record i of stream d (version 9 or 10) is w. */
+static bool rec_is(const struct dec_ipx *d, size_t i, struct ipx_want w)
+{
+	if (i < d->n)
+		return ipx_is(d->version, &d->recs[i], &w);
+	fprintf(stderr, "  v%d: no record %zu (%zu)\n", d->version, i, d->n);
+	return false;
+}
+
 /* Record i of both the v9 and the IPFIX stream is w. */
 static bool both_are(const struct harness *h, size_t i, const struct ipx_want *w)
 {
-	if (i >= h->out.v9.n || i >= h->out.ipfix.n) {
-		fprintf(stderr, "  no record %zu (v9 %zu, IPFIX %zu)\n", i, h->out.v9.n,
-			h->out.ipfix.n);
-		return false;
-	}
-	bool v9 = ipx_is(9, &h->out.v9.recs[i], w);
-	return ipx_is(10, &h->out.ipfix.recs[i], w) && v9;
+	bool v9 = rec_is(&h->out.v9, i, *w);
+
+	return rec_is(&h->out.ipfix, i, *w) && v9;
 }
 
 /* The v9 and the IPFIX stream are each w[0..n), and no more. */
@@ -835,15 +851,6 @@ static void check_both(const struct harness *h, const struct ipx_want *w, size_t
 	CHECK_EQ_U64(h->out.ipfix.n, n);
 	for (size_t i = 0; i < n; i++)
 		CHECK(both_are(h, i, &w[i]));
-}
-
-/* Record i of stream d (version 9 or 10) is w. */
-static bool rec_is(const struct dec_ipx *d, size_t i, struct ipx_want w)
-{
-	if (i < d->n)
-		return ipx_is(d->version, &d->recs[i], &w);
-	fprintf(stderr, "  v%d: no record %zu (%zu)\n", d->version, i, d->n);
-	return false;
 }
 
 /* Stream d is w[0..n), and no more. */
@@ -1086,9 +1093,7 @@ static void test_triplets(void)
 		return;
 	for (size_t i = 0; i < N_TRIPLET_CONNS; i++)
 		send_at(&h, AT(50000), triplet_conns[i], K_DESTROY, 0);
-	h.now_ns = flush_ns;
-	pipeline_flush(h.p);
-	CHECK_EQ_U64(h.out.v5.errors + h.out.misrouted, 0);
+	h_flush_ns(&h, flush_ns);
 	CHECK_EQ_U64(h.out.v5.dgrams, 1);
 	CHECK_EQ_U64(h.out.v5.n, nwant);
 	for (size_t i = 0; i < nwant && i < h.out.v5.n; i++)
@@ -1507,7 +1512,7 @@ static void test_zone_vrf(void)
 	CHECK_EQ_U64(ev[1].orig_zone, 0);
 	CHECK_EQ_U64(ev[1].reply_zone, 9);
 	check_both(&h, w, 6);
-	if (h.out.ipfix.n == 6) { /* spelled out once more */
+	if (h.out.v9.n == 6 && h.out.ipfix.n == 6) { /* spelled out once more */
 		CHECK_EQ_U64(dec_num(&h.out.ipfix.recs[2], IE_INGRESS_VRF, 0), 7);
 		CHECK_EQ_U64(dec_num(&h.out.v9.recs[2], IE_INGRESS_VRF, 0), 7);
 		CHECK_EQ_U64(dec_num(&h.out.ipfix.recs[4], IE_EGRESS_VRF, 0), 9);
@@ -1556,16 +1561,15 @@ static void test_interfaces(void)
 	/* The NAT create event first: its template has no interfaces. */
 	CHECK_EQ_U64(h.out.ipfix.n, 3);
 	CHECK_EQ_U64(h.out.v9.n, 3);
-	for (size_t i = 0; i < h.out.ipfix.n && i < 3 && h.out.v9.n == 3; i++) {
-		uint64_t in = i == 1 ? 2 : 3, out = i == 1 ? 3 : 2;
-		if (i == 0) {
-			CHECK(dec_find(&h.out.ipfix.recs[i], IE_INGRESS_IF, 0) == NULL);
-			continue;
+	if (h.out.ipfix.n == 3 && h.out.v9.n == 3) {
+		CHECK(dec_find(&h.out.ipfix.recs[0], IE_INGRESS_IF, 0) == NULL);
+		for (size_t i = 1; i < 3; i++) {
+			uint64_t in = i == 1 ? 2 : 3, out = i == 1 ? 3 : 2;
+			CHECK_EQ_U64(dec_num(&h.out.ipfix.recs[i], IE_INGRESS_IF, 0), in);
+			CHECK_EQ_U64(dec_num(&h.out.ipfix.recs[i], IE_EGRESS_IF, 0), out);
+			CHECK_EQ_U64(dec_num(&h.out.v9.recs[i], IE_INGRESS_IF, 0), in);
+			CHECK_EQ_U64(dec_num(&h.out.v9.recs[i], IE_EGRESS_IF, 0), out);
 		}
-		CHECK_EQ_U64(dec_num(&h.out.ipfix.recs[i], IE_INGRESS_IF, 0), in);
-		CHECK_EQ_U64(dec_num(&h.out.ipfix.recs[i], IE_EGRESS_IF, 0), out);
-		CHECK_EQ_U64(dec_num(&h.out.v9.recs[i], IE_INGRESS_IF, 0), in);
-		CHECK_EQ_U64(dec_num(&h.out.v9.recs[i], IE_EGRESS_IF, 0), out);
 	}
 	h_close(&h);
 
@@ -2509,7 +2513,8 @@ static void test_mtu(bool ipv6)
 }
 
 /* The default mtu, 1280, to an IPv6 collector: 25 v5 records (1248 bytes
- * with the IPv6 and UDP headers; the v5 maximum of 30 would be 1512). */
+ * with the IPv6 and UDP headers; the v5 maximum of 30 would be 1512); v9
+ * and IPFIX fill their datagrams as far as the mtu lets them too. */
 static void test_mtu_default(void)
 {
 	struct harness h;
@@ -2525,8 +2530,12 @@ static void test_mtu_default(void)
 	CHECK_EQ_U64(h.out.v5.n, 120);
 	CHECK_EQ_U64(h.out.v5.dgrams, (120 + 24) / 25);
 	CHECK_EQ_U64(h.out.ip_len[0], 24 + 25 * 48 + 48);
-	for (size_t i = 0; i < 3; i++)
+	CHECK_EQ_U64(h.out.v9.n, 40);
+	CHECK_EQ_U64(h.out.ipfix.n, 40);
+	for (size_t i = 0; i < 3; i++) {
 		CHECK(h.out.ip_len[i] <= 1280);
+		CHECK(h.out.ip_len[i] > 1280 - 125); /* filled: no room for one more record */
+	}
 	h_close(&h);
 }
 
@@ -2735,8 +2744,9 @@ static bool replay_packet(struct harness *h, const struct setup *s, const struct
 	return replay_one(h, s, ts, dgram, dlen, t);
 }
 
-/* Replay tests/data/name through a pipeline for s, then flush; false (a
- * failed check) if the file cannot be read or replayed. */
+/* Replay tests/data/name through a pipeline for s, then flush (what was
+ * sent must be clean: h_clean); false (a failed check) if the file cannot
+ * be read or replayed. */
 static bool replay(struct harness *h, const struct setup *s, const char *name, struct truth *t)
 {
 	char path[512], err[256];
@@ -2760,6 +2770,7 @@ static bool replay(struct harness *h, const struct setup *s, const char *name, s
 		return false;
 	}
 	pipeline_flush(h->p);
+	h_clean(h);
 	return true;
 }
 
@@ -2933,7 +2944,6 @@ static void test_recording_nat(void)
 
 	if (!replay(&h, &s, "rec-nat.pcap", &t))
 		return;
-	CHECK_EQ_U64(h.out.v5.errors + h.out.v9.errors + h.out.ipfix.errors + h.out.misrouted, 0);
 	CHECK_EQ_U64(t.ndestroy, REC_NAT_DESTROYS);
 	CHECK_EQ_U64(t.ncreated, REC_NAT_NEWS);
 	CHECK_EQ_U64(t.nentry, REC_NAT_ENTRIES);
@@ -3022,7 +3032,6 @@ static void test_recording_active(void)
 
 	if (!replay(&h, &s, "rec-active.pcap", &t))
 		return;
-	CHECK_EQ_U64(h.out.v5.errors + h.out.v9.errors + h.out.ipfix.errors + h.out.misrouted, 0);
 	CHECK_EQ_U64(t.ndestroy, REC_ACTIVE_DESTROYS);
 	CHECK_EQ_U64(t.ndone, REC_ACTIVE_DUMPS);
 	CHECK_EQ_U64(t.nentry, REC_ACTIVE_ENTRIES);

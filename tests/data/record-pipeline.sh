@@ -7,8 +7,8 @@
 #   NFFLOWD=/path/to/nfflowd flock /tmp/e2e.lock bash tests/data/record-pipeline.sh [OUTDIR]
 #
 # OUTDIR defaults to tests/data. NFFLOWD is the binary that records (-w):
-# the committed files were made with a frozen build of commit 7c49d62
-# (NFFLOWD=/work/base/build/nfflowd) on Linux 6.18. Each recording is a pcap
+# the committed files were made with a build of commit 7c49d62 on Linux
+# 6.18. Each recording is a pcap
 # of the netlink datagrams nfflowd received (events and table dumps) with
 # their times; nfflowd's own export and configuration do not matter to it.
 # After a run, check the counts printed at the end against the constants in

@@ -23,11 +23,18 @@ bad() {
 
 # A UDP receiver on a free port (receiver.py).
 receiver_start() {
-	rm -f "$TMP/port" "$TMP/received"
+	rm -f "$TMP/port" "$TMP/received" "$TMP/datagrams"
 	python3 "$HERE/receiver.py" "$TMP" &
 	RECEIVER=$!
 	for _ in $(seq 50); do [ -s "$TMP/port" ] && break; sleep 0.1; done
 	PORT=$(cat "$TMP/port")
+}
+
+# receiver_wait: the receiver has gone quiet; recs is the number of v5
+# records it counted, -1 if it wrote nothing.
+receiver_wait() {
+	wait "$RECEIVER"
+	{ read -r _ recs <"$TMP/received"; } 2>/dev/null || recs=-1
 }
 
 conf() { # PORT: a v5 collector there, no local copies
@@ -69,8 +76,7 @@ conf "$PORT"
 # minute; the cap is counted.
 start=$(date +%s)
 replay huge-counters
-wait "$RECEIVER"
-read -r dgrams recs <"$TMP/received"
+receiver_wait
 [ "$RC" -eq 0 ] && ok || bad "huge-counters: exit $RC: $OUT"
 [ $(($(date +%s) - start)) -lt 30 ] && ok || bad "huge-counters took $(($(date +%s) - start)) s"
 grep -q "split-capped 2" <<<"$OUT" && ok || bad "huge-counters: split-capped is not 2: $OUT"
@@ -80,8 +86,7 @@ grep -q "split-capped 2" <<<"$OUT" && ok || bad "huge-counters: split-capped is 
 receiver_start
 conf "$PORT"
 replay odd-caplen
-wait "$RECEIVER"
-read -r dgrams recs <"$TMP/received"
+receiver_wait
 [ "$RC" -eq 0 ] && ok || bad "odd-caplen: exit $RC: $OUT"
 grep -q "events: new 0 update 0 destroy 2" <<<"$OUT" && ok || bad "odd-caplen: not 2 DESTROYs: $OUT"
 [ "$recs" -ge 2 ] && ok || bad "odd-caplen: $recs records reached the collector"
@@ -116,10 +121,10 @@ for c in wrap-start step-back; do
 	receiver_start
 	conf "$PORT"
 	replay "$c"
-	wait "$RECEIVER"
+	receiver_wait
 	[ "$RC" -eq 0 ] && ok || bad "$c: exit $RC: $OUT"
-	v5_times >"$TMP/$c.times"
-	grep -q bad-header "$TMP/$c.times" && bad "$c: a header sysUptime is not the export time's: $(cat "$TMP/$c.times")" || ok
+	v5_times >"$TMP/$c.times" && [ -s "$TMP/$c.times" ] && ! grep -q bad-header "$TMP/$c.times" && ok ||
+		bad "$c: no v5 datagram, or a header sysUptime is not the export time's: $(cat "$TMP/$c.times")"
 done
 w=$(want 7 $((T0_MS - 8 * DAY_MS)) $((T0_MS - 1000)))
 grep -qx "$w" "$TMP/wrap-start.times" && ok || bad "wrap-start: no v5 record '$w' in: $(cat "$TMP/wrap-start.times")"
