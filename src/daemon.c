@@ -79,8 +79,7 @@ struct daemon {
 	unsigned drops_checks_left;		 /* ... this many more times */
 	uint64_t table_full_logged, gone_logged; /* tracker counters at the last report */
 	FILE *rec;				 /* -w: every datagram received goes here */
-	uint64_t rec_errors;
-	uint64_t rec_bytes; /* written so far, at most record_limit */
+	uint64_t rec_bytes;			 /* written so far, at most record_limit */
 	uint64_t next_resync_ns, next_expire_ns, next_active_ns;
 	uint64_t ev_rest_ns; /* the event socket is not polled before this */
 	uint64_t ev_read_ns; /* when a turn last read events and emptied the socket */
@@ -254,7 +253,6 @@ static void record(struct daemon *d, const void *buf, size_t len)
 		d->rec_bytes += sizeof hdr + len;
 		return;
 	}
-	d->rec_errors++;
 	stop_recording(d, strerror(errno));
 }
 
