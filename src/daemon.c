@@ -70,7 +70,6 @@ struct daemon {
 	struct mnl_socket *nft; /* nftables' ruleset changes, for the port blocks */
 	bool ready;
 	struct control_server ctl;
-	char pidfile[CONFIG_PATH_MAX];
 	struct pipeline *pl;
 	bool resync_wanted; /* an overrun asks for a dump */
 	uint64_t overrun_logged_ns, overruns_logged;
@@ -624,10 +623,9 @@ static int open_privileged(struct daemon *d, struct nf_config *cfg, uid_t uid, g
 		return -1;
 	if (control_open(&d->ctl, cfg_of(d)->control, uid, gid, err, errlen) != 0)
 		return -1;
-	snprintf(d->pidfile, sizeof d->pidfile, "%s", cfg_of(d)->pidfile);
 	if (d->opts.record && open_recording(d, err, errlen) != 0)
 		return -1;
-	return pidfile_write(d->pidfile, getpid(), err, errlen);
+	return pidfile_write(cfg_of(d)->pidfile, getpid(), err, errlen);
 }
 
 static int drop_privileges(struct daemon *d, uid_t uid, gid_t gid, char *err, size_t errlen)
@@ -689,8 +687,8 @@ static int start(struct daemon *d, char *err, size_t errlen)
 static void release(struct daemon *d)
 {
 	control_close(&d->ctl);
-	if (d->pidfile[0])
-		pidfile_remove(d->pidfile, getpid());
+	if (d->pl) /* the pid file names this pid only if it wrote it */
+		pidfile_remove(cfg_of(d)->pidfile, getpid());
 	pipeline_close(d->pl);
 	nlsock_close(d->dump);
 	nlsock_close(d->ev);
@@ -716,7 +714,7 @@ static void answer_status(const struct daemon *d, char *reply, size_t len)
 
 	st.pid = getpid();
 	snprintf(st.config, sizeof st.config, "%s", d->path);
-	snprintf(st.pidfile, sizeof st.pidfile, "%s", d->pidfile);
+	snprintf(st.pidfile, sizeof st.pidfile, "%s", cfg_of(d)->pidfile);
 	snprintf(st.control, sizeof st.control, "%s", d->ctl.path);
 	control_format_status(&st, reply, len);
 }
