@@ -207,9 +207,13 @@ static void overrun(struct daemon *d)
 	uint64_t overruns;
 
 	pipeline_overrun(d->pl);
-	count_drops(d);
+	/* Counted now, then by the timer while overruns go on: not at each
+	 * one, which would read /proc/net/netlink as often as every turn. */
+	if (!d->drops_checks_left) {
+		count_drops(d);
+		d->next_drops_ns = mono + DROPS_CHECK_NS;
+	}
 	d->drops_checks_left = DROPS_CHECK_TIMES;
-	d->next_drops_ns = mono + DROPS_CHECK_NS;
 	overruns = pipeline_stats(d->pl)->overruns;
 	/* The table is dumped again (at most once per resync_interval, so that
 	 * dumps do not add to an overload) to refresh what the tracker
@@ -702,6 +706,7 @@ static void stop(struct daemon *d)
 {
 	log_info("stopping: sending what is pending");
 	drain_events(d);
+	count_drops(d); /* since the last count: in the last loss report */
 	pipeline_flush(d->pl);
 	pipeline_push(d->pl);
 	log_stats(d);
