@@ -822,22 +822,27 @@ static void timers(struct daemon *d, uint64_t mono)
 	}
 }
 
+/* *due = t if t comes sooner. */
+static void sooner(uint64_t *due, uint64_t t)
+{
+	if (t < *due)
+		*due = t;
+}
+
 static int poll_timeout_ms(const struct daemon *d, uint64_t mono)
 {
 	uint64_t due = d->next_expire_ns;
 
-	if (pipeline_due(d->pl) < due)
-		due = pipeline_due(d->pl);
-	if (pipeline_pending_snapshots(d->pl) && d->next_resync_ns < due)
-		due = d->next_resync_ns;
-	if (cfg_of(d)->active_timeout && d->next_active_ns < due)
-		due = d->next_active_ns;
-	if (control_due(&d->ctl) < due)
-		due = control_due(&d->ctl);
-	if (d->drops_checks_left && d->next_drops_ns < due)
-		due = d->next_drops_ns;
-	if (d->ev_rest_ns > mono && d->ev_rest_ns < due)
-		due = d->ev_rest_ns;
+	sooner(&due, pipeline_due(d->pl));
+	sooner(&due, control_due(&d->ctl));
+	if (pipeline_pending_snapshots(d->pl))
+		sooner(&due, d->next_resync_ns);
+	if (cfg_of(d)->active_timeout)
+		sooner(&due, d->next_active_ns);
+	if (d->drops_checks_left)
+		sooner(&due, d->next_drops_ns);
+	if (d->ev_rest_ns > mono)
+		sooner(&due, d->ev_rest_ns);
 	if (due <= mono)
 		return 0;
 	return (int)((due - mono + NS_PER_MS - 1) / NS_PER_MS);
