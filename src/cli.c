@@ -263,14 +263,13 @@ static void find_daemon(const char *path, const struct nf_config *cfg, struct ru
 		r->verified = true;
 		return;
 	}
-	if (control_unserved(errno)) {
+	if (control_unserved(errno)) { /* none serves it: one that moved, or none */
 		find_moved(path, r);
-		if (r->pid)
-			return;
+		return;
 	}
 	/* It cannot be asked (no permission, no answer): the pid file and the
 	 * process's name. */
-	r->pid = pidfile_running(cfg->pidfile, cfg->control);
+	r->pid = pidfile_read_nfflowd(cfg->pidfile);
 	snprintf(r->st.pidfile, sizeof r->st.pidfile, "%s", cfg->pidfile);
 	snprintf(r->st.control, sizeof r->st.control, "%s", cfg->control);
 }
