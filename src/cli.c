@@ -492,7 +492,7 @@ static void report_kernel(void)
 
 static void report_daemon(const char *path, const struct nf_config *cfg)
 {
-	char reply[8192];
+	static char reply[CONTROL_REPLY_MAX];
 	struct running r;
 
 	find_daemon(path, cfg, &r);

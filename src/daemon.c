@@ -724,6 +724,8 @@ static void answer_status(const struct daemon *d, char *reply, size_t len)
 	control_format_status(&st, reply, len);
 }
 
+_Static_assert(PIPELINE_STATS_MAX + 64 <= CONTROL_REPLY_MAX, "room for the stats and their header");
+
 static void answer_stats(const struct daemon *d, char *reply, size_t len)
 {
 	int n = snprintf(reply, len, "pid %d\ncontrol: refused %llu\n", (int)getpid(),
