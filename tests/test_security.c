@@ -215,6 +215,27 @@ static void test_create(void)
 	unlink(target);
 }
 
+/* A FIFO no process reads: opening it fails at once (ENXIO), where a
+ * blocking open would wait for a reader with the daemon's loop. With a
+ * reader it opens, and writes block as for a file. */
+static void test_fifo_output(void)
+{
+	snprintf(path, sizeof path, "%s/fifo", dir);
+	CHECK(mkfifo(path, 0600) == 0);
+	alarm(5); /* a blocking open never returns: the test dies */
+	CHECK(safefile_open_output(path, true) == -1 && errno == ENXIO);
+	alarm(0);
+	int rfd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	int fd = safefile_open_output(path, true);
+	CHECK(rfd >= 0 && fd >= 0);
+	CHECK(fd >= 0 && (fcntl(fd, F_GETFL) & (O_NONBLOCK | O_APPEND)) == O_APPEND);
+	if (fd >= 0)
+		close(fd);
+	if (rfd >= 0)
+		close(rfd);
+	unlink(path);
+}
+
 /* Two file copies and a syslog copy: the files come in order. */
 static void test_copies_fds(void)
 {
@@ -330,6 +351,7 @@ int main(void)
 	test_status();
 	test_dir_check();
 	test_create();
+	test_fifo_output();
 	test_copies_fds();
 	test_natlog_fds();
 	test_natlog_disk_full();
