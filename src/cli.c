@@ -23,7 +23,6 @@
 #include "pidfile.h"
 #include "privs.h"
 #include "quote.h"
-#include "replay.h"
 #include "templates.h"
 
 #define STOP_WAIT_MS	30000
@@ -35,12 +34,13 @@ static void print_warning(void *ctx, const char *msg)
 	fprintf(stderr, "nfflowd: warning: %s\n", msg);
 }
 
-/* Load path into cfg; on error print it and return -1. */
-static int load(const char *path, struct nf_config *cfg, bool quiet)
+/* Load path into cfg, printing its warnings; on error print it and return
+ * -1. */
+static int load(const char *path, struct nf_config *cfg)
 {
 	char err[512];
 
-	if (config_load(path, cfg, err, sizeof err, quiet ? NULL : print_warning, NULL) == 0)
+	if (config_load(path, cfg, err, sizeof err, print_warning, NULL) == 0)
 		return 0;
 	fprintf(stderr, "nfflowd: %s\n", err);
 	return -1;
@@ -144,7 +144,7 @@ int cli_start(const char *path, bool foreground, const char *record)
 	static struct nf_config cfg;
 	char abs[PATH_MAX], conf[PATH_MAX];
 
-	if (load(path, &cfg, false) != 0)
+	if (load(path, &cfg) != 0)
 		return 1;
 	pid_t pid = pidfile_running(cfg.pidfile, cfg.control);
 	if (pid) {
@@ -263,14 +263,13 @@ static void find_daemon(const char *path, const struct nf_config *cfg, struct ru
 		r->verified = true;
 		return;
 	}
-	if (control_unserved(errno)) {
+	if (control_unserved(errno)) { /* none serves it: one that moved, or none */
 		find_moved(path, r);
-		if (r->pid)
-			return;
+		return;
 	}
 	/* It cannot be asked (no permission, no answer): the pid file and the
 	 * process's name. */
-	r->pid = pidfile_running(cfg->pidfile, cfg->control);
+	r->pid = pidfile_read_nfflowd(cfg->pidfile);
 	snprintf(r->st.pidfile, sizeof r->st.pidfile, "%s", cfg->pidfile);
 	snprintf(r->st.control, sizeof r->st.control, "%s", cfg->control);
 }
@@ -368,11 +367,6 @@ int cli_restart(const char *path, bool foreground, const char *record)
 	int rc = cli_stop(path);
 
 	return rc != 0 ? rc : cli_start(path, foreground, record);
-}
-
-int cli_replay(const char *path, const char *file)
-{
-	return replay_run(path, file);
 }
 
 /* ---- reload --------------------------------------------------------------- */
@@ -498,7 +492,7 @@ static void report_kernel(void)
 
 static void report_daemon(const char *path, const struct nf_config *cfg)
 {
-	char reply[8192];
+	static char reply[CONTROL_REPLY_MAX];
 	struct running r;
 
 	find_daemon(path, cfg, &r);
@@ -541,7 +535,7 @@ int cli_check(const char *path)
 	static struct nf_config cfg;
 	int rc = 0;
 
-	if (load(path, &cfg, false) == 0 && check_user(path, &cfg) == 0) {
+	if (load(path, &cfg) == 0 && check_user(path, &cfg) == 0) {
 		printf("%s: configuration OK (%zu collector(s), ttl %u s%s%s)\n", path,
 		       cfg.ncollectors, cfg.ttl, cfg.natlog.enabled ? ", NAT log " : "",
 		       cfg.natlog.enabled ? cfg.natlog.file.path : "");
@@ -721,7 +715,7 @@ int cli_install(const char *path)
 	static struct nf_config cfg;
 	char config[PATH_MAX];
 
-	if (load(path, &cfg, false) != 0)
+	if (load(path, &cfg) != 0)
 		return 1;
 	if (!realpath(path, config)) {
 		fprintf(stderr, "nfflowd: %s: %s\n", path, strerror(errno));

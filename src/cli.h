@@ -11,9 +11,6 @@
  * (may be NULL), the netlink stream is recorded to that pcap file. */
 int cli_start(const char *path, bool foreground, const char *record);
 
-/* Run a recording through the pipeline of config path (see replay_run). */
-int cli_replay(const char *path, const char *file);
-
 /* Stop the nfflowd of config path (asked over its control socket, which
  * allows it to root alone; SIGTERM from root if it does not answer) and
  * wait (30 s at most) until it has sent what was pending and exited. 0 if

@@ -330,7 +330,7 @@ static int read_client(struct control_client *c)
 static void answer_one(struct control_server *s, size_t i, uint64_t mono_ns,
 		       control_answer_fn answer, void *ctx)
 {
-	char reply[12288], what[CONTROL_CMD_MAX + 16];
+	char reply[CONTROL_REPLY_MAX], what[CONTROL_CMD_MAX + 16];
 	struct control_client *c = &s->clients[i];
 	const char *why = control_refusal(c->buf, c->peer.uid, s->uid);
 

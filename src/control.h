@@ -20,6 +20,9 @@
 #define CONTROL_TIMEOUT_NS  2000000000ull /* a client must send its command by then */
 #define CONTROL_MAX_FDS	    16		  /* descriptors one command may bring */
 #define CONTROL_LOG_MAX	    20		  /* refusals logged per minute; the rest counted */
+/* Room for the longest reply, to "stats": every counter (PIPELINE_STATS_MAX,
+ * 12 KiB) after a line or two of the daemon's own. */
+#define CONTROL_REPLY_MAX 16384
 /* The seals (fcntl F_ADD_SEALS) of the memory file a "reload" brings its
  * configuration text in: no one can change the text after the reload verb
  * checked it. The verb adds them, the daemon refuses a file without them. */

@@ -70,6 +70,7 @@ static int open_file(const struct copy_conf *c, char *err, size_t errlen)
 		snprintf(err, errlen, "copy %s: cannot open %s: %s", c->name, c->path,
 			 e == ELOOP    ? "it is a symbolic link (refused)"
 			 : e == EINVAL ? "not a regular file or FIFO"
+			 : e == ENXIO  ? "a FIFO that no process reads"
 				       : strerror(e));
 		errno = e;
 	}

@@ -70,7 +70,6 @@ struct daemon {
 	struct mnl_socket *nft; /* nftables' ruleset changes, for the port blocks */
 	bool ready;
 	struct control_server ctl;
-	char pidfile[CONFIG_PATH_MAX];
 	struct pipeline *pl;
 	bool resync_wanted; /* an overrun asks for a dump */
 	uint64_t overrun_logged_ns, overruns_logged;
@@ -79,8 +78,7 @@ struct daemon {
 	unsigned drops_checks_left;		 /* ... this many more times */
 	uint64_t table_full_logged, gone_logged; /* tracker counters at the last report */
 	FILE *rec;				 /* -w: every datagram received goes here */
-	uint64_t rec_errors;
-	uint64_t rec_bytes; /* written so far, at most record_limit */
+	uint64_t rec_bytes;			 /* written so far, at most record_limit */
 	uint64_t next_resync_ns, next_expire_ns, next_active_ns;
 	uint64_t ev_rest_ns; /* the event socket is not polled before this */
 	uint64_t ev_read_ns; /* when a turn last read events and emptied the socket */
@@ -209,9 +207,13 @@ static void overrun(struct daemon *d)
 	uint64_t overruns;
 
 	pipeline_overrun(d->pl);
-	count_drops(d);
+	/* Counted now, then by the timer while overruns go on: not at each
+	 * one, which would read /proc/net/netlink as often as every turn. */
+	if (!d->drops_checks_left) {
+		count_drops(d);
+		d->next_drops_ns = mono + DROPS_CHECK_NS;
+	}
 	d->drops_checks_left = DROPS_CHECK_TIMES;
-	d->next_drops_ns = mono + DROPS_CHECK_NS;
 	overruns = pipeline_stats(d->pl)->overruns;
 	/* The table is dumped again (at most once per resync_interval, so that
 	 * dumps do not add to an overload) to refresh what the tracker
@@ -254,7 +256,6 @@ static void record(struct daemon *d, const void *buf, size_t len)
 		d->rec_bytes += sizeof hdr + len;
 		return;
 	}
-	d->rec_errors++;
 	stop_recording(d, strerror(errno));
 }
 
@@ -626,10 +627,9 @@ static int open_privileged(struct daemon *d, struct nf_config *cfg, uid_t uid, g
 		return -1;
 	if (control_open(&d->ctl, cfg_of(d)->control, uid, gid, err, errlen) != 0)
 		return -1;
-	snprintf(d->pidfile, sizeof d->pidfile, "%s", cfg_of(d)->pidfile);
 	if (d->opts.record && open_recording(d, err, errlen) != 0)
 		return -1;
-	return pidfile_write(d->pidfile, getpid(), err, errlen);
+	return pidfile_write(cfg_of(d)->pidfile, getpid(), err, errlen);
 }
 
 static int drop_privileges(struct daemon *d, uid_t uid, gid_t gid, char *err, size_t errlen)
@@ -691,8 +691,8 @@ static int start(struct daemon *d, char *err, size_t errlen)
 static void release(struct daemon *d)
 {
 	control_close(&d->ctl);
-	if (d->pidfile[0])
-		pidfile_remove(d->pidfile, getpid());
+	if (d->pl) /* the pid file names this pid only if it wrote it */
+		pidfile_remove(cfg_of(d)->pidfile, getpid());
 	pipeline_close(d->pl);
 	nlsock_close(d->dump);
 	nlsock_close(d->ev);
@@ -706,6 +706,7 @@ static void stop(struct daemon *d)
 {
 	log_info("stopping: sending what is pending");
 	drain_events(d);
+	count_drops(d); /* since the last count: in the last loss report */
 	pipeline_flush(d->pl);
 	pipeline_push(d->pl);
 	log_stats(d);
@@ -718,10 +719,12 @@ static void answer_status(const struct daemon *d, char *reply, size_t len)
 
 	st.pid = getpid();
 	snprintf(st.config, sizeof st.config, "%s", d->path);
-	snprintf(st.pidfile, sizeof st.pidfile, "%s", d->pidfile);
+	snprintf(st.pidfile, sizeof st.pidfile, "%s", cfg_of(d)->pidfile);
 	snprintf(st.control, sizeof st.control, "%s", d->ctl.path);
 	control_format_status(&st, reply, len);
 }
+
+_Static_assert(PIPELINE_STATS_MAX + 64 <= CONTROL_REPLY_MAX, "room for the stats and their header");
 
 static void answer_stats(const struct daemon *d, char *reply, size_t len)
 {
@@ -821,22 +824,27 @@ static void timers(struct daemon *d, uint64_t mono)
 	}
 }
 
+/* *due = t if t comes sooner. */
+static void sooner(uint64_t *due, uint64_t t)
+{
+	if (t < *due)
+		*due = t;
+}
+
 static int poll_timeout_ms(const struct daemon *d, uint64_t mono)
 {
 	uint64_t due = d->next_expire_ns;
 
-	if (pipeline_due(d->pl) < due)
-		due = pipeline_due(d->pl);
-	if (pipeline_pending_snapshots(d->pl) && d->next_resync_ns < due)
-		due = d->next_resync_ns;
-	if (cfg_of(d)->active_timeout && d->next_active_ns < due)
-		due = d->next_active_ns;
-	if (control_due(&d->ctl) < due)
-		due = control_due(&d->ctl);
-	if (d->drops_checks_left && d->next_drops_ns < due)
-		due = d->next_drops_ns;
-	if (d->ev_rest_ns > mono && d->ev_rest_ns < due)
-		due = d->ev_rest_ns;
+	sooner(&due, pipeline_due(d->pl));
+	sooner(&due, control_due(&d->ctl));
+	if (pipeline_pending_snapshots(d->pl))
+		sooner(&due, d->next_resync_ns);
+	if (cfg_of(d)->active_timeout)
+		sooner(&due, d->next_active_ns);
+	if (d->drops_checks_left)
+		sooner(&due, d->next_drops_ns);
+	if (d->ev_rest_ns > mono)
+		sooner(&due, d->ev_rest_ns);
 	if (due <= mono)
 		return 0;
 	return (int)((due - mono + NS_PER_MS - 1) / NS_PER_MS);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "replay.h"
 
 #define DEFAULT_CONFIG "/etc/nfflowd.conf"
 
@@ -89,7 +90,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind == argc - 2 && strcmp(argv[optind], "replay") == 0)
-		return cli_replay(a.path, argv[optind + 1]);
+		return replay_run(a.path, argv[optind + 1]);
 	if (optind != argc - 1) {
 		fputs(usage_text, stderr);
 		return 2;

@@ -47,16 +47,20 @@ bool pidfile_is_nfflowd(pid_t pid)
 	return ok;
 }
 
+pid_t pidfile_read_nfflowd(const char *path)
+{
+	pid_t pid = pidfile_read(path);
+
+	return pid && pidfile_is_nfflowd(pid) ? pid : 0;
+}
+
 pid_t pidfile_running(const char *path, const char *control)
 {
 	struct control_status st;
-	pid_t pid = pidfile_read(path);
 
 	if (control_ask_status(control, &st, ASK_TIMEOUT_MS) == 0)
 		return st.pid;
-	if (control_unserved(errno))
-		return 0;
-	return pid && pidfile_is_nfflowd(pid) ? pid : 0;
+	return control_unserved(errno) ? 0 : pidfile_read_nfflowd(path);
 }
 
 /* Create path.tmp afresh: whatever is there (a stale file, or a link

@@ -12,6 +12,10 @@ pid_t pidfile_read(const char *path);
 /* True if the process pid exists and its command name is nfflowd. */
 bool pidfile_is_nfflowd(pid_t pid);
 
+/* The pid written in path if it names a live process called nfflowd
+ * (pidfile_read, pidfile_is_nfflowd); else 0. */
+pid_t pidfile_read_nfflowd(const char *path);
+
 /* The pid of the nfflowd that runs with the pid file path and the control
  * socket control, or 0 if none does. The socket decides when it can be
  * asked: the daemon that answers "status" there runs (with the pid it

@@ -9,7 +9,9 @@
 int privs_lookup(const char *user, uid_t *uid, gid_t *gid, char *err, size_t errlen);
 
 /* privs_lookup, and refuse a user whose uid is 0 (root, or another name
- * for it): nfflowd leaves root once it has opened what needs it. */
+ * for it): nfflowd leaves root once it has opened what needs it. On that
+ * refusal *uid is 0; when the user does not exist, *uid is left as it was
+ * (callers tell the two apart by it). */
 int privs_lookup_unprivileged(const char *user, uid_t *uid, gid_t *gid, char *err, size_t errlen);
 
 /* Set no_new_privs: nothing nfflowd could ever execute gains privileges

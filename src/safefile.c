@@ -126,14 +126,24 @@ int safefile_open_output(const char *path, bool append)
 {
 	struct stat st;
 	int how = append ? O_APPEND : O_TRUNC;
+	/* O_NONBLOCK: a FIFO no process reads fails (ENXIO) instead of
+	 * waiting for a reader; then the descriptor blocks again. */
 	int fd =
-	    open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | how, SAFEFILE_MODE);
+	    open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY | how,
+		 SAFEFILE_MODE);
 
 	if (fd < 0)
 		return -1;
 	if (fstat(fd, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode))) {
 		close(fd);
 		errno = EINVAL;
+		return -1;
+	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
 		return -1;
 	}
 	return fd;

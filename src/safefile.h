@@ -34,8 +34,9 @@ int safefile_create(const char *path, mode_t mode);
 
 /* Open path for writing records: created with SAFEFILE_MODE if it does not
  * exist, appended to or truncated, never through a symbolic link (ELOOP),
- * and only if it is a regular file or a FIFO (else EINVAL). Returns the
- * descriptor (close-on-exec), or -1 with errno set. */
+ * and only if it is a regular file or a FIFO (else EINVAL) that some
+ * process reads (else ENXIO, at once). Returns the descriptor (blocking,
+ * close-on-exec), or -1 with errno set. */
 int safefile_open_output(const char *path, bool append);
 
 /* True if the error of a failed open or read is one that root would not

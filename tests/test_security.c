@@ -94,33 +94,64 @@ static void test_status(void)
 
 static char dir[64], path[256], sub[256], err[512];
 
+/* A daemon that answers one connection with answer once the command has
+ * come, and closes without reading it. Returns its pid; sun names its
+ * socket (name, in dir). */
+static pid_t answer_once(struct sockaddr_un *sun, const char *name, const char *answer)
+{
+	*sun = (struct sockaddr_un){.sun_family = AF_UNIX};
+	snprintf(sun->sun_path, sizeof sun->sun_path, "%s/%s", dir, name);
+	int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	CHECK(lfd >= 0 && bind(lfd, (struct sockaddr *)sun, sizeof *sun) == 0 &&
+	      listen(lfd, 1) == 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int cfd = accept(lfd, NULL, NULL);
+		struct pollfd p = {.fd = cfd, .events = POLLIN};
+		bool ok = cfd >= 0 && poll(&p, 1, 5000) == 1;
+		ok = ok && write(cfd, answer, strlen(answer)) == (ssize_t)strlen(answer);
+		_exit(ok ? 0 : 1);
+	}
+	close(lfd);
+	return pid;
+}
+
+static void check_exited(pid_t pid)
+{
+	int status = -1;
+
+	CHECK(waitpid(pid, &status, 0) == pid && status == 0);
+}
+
 /* A daemon that refuses a connection writes its answer and closes with the
  * client's command unread; the client's next read then fails with
  * ECONNRESET. The answer it got before must still count. */
 static void test_refused_unread(void)
 {
 	const char *answer = "error permission denied: only root\n";
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	struct sockaddr_un sun;
 	char reply[256];
+	pid_t pid = answer_once(&sun, "refuse.sock", answer);
 
-	snprintf(sun.sun_path, sizeof sun.sun_path, "%s/refuse.sock", dir);
-	int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
-	CHECK(lfd >= 0 && bind(lfd, (struct sockaddr *)&sun, sizeof sun) == 0 &&
-	      listen(lfd, 1) == 0);
-	pid_t pid = fork();
-	if (pid == 0) {
-		int cfd = accept(lfd, NULL, NULL);
-		struct pollfd p = {.fd = cfd, .events = POLLIN};
-		/* The command has arrived; answer and close without reading it. */
-		bool ok = cfd >= 0 && poll(&p, 1, 5000) == 1;
-		ok = ok && write(cfd, answer, strlen(answer)) == (ssize_t)strlen(answer);
-		_exit(ok ? 0 : 1);
-	}
-	close(lfd);
 	CHECK(control_request(sun.sun_path, "stats", reply, sizeof reply, 5000) == 0);
 	CHECK_STR(reply, answer);
-	int status = -1;
-	CHECK(waitpid(pid, &status, 0) == pid && status == 0);
+	check_exited(pid);
+}
+
+/* The longest reply the daemon may write, "stats" with every counter,
+ * comes whole into a buffer of CONTROL_REPLY_MAX. */
+static void test_long_reply(void)
+{
+	static char answer[CONTROL_REPLY_MAX], reply[CONTROL_REPLY_MAX];
+	struct sockaddr_un sun;
+
+	memset(answer, 'x', sizeof answer - 1);
+	answer[sizeof answer - 2] = '\n';
+	pid_t pid = answer_once(&sun, "long.sock", answer);
+	CHECK(control_request(sun.sun_path, "stats", reply, sizeof reply, 5000) == 0);
+	CHECK_EQ_U64(strlen(reply), CONTROL_REPLY_MAX - 1);
+	CHECK_STR(reply, answer);
+	check_exited(pid);
 }
 
 static void test_dir_check(void)
@@ -182,6 +213,27 @@ static void test_create(void)
 	CHECK(safefile_open_output(dir, true) == -1); /* a directory */
 	unlink(path);
 	unlink(target);
+}
+
+/* A FIFO no process reads: opening it fails at once (ENXIO), where a
+ * blocking open would wait for a reader with the daemon's loop. With a
+ * reader it opens, and writes block as for a file. */
+static void test_fifo_output(void)
+{
+	snprintf(path, sizeof path, "%s/fifo", dir);
+	CHECK(mkfifo(path, 0600) == 0);
+	alarm(5); /* a blocking open never returns: the test dies */
+	CHECK(safefile_open_output(path, true) == -1 && errno == ENXIO);
+	alarm(0);
+	int rfd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	int fd = safefile_open_output(path, true);
+	CHECK(rfd >= 0 && fd >= 0);
+	CHECK(fd >= 0 && (fcntl(fd, F_GETFL) & (O_NONBLOCK | O_APPEND)) == O_APPEND);
+	if (fd >= 0)
+		close(fd);
+	if (rfd >= 0)
+		close(rfd);
+	unlink(path);
 }
 
 /* Two file copies and a syslog copy: the files come in order. */
@@ -299,10 +351,12 @@ int main(void)
 	test_status();
 	test_dir_check();
 	test_create();
+	test_fifo_output();
 	test_copies_fds();
 	test_natlog_fds();
 	test_natlog_disk_full();
 	test_refused_unread();
+	test_long_reply();
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
