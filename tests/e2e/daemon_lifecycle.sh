@@ -76,9 +76,7 @@ phase_conf() {
 daemon_pid() { cat "$PIDFILE" 2>/dev/null || true; }
 
 # stats: what "check" reports (through the good copy of the file).
-stats() {
-	ip netns exec "$LAB_RTR" timeout 20 "$NFFLOWD" -c "$LAB_TMP/good.conf" check 2>&1 || true
-}
+stats() { lab_nfflowd_check "$LAB_TMP/good.conf"; }
 exported() { lab_stat_value "connections:" exported <<<"$(stats)"; }
 sent_to() { lab_stat_value "collector 127.0.0.1:$1:" records <<<"$(stats)"; }
 # shellcheck disable=SC2317 # called through lab_wait_for

@@ -138,7 +138,7 @@ write_conf() {
 # stats: the running nfflowd's counters (nfflowd check), also kept in
 # $LAB_TMP/$PHASE-stats.txt.
 stats() {
-	ip netns exec "$LAB_RTR" timeout 10 "$NFFLOWD" -c "$CONF" check >"$LAB_TMP/$PHASE-stats.txt" 2>&1 || true
+	lab_nfflowd_check "$CONF" >"$LAB_TMP/$PHASE-stats.txt"
 	cat "$LAB_TMP/$PHASE-stats.txt"
 }
 stat_of() { lab_stat_value "$1" "$2" <"$LAB_TMP/$PHASE-stats.txt"; } # PREFIX KEY, last stats

@@ -1244,12 +1244,18 @@ lab_nfflowd_cmd() {
 		</dev/null >"$LAB_TMP/$name.out" 2>"$LAB_TMP/$name.err" || LAB_RC=$?
 }
 
+# lab_nfflowd_check CONF: what "nfflowd -c CONF check" prints (stdout and
+# stderr) in the router namespace, the running daemon's counters among it
+# (CONF must name a pidfile and a control_socket); at most 20 s, never fails.
+lab_nfflowd_check() {
+	ip netns exec "$LAB_RTR" timeout -k 5 20 "$NFFLOWD" -c "$1" check 2>&1 || true
+}
+
 # lab_nfflowd_collector_stats CONF: nfflowd's counters per collector, from
-# the running daemon (nfflowd -c CONF check; CONF must name a pidfile and a
-# control_socket), one line each:
+# the running daemon (lab_nfflowd_check CONF), one line each:
 #   ADDRESS:PORT datagrams records send_errors dropped queued version name
 lab_nfflowd_collector_stats() {
-	ip netns exec "$LAB_RTR" "$NFFLOWD" -c "$1" check 2>&1 |
+	lab_nfflowd_check "$1" |
 		awk '$1 == "collector" && $3 == "datagrams" {
 			sub(/:$/, "", $2); print $2, $4, $6, $8, $10, $12, $14, $16 }'
 }

@@ -81,7 +81,7 @@ expect_rc() {
 	fi
 }
 
-stats() { ip netns exec "$LAB_RTR" timeout 20 "$NFFLOWD" -c "$CONF" check 2>&1 || true; }
+stats() { lab_nfflowd_check "$CONF"; }
 exported() { lab_stat_value "connections:" exported <<<"$(stats)"; }
 collector_is() { grep -q "^collector 127\.0\.0\.1:$1:" <<<"$(stats)"; }
 # shellcheck disable=SC2317 # called through lab_wait_for
