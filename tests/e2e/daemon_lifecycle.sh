@@ -52,7 +52,7 @@ lab_up
 CONF=$LAB_TMP/nfflowd.conf
 PIDFILE=$LAB_TMP/nfflowd.pid
 SOCKET=$LAB_TMP/nfflowd.sock
-NOBODY_UID=$(id -u nobody 2>/dev/null) || lab_skip "no user nobody on this machine"
+NOBODY_UID=$(id -u nobody) # lab_require_nfflowd: it exists
 
 # nf_cmd NAME ARGS...: nfflowd -c $CONF ARGS in the router namespace; output
 # in $LAB_TMP/NAME.out and .err, exit status in LAB_RC.

@@ -119,9 +119,12 @@ lab_require_only() {
 	ip netns del "$probe" 2>/dev/null || true
 }
 
-# lab_require_nfflowd: exit 77 unless the nfflowd binary has been built.
+# lab_require_nfflowd: exit 77 unless the nfflowd binary has been built and
+# the user nobody, whom every lab configuration names
+# (lab_nfflowd_conf_common), exists.
 lab_require_nfflowd() {
 	[ -x "$NFFLOWD" ] || lab_skip "no nfflowd binary at $NFFLOWD (build it: cmake -S . -B build && cmake --build build)"
+	id nobody >/dev/null 2>&1 || lab_skip "no user nobody"
 }
 
 # ---------------------------------------------------------------------------
