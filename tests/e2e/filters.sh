@@ -110,29 +110,17 @@ icmp() {
 # nfflowd
 
 # write_conf FILE SOURCE COLLECTOR PORT [FILTER-LINE...]: the lab's
-# configuration (lab_nfflowd_conf) with these addresses, a pid file and a
-# control socket (for nfflowd check), and a <filter> block of the lines.
+# configuration (lab_nfflowd_conf) with these addresses and a <filter>
+# block of the lines.
 write_conf() {
-	local file=$1 src=$2 coll=$3 port=$4 line
+	local file=$1 src=$2 coll=$3 port=$4 line lines=()
 	shift 4
-	cat >"$file" <<-EOF
-		<flow_send>
-		    args $src
-		    args $coll
-		    args $port
-		</flow_send>
-		<ct2ft>
-		    ttl 604800
-		</ct2ft>
-	EOF
-	lab_nfflowd_conf_common >>"$file"
 	if [ "$#" -gt 0 ]; then
-		{
-			echo "<filter>"
-			for line in "$@"; do printf '    %s\n' "$line"; done
-			echo "</filter>"
-		} >>"$file"
+		lines=("<filter>")
+		for line in "$@"; do lines+=("    $line"); done
+		lines+=("</filter>")
 	fi
+	LAB_EXPORT_SOURCE=$src LAB_EXPORT_COLLECTOR=$coll lab_nfflowd_conf "$file" "$port" "${lines[@]}"
 }
 
 # stats: the running nfflowd's counters (nfflowd check), also kept in

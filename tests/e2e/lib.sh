@@ -1136,8 +1136,9 @@ lab_tshark_v5_flows() {
 # nfflowd
 
 # lab_nfflowd_conf FILE [PORT [LINE...]]: the original's config format
-# exporting to 127.0.0.1:PORT, the keys of lab_nfflowd_conf_common, then
-# the LINEs (top-level keys, e.g. "resync_interval 1").
+# exporting from LAB_EXPORT_SOURCE to LAB_EXPORT_COLLECTOR:PORT (both
+# 127.0.0.1 unless set), the keys of lab_nfflowd_conf_common, then the
+# LINEs (top-level keys, e.g. "resync_interval 1").
 lab_nfflowd_conf() {
 	local file=$1 port=${2:-$LAB_COLLECTOR_PORT} line
 	shift
@@ -1145,8 +1146,8 @@ lab_nfflowd_conf() {
 	cat >"$file" <<-EOF
 		# nfflowd configuration for the namespace lab (tests/e2e/lib.sh)
 		<flow_send>
-		    args 127.0.0.1     # source address
-		    args 127.0.0.1     # collector address
+		    args ${LAB_EXPORT_SOURCE:-127.0.0.1}     # source address
+		    args ${LAB_EXPORT_COLLECTOR:-127.0.0.1}     # collector address
 		    args $port          # collector port
 		</flow_send>
 		<ct2ft>
