@@ -170,12 +170,10 @@ phase_begin() {
 	lab_ct_start
 }
 
-# start_nfflowd: nfflowd with $CONF. The previous phase's output goes first:
-# lab_nfflowd_start_conf waits for "ready" in nfflowd.err, which the new
-# process only truncates once it runs, so the old "ready" could be taken for
-# the new one's.
+# start_nfflowd: nfflowd with $CONF, started with an empty connection table
+# (lab_bg empties nfflowd.out and .err first: no "ready" of the previous
+# phase's nfflowd is left in them).
 start_nfflowd() {
-	rm -f "$LAB_TMP/nfflowd.out" "$LAB_TMP/nfflowd.err"
 	lab_nfflowd_start_conf "$CONF"
 	grep -q "ready: 0 connections open at start" "$LAB_TMP/nfflowd.err" ||
 		lab_fail "$PHASE: nfflowd did not start with an empty connection table: $(grep ready "$LAB_TMP/nfflowd.err")"
