@@ -1066,11 +1066,12 @@ lab_tshark_stop() {
 	[ "$LAB_RC" -eq 0 ] || lab_fail "tshark exited with status $LAB_RC (see $LAB_TMP/tshark-$port.err)"
 }
 
-# lab_tshark_problems PORT: every captured packet tshark finds malformed or
-# attaches expert information to (nothing for a clean capture).
+# lab_tshark_problems PORT [FILE]: every packet of the capture of PORT (or
+# FILE) that tshark finds malformed or attaches expert information to
+# (nothing for a clean capture).
 lab_tshark_problems() {
 	local port=$1
-	tshark -n -r "$(lab_tshark_file "$port")" -d "udp.port==$port,cflow" \
+	tshark -n -r "${2:-$(lab_tshark_file "$port")}" -d "udp.port==$port,cflow" \
 		-Y '_ws.expert || _ws.malformed' 2>&1 | grep -v '^Running as user "root"' || true
 }
 
