@@ -664,20 +664,24 @@ lab_tcp_send() {
 		lab_die "TCP send of $bytes bytes to $(lab_host_port "$host" "$port") failed"
 }
 
-# lab_udp_send NS HOST PORT PAYLOAD: one UDP request from NS to HOST:PORT
-# and its echoed reply (socat waits 0.5 s for it).
+# lab_udp_send NS HOST PORT PAYLOAD [SOURCE-PORT]: one UDP request from NS
+# to HOST:PORT and its echoed reply (socat waits 0.5 s for it).
 lab_udp_send() {
-	local ns=$1 host=$2 port=$3 payload=$4 reply
+	local ns=$1 host=$2 port=$3 payload=$4 opt="" reply
+	[ -z "${5:-}" ] || opt=",sourceport=$5,reuseaddr"
 	reply=$(printf '%s' "$payload" | ip netns exec "$ns" timeout 5 \
-		socat -T 2 -t 0.5 - "UDP$(lab_family "$host"):$(lab_host_port "$host" "$port")") ||
+		socat -T 2 -t 0.5 - "UDP$(lab_family "$host"):$(lab_host_port "$host" "$port")$opt") ||
 		lab_die "UDP exchange with $(lab_host_port "$host" "$port") failed"
 	[ "$reply" = "$payload" ] ||
 		lab_die "UDP echo $(lab_host_port "$host" "$port") replied '$reply' instead of '$payload'"
 }
 
-# lab_ping_from NS HOST COUNT: ICMP or ICMPv6 echo, every reply required.
+# lab_ping_from NS HOST COUNT [IDENTIFIER]: ICMP or ICMPv6 echo, every
+# reply required.
 lab_ping_from() {
-	ip netns exec "$1" timeout 20 ping "-$(lab_family "$2")" -c "$3" -i 0.2 -W 2 -q "$2" >/dev/null ||
+	local id=()
+	[ -z "${4:-}" ] || id=(-e "$4")
+	ip netns exec "$1" timeout 20 ping "-$(lab_family "$2")" -c "$3" -i 0.2 -W 2 -q "${id[@]}" "$2" >/dev/null ||
 		lab_die "ping $2 from $1 failed"
 }
 
