@@ -41,8 +41,7 @@ pid=$(cat "$LAB_TMP/nfflowd.pid")
 hz=$(getconf CLK_TCK)
 cpu() { awk -v hz="$hz" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$pid/stat"; }
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$pid/status"; }
-stats() { ip netns exec "$LAB_RTR" "$NFFLOWD" -c "$LAB_TMP/nfflowd.conf" check 2>/dev/null; }
-value() { stats | lab_stat_value "$1" "$2"; }
+value() { lab_nfflowd_check "$LAB_TMP/nfflowd.conf" | lab_stat_value "$1" "$2"; }
 
 c0=$(cpu) r0=$(rss)
 ip netns exec "$LAB_CLI" timeout 120 "$ROOT/bench/out/udpflood" -n "$CONNS" -a 32 -t 100 >/dev/null

@@ -7,7 +7,7 @@
  * 100,000 connections, the IPFIX records by kind, the datagrams and bytes,
  * and the NAT log's lines and bytes.
  *
- *     build/bench/blocks [DIR]    (DIR: where the NAT logs go; /tmp) */
+ *     build/tests/bench_blocks [DIR]    (DIR: where the NAT logs go; /tmp) */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>

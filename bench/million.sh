@@ -61,8 +61,7 @@ start() {
 }
 cpu() { awk -v hz="$hz" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$pid/stat"; }
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$pid/status"; }
-stats() { ip netns exec "$LAB_RTR" "$NFFLOWD" -c "$LAB_TMP/nfflowd.conf" check 2>/dev/null; }
-value() { stats | lab_stat_value "$1" "$2"; }
+value() { lab_nfflowd_check "$LAB_TMP/nfflowd.conf" | lab_stat_value "$1" "$2"; }
 at_least() { [ "$(value "$1" "$2")" -ge "$3" ] 2>/dev/null; }
 drops() { lab_netlink_socks "$pid" | awk '$2 == 12 { d += $9 } END { print d + 0 }'; }
 ct_count() { ip netns exec "$LAB_RTR" conntrack -C; }

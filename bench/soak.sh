@@ -46,7 +46,6 @@ lab_server_add_addrs 203.0.113.10 32
 for ((i = 0; i < NOISE_NS; i++)); do
 	ns="$LAB_ID-noise$i"
 	lab_ns_add "$ns"
-	ip -n "$ns" link set lo up
 	ip netns exec "$ns" nft add table ip nat
 	ip netns exec "$ns" nft "add chain ip nat post { type nat hook postrouting priority srcnat; }"
 	lab_bg "noise-ct$i" "$ns" conntrack -E
@@ -63,7 +62,7 @@ lab_nfflowd_start_with "$LAB_COLLECTOR_PORT" "active_timeout 1"
 lab_bg noise-flood "$LAB_CLI" "$OUT/udpflood" -n $((NOISE_RATE * LAB_MAX_SECONDS)) -r "$NOISE_RATE" \
 	-a 32 -A 203.0.113.10 -s 30000 -t "$LAB_MAX_SECONDS" -D "/run/netns/$LAB_RTR" -L 100
 
-total=0 bad=0 missing=0
+total=0 bad=0 unrecorded=0
 for ((round = 1; round <= ROUNDS; round++)); do
 	for ((k = 0; k < CONNS; k++)); do
 		lab_slow_server "srv$k" $((SLOW_PORT + k)) $((SECONDS_PER_ROUND * 10))
@@ -92,7 +91,7 @@ while read -r _ _ osrc osp odst odp rsrc rsp rdst rdp opk ob rpk rb _ _; do
 		'$2 == s && $3 == sp && $4 == d && $5 == dp { n++; p += $6; b += $7 } END { print n + 0, p + 0, b + 0 }' \
 		"$LAB_TMP/collector.txt")
 	if [ "$n1" -eq 0 ]; then
-		missing=$((missing + 1))
+		unrecorded=$((unrecorded + 1))
 		lab_warn "no record at all for $osrc:$osp -> $odst:$odp (kernel $opk/$ob, $rpk/$rb)"
 	elif [ "$p1 $b1 $p3 $b3" != "$opk $ob $rpk $rb" ]; then
 		bad=$((bad + 1))
@@ -105,8 +104,8 @@ got=$(grep 'events: new' "$LAB_TMP/nfflowd.err" | tail -n 1)
 	echo "soak: $ROUNDS rounds of $CONNS downloads of ${SECONDS_PER_ROUND} s, active_timeout 1,"
 	echo "  $NOISE_NS other namespaces with listeners, a listener beside nfflowd, $NOISE_RATE short connections/s"
 	echo "  downloads ended by the kernel: $kernel (of $total deleted)"
-	echo "  that add up exactly: $((kernel - bad - missing)); wrong sums: $bad; no record: $missing"
+	echo "  that add up exactly: $((kernel - bad - unrecorded)); wrong sums: $bad; no record: $unrecorded"
 	echo "  nfflowd: ${got#*: }"
 } | tee "$OUT/soak.txt"
-[ "$bad" -eq 0 ] && [ "$missing" -eq 0 ] || lab_fail "$((bad + missing)) downloads did not add up"
+[ "$bad" -eq 0 ] && [ "$unrecorded" -eq 0 ] || lab_fail "$((bad + unrecorded)) downloads did not add up"
 lab_finish

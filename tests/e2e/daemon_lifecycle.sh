@@ -52,7 +52,7 @@ lab_up
 CONF=$LAB_TMP/nfflowd.conf
 PIDFILE=$LAB_TMP/nfflowd.pid
 SOCKET=$LAB_TMP/nfflowd.sock
-NOBODY_UID=$(id -u nobody 2>/dev/null) || lab_skip "no user nobody on this machine"
+NOBODY_UID=$(id -u nobody) # lab_require_nfflowd: it exists
 
 # nf_cmd NAME ARGS...: nfflowd -c $CONF ARGS in the router namespace; output
 # in $LAB_TMP/NAME.out and .err, exit status in LAB_RC.
@@ -76,9 +76,7 @@ phase_conf() {
 daemon_pid() { cat "$PIDFILE" 2>/dev/null || true; }
 
 # stats: what "check" reports (through the good copy of the file).
-stats() {
-	ip netns exec "$LAB_RTR" timeout 20 "$NFFLOWD" -c "$LAB_TMP/good.conf" check 2>&1 || true
-}
+stats() { lab_nfflowd_check "$LAB_TMP/good.conf"; }
 exported() { lab_stat_value "connections:" exported <<<"$(stats)"; }
 sent_to() { lab_stat_value "collector 127.0.0.1:$1:" records <<<"$(stats)"; }
 # shellcheck disable=SC2317 # called through lab_wait_for

@@ -87,58 +87,27 @@ traffic_wait() {
 	[ "$bad" -eq 0 ] || lab_die "traffic failed (above)"
 }
 
-# udp NS HOST PORT PAYLOAD [SOURCE-PORT]: one UDP request and its echo.
-# shellcheck disable=SC2317 # called through traffic
-udp() {
-	local ns=$1 host=$2 port=$3 payload=$4 opt="" reply
-	[ -n "${5:-}" ] && opt=",sourceport=$5,reuseaddr"
-	reply=$(printf '%s' "$payload" | ip netns exec "$ns" timeout 5 \
-		socat -T 1 -t 0.5 - "UDP4:$host:$port$opt") || lab_die "UDP '$payload' to $host:$port failed"
-	[ "$reply" = "$payload" ] || lab_die "UDP '$payload' to $host:$port: reply '$reply'"
-}
-
-# icmp NS HOST COUNT [IDENTIFIER]: ICMP echoes, every reply required.
-# shellcheck disable=SC2317 # called through traffic
-icmp() {
-	local id=()
-	[ -n "${4:-}" ] && id=(-e "$4")
-	ip netns exec "$1" timeout 10 ping -c "$3" -i 0.2 -W 2 -q "${id[@]}" "$2" >/dev/null ||
-		lab_die "ping $2 from $1 failed"
-}
-
 # ---------------------------------------------------------------------------
 # nfflowd
 
 # write_conf FILE SOURCE COLLECTOR PORT [FILTER-LINE...]: the lab's
-# configuration (lab_nfflowd_conf) with these addresses, a pid file and a
-# control socket (for nfflowd check), and a <filter> block of the lines.
+# configuration (lab_nfflowd_conf) with these addresses and a <filter>
+# block of the lines.
 write_conf() {
-	local file=$1 src=$2 coll=$3 port=$4 line
+	local file=$1 src=$2 coll=$3 port=$4 line lines=()
 	shift 4
-	cat >"$file" <<-EOF
-		<flow_send>
-		    args $src
-		    args $coll
-		    args $port
-		</flow_send>
-		<ct2ft>
-		    ttl 604800
-		</ct2ft>
-	EOF
-	lab_nfflowd_conf_common >>"$file"
 	if [ "$#" -gt 0 ]; then
-		{
-			echo "<filter>"
-			for line in "$@"; do printf '    %s\n' "$line"; done
-			echo "</filter>"
-		} >>"$file"
+		lines=("<filter>")
+		for line in "$@"; do lines+=("    $line"); done
+		lines+=("</filter>")
 	fi
+	LAB_EXPORT_SOURCE=$src LAB_EXPORT_COLLECTOR=$coll lab_nfflowd_conf "$file" "$port" "${lines[@]}"
 }
 
 # stats: the running nfflowd's counters (nfflowd check), also kept in
 # $LAB_TMP/$PHASE-stats.txt.
 stats() {
-	ip netns exec "$LAB_RTR" timeout 10 "$NFFLOWD" -c "$CONF" check >"$LAB_TMP/$PHASE-stats.txt" 2>&1 || true
+	lab_nfflowd_check "$CONF" >"$LAB_TMP/$PHASE-stats.txt"
 	cat "$LAB_TMP/$PHASE-stats.txt"
 }
 stat_of() { lab_stat_value "$1" "$2" <"$LAB_TMP/$PHASE-stats.txt"; } # PREFIX KEY, last stats
@@ -182,12 +151,10 @@ phase_begin() {
 	lab_ct_start
 }
 
-# start_nfflowd: nfflowd with $CONF. The previous phase's output goes first:
-# lab_nfflowd_start_conf waits for "ready" in nfflowd.err, which the new
-# process only truncates once it runs, so the old "ready" could be taken for
-# the new one's.
+# start_nfflowd: nfflowd with $CONF, started with an empty connection table
+# (lab_bg empties nfflowd.out and .err first: no "ready" of the previous
+# phase's nfflowd is left in them).
 start_nfflowd() {
-	rm -f "$LAB_TMP/nfflowd.out" "$LAB_TMP/nfflowd.err"
 	lab_nfflowd_start_conf "$CONF"
 	grep -q "ready: 0 connections open at start" "$LAB_TMP/nfflowd.err" ||
 		lab_fail "$PHASE: nfflowd did not start with an empty connection table: $(grep ready "$LAB_TMP/nfflowd.err")"
@@ -286,8 +253,8 @@ U=$LAB_UDP_ECHO_PORT # 5353
 # ---- protocol -------------------------------------------------------------
 phase_begin protocol "protocol icmp: ping, UDP and TCP; only ICMP (kernel filter)"
 phase_nfflowd "protocol icmp"
-traffic icmp "$LAB_CLI" "$S" 3
-traffic udp "$LAB_CLI" "$S" "$U" proto-udp
+traffic lab_ping_from "$LAB_CLI" "$S" 3
+traffic lab_udp_send "$LAB_CLI" "$S" "$U" proto-udp
 traffic lab_tcp_upload 100000
 traffic_wait
 phase_end_connections 3
@@ -301,11 +268,11 @@ phase_verify '$2 == 1' 1 2 1 0 kernel
 # ---- port -----------------------------------------------------------------
 phase_begin port "port $U: source or destination port, either tuple"
 phase_nfflowd "port $U"
-traffic udp "$LAB_CLI" "$S" "$U" port-dst
-traffic udp "$LAB_CLI" "$S" "$OTHER_UDP_PORT" port-src "$U"
-traffic udp "$LAB_CLI" "$S" "$OTHER_UDP_PORT" port-none
+traffic lab_udp_send "$LAB_CLI" "$S" "$U" port-dst
+traffic lab_udp_send "$LAB_CLI" "$S" "$OTHER_UDP_PORT" port-src "$U"
+traffic lab_udp_send "$LAB_CLI" "$S" "$OTHER_UDP_PORT" port-none
 traffic lab_tcp_upload 100000
-traffic icmp "$LAB_CLI" "$S" 2 "$U"
+traffic lab_ping_from "$LAB_CLI" "$S" 2 "$U"
 traffic_wait
 phase_end_connections 5
 wait_counts 2 6
@@ -319,12 +286,12 @@ phase_verify "\$2 != 1 && (\$4 == $U || \$6 == $U || \$8 == $U || \$10 == $U)" 2
 # S -> W), router -> server (W -> S, S -> W), server -> client (S -> C,
 # C -> S).
 address_mix() {
-	traffic udp "$LAB_CLI" "$S" "$U" "$1-cli"
-	traffic icmp "$LAB_CLI" "$S" 2
-	traffic udp "$LAB_RTR" "$S" "$U" "$1-rtr"
-	traffic icmp "$LAB_RTR" "$S" 2
-	traffic udp "$LAB_SRV" "$C" "$LAB_CLIENT_PORT" "$1-srv"
-	traffic icmp "$LAB_SRV" "$C" 2
+	traffic lab_udp_send "$LAB_CLI" "$S" "$U" "$1-cli"
+	traffic lab_ping_from "$LAB_CLI" "$S" 2
+	traffic lab_udp_send "$LAB_RTR" "$S" "$U" "$1-rtr"
+	traffic lab_ping_from "$LAB_RTR" "$S" 2
+	traffic lab_udp_send "$LAB_SRV" "$C" "$LAB_CLIENT_PORT" "$1-srv"
+	traffic lab_ping_from "$LAB_SRV" "$C" 2
 	traffic_wait
 	phase_end_connections 6
 }
@@ -355,10 +322,10 @@ phase_verify "\$2 == 17 && (\$3 == \"$W\" || \$5 == \"$W\" || \$7 == \"$W\" || \
 phase_begin zone "zone 5: client UDP to $U in conntrack zone 5"
 lab_udp_zone lab_zone "$U" 5
 phase_nfflowd "zone 5"
-traffic udp "$LAB_CLI" "$S" "$U" zone-a
-traffic udp "$LAB_CLI" "$S" "$U" zone-b
-traffic udp "$LAB_CLI" "$S" "$OTHER_UDP_PORT" zone-none
-traffic icmp "$LAB_CLI" "$S" 2
+traffic lab_udp_send "$LAB_CLI" "$S" "$U" zone-a
+traffic lab_udp_send "$LAB_CLI" "$S" "$U" zone-b
+traffic lab_udp_send "$LAB_CLI" "$S" "$OTHER_UDP_PORT" zone-none
+traffic lab_ping_from "$LAB_CLI" "$S" 2
 traffic lab_tcp_upload 100000
 traffic_wait
 phase_end_connections 5
@@ -392,8 +359,8 @@ EOF
 phase_nfflowd "mark 0x10/0xf0"
 traffic lab_tcp_upload 100000
 traffic lab_http_download 300k.bin
-traffic udp "$LAB_CLI" "$S" "$U" mark-udp
-traffic icmp "$LAB_CLI" "$S" 2
+traffic lab_udp_send "$LAB_CLI" "$S" "$U" mark-udp
+traffic lab_ping_from "$LAB_CLI" "$S" 2
 traffic_wait
 phase_end_connections 4
 # nfflowd receives the NEW event of the TCP upload (marked at its first
@@ -417,11 +384,11 @@ lab_log "mark: dport:mark-in-NEW/mark-in-DESTROY: $new_marks"
 # ---- nat_only -------------------------------------------------------------
 phase_begin nat_only "nat_only yes: client -> server (NATed), not server -> client or router -> server"
 phase_nfflowd "nat_only yes"
-traffic udp "$LAB_CLI" "$S" "$U" nat-cli
-traffic icmp "$LAB_CLI" "$S" 2
-traffic udp "$LAB_SRV" "$C" "$LAB_CLIENT_PORT" nat-srv
-traffic icmp "$LAB_SRV" "$C" 2
-traffic icmp "$LAB_RTR" "$S" 2
+traffic lab_udp_send "$LAB_CLI" "$S" "$U" nat-cli
+traffic lab_ping_from "$LAB_CLI" "$S" 2
+traffic lab_udp_send "$LAB_SRV" "$C" "$LAB_CLIENT_PORT" nat-srv
+traffic lab_ping_from "$LAB_SRV" "$C" 2
+traffic lab_ping_from "$LAB_RTR" "$S" 2
 traffic_wait
 phase_end_connections 5
 wait_counts 2 6
@@ -455,8 +422,8 @@ self_phase() { # default|yes: export_self
 	CONF=$LAB_TMP/$PHASE.conf
 	write_conf "$CONF" "$W" "$S" "$PORT" "${opt[@]}"
 	start_nfflowd
-	traffic udp "$LAB_CLI" "$S" "$U" "self-$1"
-	traffic icmp "$LAB_CLI" "$S" 2
+	traffic lab_udp_send "$LAB_CLI" "$S" "$U" "self-$1"
+	traffic lab_ping_from "$LAB_CLI" "$S" 2
 	traffic_wait
 	printf 'not-netflow' | ip netns exec "$LAB_CLI" timeout 5 \
 		socat -u - "UDP4-SENDTO:$S:$PORT,sourceport=$OTHER_EXPORTER_SPORT" ||

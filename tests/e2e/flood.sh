@@ -20,7 +20,6 @@ LAB_NAME=flood
 FLOOD_SECONDS=${FLOOD_SECONDS:-14}
 CHECKS=8            # check rounds, one a second, during the flood
 DOWN_PORT=9994      # a collector nobody listens on
-BURST=${FLOOD_BURST:-300000}
 
 lab_require taskset
 lab_require_nfflowd
@@ -49,14 +48,18 @@ throttle() {
 		lab_skip "no cgroup cpu controller to hold nfflowd to a share of the CPU"
 	fi
 }
-cgroup_remove() { [ -z "$CGROUP" ] || rmdir "$CGROUP" 2>/dev/null || true; }
+# cgroup_remove: rmdir fails while a process killed by lab_down still exits.
+# shellcheck disable=SC2317 # called from the EXIT trap
+cgroup_remove() {
+	[ -z "$CGROUP" ] || lab_wait_for 3 "the removal of $CGROUP" rmdir "$CGROUP" 2>/dev/null || true
+}
 trap 'rc=$?; lab_down "$rc"; cgroup_remove; exit "$rc"' EXIT
 throttle "$daemon_pid"
 
 ms_of() { # COMMAND...: run it in the router namespace; prints its wall time in ms
 	local t0
 	t0=$(lab_now_ms)
-	ip netns exec "$LAB_RTR" "$@" >"$LAB_TMP/last.out" 2>&1 || true
+	ip netns exec "$LAB_RTR" timeout -k 5 20 "$@" >"$LAB_TMP/last.out" 2>&1 || true
 	echo $(($(lab_now_ms) - t0))
 }
 stat_of() { lab_stat_value "$1" "$2" <"$LAB_TMP/last.out"; }

@@ -15,7 +15,7 @@ LAB_NAME=flush_400k
 
 CONNS=${FLUSH_CONNS:-400000}
 
-lab_require conntrack nfcapd nfdump make cc
+lab_require make cc cmake pkg-config taskset # bench/run.sh's own checks (check_deps)
 lab_require_nfflowd
 out=$(mktemp -d "${TMPDIR:-/tmp}/nfft-flush.XXXXXX")
 trap 'rm -rf "$out"' EXIT

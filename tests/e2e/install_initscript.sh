@@ -162,8 +162,7 @@ expect_svc() {
 }
 daemon_pid() { cat "$LAB_TMP/nfflowd.pid" 2>/dev/null || true; }
 sent() {
-	ip netns exec "$LAB_RTR" timeout 20 "$NFFLOWD" -c "$CONF" check 2>/dev/null |
-		lab_stat_value "collector 127.0.0.1:$LAB_COLLECTOR_PORT:" records || true
+	lab_nfflowd_check "$CONF" | lab_stat_value "collector 127.0.0.1:$LAB_COLLECTOR_PORT:" records
 }
 # shellcheck disable=SC2317 # called through lab_wait_for
 sent_at_least() { [ "$(sent)" -ge "$1" ] 2>/dev/null; }

@@ -119,9 +119,12 @@ lab_require_only() {
 	ip netns del "$probe" 2>/dev/null || true
 }
 
-# lab_require_nfflowd: exit 77 unless the nfflowd binary has been built.
+# lab_require_nfflowd: exit 77 unless the nfflowd binary has been built and
+# the user nobody, whom every lab configuration names
+# (lab_nfflowd_conf_common), exists.
 lab_require_nfflowd() {
 	[ -x "$NFFLOWD" ] || lab_skip "no nfflowd binary at $NFFLOWD (build it: cmake -S . -B build && cmake --build build)"
+	id nobody >/dev/null 2>&1 || lab_skip "no user nobody"
 }
 
 # ---------------------------------------------------------------------------
@@ -661,20 +664,24 @@ lab_tcp_send() {
 		lab_die "TCP send of $bytes bytes to $(lab_host_port "$host" "$port") failed"
 }
 
-# lab_udp_send NS HOST PORT PAYLOAD: one UDP request from NS to HOST:PORT
-# and its echoed reply (socat waits 0.5 s for it).
+# lab_udp_send NS HOST PORT PAYLOAD [SOURCE-PORT]: one UDP request from NS
+# to HOST:PORT and its echoed reply (socat waits 0.5 s for it).
 lab_udp_send() {
-	local ns=$1 host=$2 port=$3 payload=$4 reply
+	local ns=$1 host=$2 port=$3 payload=$4 opt="" reply
+	[ -z "${5:-}" ] || opt=",sourceport=$5,reuseaddr"
 	reply=$(printf '%s' "$payload" | ip netns exec "$ns" timeout 5 \
-		socat -T 2 -t 0.5 - "UDP$(lab_family "$host"):$(lab_host_port "$host" "$port")") ||
+		socat -T 2 -t 0.5 - "UDP$(lab_family "$host"):$(lab_host_port "$host" "$port")$opt") ||
 		lab_die "UDP exchange with $(lab_host_port "$host" "$port") failed"
 	[ "$reply" = "$payload" ] ||
 		lab_die "UDP echo $(lab_host_port "$host" "$port") replied '$reply' instead of '$payload'"
 }
 
-# lab_ping_from NS HOST COUNT: ICMP or ICMPv6 echo, every reply required.
+# lab_ping_from NS HOST COUNT [IDENTIFIER]: ICMP or ICMPv6 echo, every
+# reply required.
 lab_ping_from() {
-	ip netns exec "$1" timeout 20 ping "-$(lab_family "$2")" -c "$3" -i 0.2 -W 2 -q "$2" >/dev/null ||
+	local id=()
+	[ -z "${4:-}" ] || id=(-e "$4")
+	ip netns exec "$1" timeout 20 ping "-$(lab_family "$2")" -c "$3" -i 0.2 -W 2 -q "${id[@]}" "$2" >/dev/null ||
 		lab_die "ping $2 from $1 failed"
 }
 
@@ -1063,11 +1070,12 @@ lab_tshark_stop() {
 	[ "$LAB_RC" -eq 0 ] || lab_fail "tshark exited with status $LAB_RC (see $LAB_TMP/tshark-$port.err)"
 }
 
-# lab_tshark_problems PORT: every captured packet tshark finds malformed or
-# attaches expert information to (nothing for a clean capture).
+# lab_tshark_problems PORT [FILE]: every packet of the capture of PORT (or
+# FILE) that tshark finds malformed or attaches expert information to
+# (nothing for a clean capture).
 lab_tshark_problems() {
 	local port=$1
-	tshark -n -r "$(lab_tshark_file "$port")" -d "udp.port==$port,cflow" \
+	tshark -n -r "${2:-$(lab_tshark_file "$port")}" -d "udp.port==$port,cflow" \
 		-Y '_ws.expert || _ws.malformed' 2>&1 | grep -v '^Running as user "root"' || true
 }
 
@@ -1133,8 +1141,9 @@ lab_tshark_v5_flows() {
 # nfflowd
 
 # lab_nfflowd_conf FILE [PORT [LINE...]]: the original's config format
-# exporting to 127.0.0.1:PORT, the keys of lab_nfflowd_conf_common, then
-# the LINEs (top-level keys, e.g. "resync_interval 1").
+# exporting from LAB_EXPORT_SOURCE to LAB_EXPORT_COLLECTOR:PORT (both
+# 127.0.0.1 unless set), the keys of lab_nfflowd_conf_common, then the
+# LINEs (top-level keys, e.g. "resync_interval 1").
 lab_nfflowd_conf() {
 	local file=$1 port=${2:-$LAB_COLLECTOR_PORT} line
 	shift
@@ -1142,8 +1151,8 @@ lab_nfflowd_conf() {
 	cat >"$file" <<-EOF
 		# nfflowd configuration for the namespace lab (tests/e2e/lib.sh)
 		<flow_send>
-		    args 127.0.0.1     # source address
-		    args 127.0.0.1     # collector address
+		    args ${LAB_EXPORT_SOURCE:-127.0.0.1}     # source address
+		    args ${LAB_EXPORT_COLLECTOR:-127.0.0.1}     # collector address
 		    args $port          # collector port
 		</flow_send>
 		<ct2ft>
@@ -1244,12 +1253,18 @@ lab_nfflowd_cmd() {
 		</dev/null >"$LAB_TMP/$name.out" 2>"$LAB_TMP/$name.err" || LAB_RC=$?
 }
 
+# lab_nfflowd_check CONF: what "nfflowd -c CONF check" prints (stdout and
+# stderr) in the router namespace, the running daemon's counters among it
+# (CONF must name a pidfile and a control_socket); at most 20 s, never fails.
+lab_nfflowd_check() {
+	ip netns exec "$LAB_RTR" timeout -k 5 20 "$NFFLOWD" -c "$1" check 2>&1 || true
+}
+
 # lab_nfflowd_collector_stats CONF: nfflowd's counters per collector, from
-# the running daemon (nfflowd -c CONF check; CONF must name a pidfile and a
-# control_socket), one line each:
+# the running daemon (lab_nfflowd_check CONF), one line each:
 #   ADDRESS:PORT datagrams records send_errors dropped queued version name
 lab_nfflowd_collector_stats() {
-	ip netns exec "$LAB_RTR" "$NFFLOWD" -c "$1" check 2>&1 |
+	lab_nfflowd_check "$1" |
 		awk '$1 == "collector" && $3 == "datagrams" {
 			sub(/:$/, "", $2); print $2, $4, $6, $8, $10, $12, $14, $16 }'
 }

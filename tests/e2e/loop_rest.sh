@@ -35,7 +35,7 @@ switches() {
 }
 # events: NEW + DESTROY events the daemon has received ("events:" in check)
 events() {
-	ip netns exec "$LAB_RTR" "$NFFLOWD" -c "$conf" check >"$LAB_TMP/check.out" 2>&1 || true
+	lab_nfflowd_check "$conf" >"$LAB_TMP/check.out"
 	echo $(($(lab_stat_value "events:" new <"$LAB_TMP/check.out") +
 		$(lab_stat_value "events:" destroy <"$LAB_TMP/check.out")))
 }

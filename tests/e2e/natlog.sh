@@ -35,7 +35,6 @@ ROT_N=15
 
 lab_require jq
 lab_require_nfflowd
-id nobody >/dev/null 2>&1 || lab_skip "no user nobody"
 umask 022
 lab_up
 ip -n "$LAB_CLI" addr add "$CLIENT2/24" dev eth0

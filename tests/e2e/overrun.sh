@@ -39,8 +39,7 @@ kill -CONT "$pid"
 overrun_logged() { grep -q "netlink overrun" "$LAB_TMP/nfflowd.err"; }
 lab_wait_for 10 "nfflowd to report the overrun" overrun_logged ||
 	lab_fail "nfflowd did not log a netlink overrun"
-stats() { ip netns exec "$LAB_RTR" "$NFFLOWD" -c "$LAB_TMP/nfflowd.conf" check 2>/dev/null; }
-value() { stats | awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) { print $(i + 1); exit } }'; }
+value() { lab_nfflowd_check "$LAB_TMP/nfflowd.conf" | lab_stat_value "netlink:" "$1"; }
 # shellcheck disable=SC2317 # called through lab_wait_for
 dumped_again() { [ "$(value dumps)" -ge 2 ]; }
 lab_wait_for 10 "a dump after the overrun" dumped_again || lab_fail "no table dump after the overrun"

@@ -46,7 +46,7 @@ kill -STOP "$pid"
 lab_udp_connections "$FLOOD"
 kill -CONT "$pid"
 
-check() { ip netns exec "$LAB_RTR" "$NFFLOWD" -c "$LAB_TMP/nfflowd.conf" check 2>/dev/null; }
+check() { lab_nfflowd_check "$LAB_TMP/nfflowd.conf"; }
 lost() { check | lab_stat_value "lost:" "$1"; }
 # shellcheck disable=SC2317 # called through lab_wait_for
 lost_counted() { [ "$(lost netlink-events)" -gt 0 ] 2>/dev/null; }

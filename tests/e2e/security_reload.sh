@@ -35,7 +35,6 @@ SPORT_BASE=42000
 
 lab_require setpriv
 lab_require_nfflowd
-id nobody >/dev/null 2>&1 || lab_skip "no user nobody"
 umask 022
 lab_up
 ETC=$LAB_TMP/etc # root's alone: 0700
@@ -81,7 +80,7 @@ expect_rc() {
 	fi
 }
 
-stats() { ip netns exec "$LAB_RTR" timeout 20 "$NFFLOWD" -c "$CONF" check 2>&1 || true; }
+stats() { lab_nfflowd_check "$CONF"; }
 exported() { lab_stat_value "connections:" exported <<<"$(stats)"; }
 collector_is() { grep -q "^collector 127\.0\.0\.1:$1:" <<<"$(stats)"; }
 # shellcheck disable=SC2317 # called through lab_wait_for

@@ -243,7 +243,7 @@ sleep 1 # the last ACKs and FINs
 end_all "$CONNECTIONS"
 
 lab_nfflowd_collector_stats "$LAB_TMP/nfflowd.conf" >"$LAB_TMP/stats-1.txt"
-ip netns exec "$LAB_RTR" "$NFFLOWD" -c "$LAB_TMP/nfflowd.conf" check >"$LAB_TMP/check-1.txt" 2>&1 || true
+lab_nfflowd_check "$LAB_TMP/nfflowd.conf" >"$LAB_TMP/check-1.txt"
 lab_nfflowd_stop TERM
 cp "$LAB_TMP/nfflowd.err" "$LAB_TMP/nfflowd-1.err"
 lab_nfcapd_stop "$PORT_IPFIX"

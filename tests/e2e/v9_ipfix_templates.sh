@@ -51,8 +51,7 @@ exchange() {
 
 # counter NAME: one of nfflowd's counters for the collector, now.
 counter() {
-	ip netns exec "$LAB_RTR" "$NFFLOWD" -c "$LAB_TMP/nfflowd.conf" check 2>&1 |
-		awk -v n="$1" -v a="127.0.0.1:$PORT:" '$1 == "collector" && $2 == a { for (i = 3; i < NF; i++) if ($i == n) print $(i + 1) }'
+	lab_nfflowd_check "$LAB_TMP/nfflowd.conf" | lab_stat_value "collector 127.0.0.1:$PORT:" "$1"
 }
 
 lab_require tshark
@@ -110,7 +109,7 @@ lab_log "back: nfcapd listening again, $BACK more connections"
 for ((i = 1; i <= BACK; i++)); do exchange "back-$i"; done
 sleep 0.5
 lab_ct_events all >"$LAB_TMP/events-all.txt"
-stats=$(ip netns exec "$LAB_RTR" "$NFFLOWD" -c "$LAB_TMP/nfflowd.conf" check 2>&1 | grep "^collector " || true)
+stats=$(lab_nfflowd_check "$LAB_TMP/nfflowd.conf" | grep "^collector " || true)
 lab_nfflowd_stop TERM
 lab_nfcapd_stop "$PORT"
 lab_tshark_stop "$PORT"

@@ -101,8 +101,7 @@ for p in $P5 $P9 $P10; do
 	f=$(lab_tshark_file "$p")
 	tshark -n -r "$f" -Y "frame.time_epoch < $((T_DOWN / 1000)).$(printf %03d $((T_DOWN % 1000))) || frame.time_epoch >= $((T_BACK / 1000)).$(printf %03d $((T_BACK % 1000)))" \
 		-w "$LAB_TMP/taken-$p.pcapng" 2>/dev/null
-	problems=$(tshark -n -r "$LAB_TMP/taken-$p.pcapng" -d "udp.port==$p,cflow" \
-		-Y '_ws.expert || _ws.malformed' 2>&1 | grep -v '^Running as user "root"' || true)
+	problems=$(lab_tshark_problems "$p" "$LAB_TMP/taken-$p.pcapng")
 	n=$(tshark -n -r "$LAB_TMP/taken-$p.pcapng" -Y "udp.dstport == $p" 2>/dev/null | wc -l)
 	lab_log "port $p: tshark decodes $n datagrams the collector took"
 	[ -z "$problems" ] || lab_fail "tshark, port $p: malformed packets or expert information:"$'\n'"$problems"
