@@ -801,6 +801,13 @@ static void expire(struct daemon *d, uint64_t mono)
 	d->next_expire_ns = mono + EXPIRE_EVERY_NS;
 }
 
+/* A dump is asked for at next_resync_ns: by an overrun, or by snapshots
+ * that wait for the next one. */
+static bool resync_asked(const struct daemon *d)
+{
+	return d->resync_wanted || pipeline_pending_snapshots(d->pl);
+}
+
 static void timers(struct daemon *d, uint64_t mono)
 {
 	const struct nf_config *cfg = cfg_of(d);
@@ -813,10 +820,9 @@ static void timers(struct daemon *d, uint64_t mono)
 	pipeline_tick(d->pl);
 	if (mono >= d->next_expire_ns)
 		expire(d, mono);
-	bool resync_due = mono >= d->next_resync_ns && pipeline_pending_snapshots(d->pl);
+	bool resync_due = mono >= d->next_resync_ns && resync_asked(d);
 	bool active_due = cfg->active_timeout && mono >= d->next_active_ns;
-	bool overrun_due = d->resync_wanted && mono >= d->next_resync_ns;
-	if (!d->dump && d->ready && (resync_due || active_due || overrun_due)) {
+	if (!d->dump && d->ready && (resync_due || active_due)) {
 		d->resync_wanted = false;
 		dump_start(d, false);
 		d->next_resync_ns = mono + cfg->resync_interval * NS_PER_S;
@@ -837,7 +843,7 @@ static int poll_timeout_ms(const struct daemon *d, uint64_t mono)
 
 	sooner(&due, pipeline_due(d->pl));
 	sooner(&due, control_due(&d->ctl));
-	if (pipeline_pending_snapshots(d->pl))
+	if (resync_asked(d))
 		sooner(&due, d->next_resync_ns);
 	if (cfg_of(d)->active_timeout)
 		sooner(&due, d->next_active_ns);

@@ -2,7 +2,8 @@
 # End-to-end, netlink overrun: with the smallest receive buffer (64K) and
 # nfflowd stopped (SIGSTOP) while 20,000 connections are created, the kernel
 # must drop events. nfflowd must detect it (ENOBUFS), count it, log it with
-# its figures, grow its buffer, dump the table again, and keep working: the
+# its figures, grow its buffer, dump the table again when resync_interval
+# allows (waking for it, with no event to wake it), and keep working: the
 # connections that were open across the overrun are exported with the
 # kernel's exact counters when they end, and so are connections made after.
 # Exit 0 pass, 1 fail, 77 skipped.
@@ -20,9 +21,15 @@ lab_servers_start
 lab_nfcapd_start "$LAB_COLLECTOR_PORT"
 lab_ct_start
 
+# The dump after the overrun waits for resync_interval (counted from the
+# start-up dump): 20 s, well past the 10 s after the last overrun in which
+# nfflowd reads the kernel's drop counter each second, so that nothing but
+# that dump's own timer wakes it then.
+RESYNC=20
+started=$(lab_now_ms)
 # Without the kernel's reliable delivery (the default), which would keep the
 # DESTROY events and report no overrun at all.
-lab_nfflowd_start_with "$LAB_COLLECTOR_PORT" "netlink_rcvbuf 64K" "resync_interval 2" \
+lab_nfflowd_start_with "$LAB_COLLECTOR_PORT" "netlink_rcvbuf 64K" "resync_interval $RESYNC" \
 	"netlink_reliable no"
 pid=$(cat "$LAB_TMP/nfflowd.pid")
 
@@ -40,9 +47,22 @@ overrun_logged() { grep -q "netlink overrun" "$LAB_TMP/nfflowd.err"; }
 lab_wait_for 10 "nfflowd to report the overrun" overrun_logged ||
 	lab_fail "nfflowd did not log a netlink overrun"
 value() { lab_nfflowd_check "$LAB_TMP/nfflowd.conf" | lab_stat_value "netlink:" "$1"; }
-# shellcheck disable=SC2317 # called through lab_wait_for
-dumped_again() { [ "$(value dumps)" -ge 2 ]; }
-lab_wait_for 10 "a dump after the overrun" dumped_again || lab_fail "no table dump after the overrun"
+# nfflowd is left alone until the dump is due: any request would wake it,
+# and a turn starts a dump that is due. Its count of voluntary context
+# switches (/proc/PID/status, read without waking it) shows that it woke.
+until_ms() { # sleep until MS after the start
+	local ms=$((started + $1 - $(lab_now_ms)))
+	[ "$ms" -le 0 ] || sleep "$((ms / 1000)).$(printf %03d $((ms % 1000)))"
+}
+runs() { awk '$1 == "voluntary_ctxt_switches:" { print $2 }' "/proc/$pid/status"; }
+until_ms $(((RESYNC - 3) * 1000))
+runs_before=$(runs)
+until_ms $(((RESYNC + 3) * 1000))
+runs_after=$(runs)
+lab_log "nfflowd ran $((runs_after - runs_before)) time(s) around the due dump"
+[ "$runs_after" -gt "$runs_before" ] ||
+	lab_fail "nfflowd did not wake for the dump after the overrun (resync_interval $RESYNC)"
+[ "$(value dumps)" -ge 2 ] || lab_fail "no table dump within resync_interval after the overrun"
 lab_alive nfflowd || lab_die "nfflowd died: $(cat "$LAB_TMP/nfflowd.err")"
 overruns=$(value overruns)
 buffer=$(value buffer)
