@@ -158,7 +158,9 @@ bool filter_match(const struct filter *f, const struct ct_event *ev)
 		return false;
 	if (f->nports && !has_port(f, ev))
 		return false;
-	if (f->nzones && !has_u16(f->zones, f->nzones, ev->zone))
+	/* Either direction's zone: a zone of both, or of one direction alone. */
+	if (f->nzones && !has_u16(f->zones, f->nzones, ev->orig_zone) &&
+	    !has_u16(f->zones, f->nzones, ev->reply_zone))
 		return false;
 	if (f->nmarks && !has_mark(f, ev->mark))
 		return false;

@@ -99,8 +99,16 @@ static void test_proto_port_zone_mark(void)
 	f.nports = 0;
 	f.zones[f.nzones++] = 5;
 	CHECK(!filter_match(&f, &ev));
-	ev.zone = 5;
+	/* A zone of both directions, as ctmsg reads it. */
+	ev.zone = ev.orig_zone = ev.reply_zone = 5;
 	CHECK(filter_match(&f, &ev));
+	ev.zone = ev.orig_zone = 0; /* a zone of the reply direction alone */
+	CHECK(filter_match(&f, &ev));
+	ev.orig_zone = 5, ev.reply_zone = 0; /* of the original direction alone */
+	CHECK(filter_match(&f, &ev));
+	ev.orig_zone = 0;
+	CHECK(!filter_match(&f, &ev));
+	ev.zone = ev.orig_zone = ev.reply_zone = 5;
 	f.marks[f.nmarks++] = (struct filter_mark){.value = 0x10, .mask = 0xf0};
 	ev.mark = 0x1f;
 	CHECK(filter_match(&f, &ev));
